@@ -1,0 +1,70 @@
+/*
+ * backend.h — the directory servers and the connection pools to them.
+ *
+ * The server owns one backend.  For each configured directory server it
+ * keeps pool_size shared upstreams (searches of many clients multiplexed,
+ * bound as aldproxy), bind_pool_size bind upstreams (one client bind at a
+ * time each, so a bind never changes a shared connection's identity) and
+ * paged_pool_size paged upstreams (leased to one paged-results sequence
+ * at a time, because a directory keeps paging state per connection).
+ */
+#ifndef ALDPROXY_BACKEND_H
+#define ALDPROXY_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "config.h"
+#include "op.h"
+
+struct server;
+struct upstream;
+struct client;
+struct event;
+
+struct backend_server {
+	struct url url;
+	const char *urlstr;         /* borrowed from the config */
+	unsigned ready;             /* upstreams READY on it */
+};
+
+struct backend {
+	struct server *srv;
+	struct backend_server *servers;
+	size_t nservers;
+	struct upstream **shared, **binders, **paged;
+	size_t nshared, nbinders, npaged;
+	struct op_list bind_wait;   /* binds waiting for a free bind upstream */
+	unsigned nbind_wait;
+	struct event *tick;
+	unsigned rr;                /* round-robin start for picking */
+};
+
+int  backend_new(struct server *srv, struct backend **out, char *err, size_t errlen);
+void backend_free(struct backend *be);
+void backend_start(struct backend *be);
+
+/* The ready shared upstream with the fewest operations in flight, or NULL. */
+struct upstream *backend_pick(struct backend *be);
+/* A free paged upstream leased to c, or NULL. */
+struct upstream *backend_lease(struct backend *be, struct client *c);
+/* The paged upstream c leased whose last cookie equals cookie, or NULL. */
+struct upstream *backend_leased(struct backend *be, struct client *c, const void *cookie, size_t len);
+/* Ends every lease held by c (client closing). */
+void backend_release_leases(struct backend *be, struct client *c);
+
+/*
+ * Sends a client bind (op->held has the request body) to a free bind
+ * upstream, or queues it.  Returns 0, or -1 if no directory is reachable.
+ */
+int  backend_bind_submit(struct backend *be, struct op *op);
+/* A bind upstream became free (READY with no op): give it a waiting bind. */
+void backend_bind_dispatch(struct backend *be);
+/* Drops op from the bind wait queue if it is there. */
+void backend_bind_unqueue(struct backend *be, struct op *op);
+
+/* Counts for health and logs */
+unsigned backend_ready_count(const struct backend *be, int kind);
+
+#endif

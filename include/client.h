@@ -1,0 +1,86 @@
+/*
+ * client.h — one front-end connection from a product's LDAP connector.
+ *
+ * Owned by the server (linked in srv->clients) from accept until
+ * client_free() runs from the deferred close event, never from inside one
+ * of its own callbacks: client_close() only marks the client closing,
+ * abandons its operations and schedules the free (Redis' freeClientAsync).
+ * The client owns its bufferevent, its decoder, its ops and its bound DN.
+ */
+#ifndef ALDPROXY_CLIENT_H
+#define ALDPROXY_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <lber.h>
+
+#include "op.h"
+#include "profile.h"
+#include "request.h"
+
+struct server;
+struct listener;
+struct bufferevent;
+struct event;
+
+enum client_state {
+	C_ACTIVE,       /* reading requests */
+	C_BINDING,      /* a bind is in flight: reading paused (RFC 4511 4.2.1) */
+	C_CLOSING,      /* flushing a last message, then freed */
+};
+
+struct client {
+	uint64_t id;
+	struct server *srv;
+	struct listener *li;
+	struct bufferevent *bev;
+	enum client_state state;
+	int tls;
+	int read_paused;
+	char peer[64];
+	char *bound_dn;                 /* as the client sent it; NULL while anonymous */
+	const struct profile *profile;  /* chosen at bind, or fixed by listener */
+	enum bind_role role;
+	struct op_list ops;
+	unsigned nops;
+	uint64_t nrequests;
+	BerElement *ber;                /* request decoder, reused */
+	struct event *resume_ev;        /* deferred re-read of buffered input */
+	struct event *close_ev;         /* deferred free */
+	struct event *flush_timer;      /* bounds the final flush when closing */
+	int starttls_pending;           /* StartTLS answered: wrap after the request is drained */
+	char close_reason[200];
+	TAILQ_ENTRY(client) link;
+	struct request req;             /* scratch for the request being handled */
+};
+
+void client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen);
+/*
+ * Starts closing c: abandons its ops, and when code >= 0 sends a Notice
+ * of Disconnection with that code first.  Safe to call repeatedly.
+ */
+void client_close(struct client *c, int code, const char *why);
+/* Frees at once; only from the close event or at server exit. */
+void client_free(struct client *c);
+
+/* Sends a locally made result and logs it. */
+void client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag);
+/* After adding to c's output: cuts c off if past limits.max_client_output. */
+void client_check_output(struct client *c);
+/* An op of c finished: maybe resume reading. */
+void client_op_done(struct client *c);
+/* Pauses or resumes reading when the conditions change. */
+void client_update_read(struct client *c);
+
+/* Request handlers (bind.c, search.c, extop.c): 0, or -1 if c is closing. */
+int bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+void bind_finish(struct op *op, int code);
+int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+/* Controls check shared by handlers: 0, or an LDAP result code with *diag set. */
+int controls_check(const struct request *r, const char **diag);
+
+#endif

@@ -1,0 +1,67 @@
+/*
+ * config.h — aldproxy.yaml, parsed and checked.
+ *
+ * config_load() returns a complete, validated config or fails with
+ * "FILE:LINE: key 'a.b': what is wrong" in err.  The config owns every
+ * string in it; config_free() releases all of it and wipes the backend
+ * password.  A running daemon holds exactly one config at a time.
+ */
+#ifndef ALDPROXY_CONFIG_H
+#define ALDPROXY_CONFIG_H
+
+#include <stddef.h>
+
+/* An LDAP URL split into its parts: ldap://host:port or ldaps://[v6]:port. */
+struct url {
+	int tls;            /* 1 for ldaps:// */
+	char host[256];     /* without brackets */
+	int port;
+};
+int url_parse(const char *url, struct url *out, char *err, size_t errlen);
+
+struct listener_conf {
+	char *url;
+	struct url parsed;
+	char *profile;      /* NULL: any profile, chosen by bind DN */
+	int line;           /* for messages */
+};
+
+struct config {
+	char *path;
+
+	struct listener_conf *listeners;
+	size_t nlisteners;
+
+	/* front-end TLS */
+	char *tls_cert, *tls_key, *tls_ciphers;
+	int tls_min_version;    /* 12 or 13 */
+	int require_tls;
+
+	/* backend */
+	char **servers;
+	struct url *server_urls;
+	size_t nservers;
+	int starttls;
+	char *ca_file, *ca_dir;
+	int tls_verify;
+	char *bind_dn;
+	char *password_file;
+	char *bind_password;    /* read from password_file; wiped by config_free */
+	long pool_size, bind_pool_size, paged_pool_size, max_ops_per_connection;
+	double connect_timeout, operation_timeout, reconnect_min, reconnect_max;
+
+	/* limits */
+	size_t max_pdu_size, max_client_output;
+	long max_ops_per_client, max_connections;
+	double idle_timeout, bind_timeout;
+
+	char *profiles_dir;
+
+	char *log_target;
+	int log_level;
+};
+
+int  config_load(const char *path, struct config **out, char *err, size_t errlen);
+void config_free(struct config *cfg);
+
+#endif

@@ -1,0 +1,72 @@
+/*
+ * op.h — one client operation in flight through the proxy.
+ *
+ * An op is created when a request must go to the directory and is owned
+ * by its client (c_link in client->ops) until op_finish() frees it.  While
+ * forwarded it is also linked into its upstream (u_link in up->ops, FIFO
+ * by start time, which the timeout scan relies on) and mapped by the
+ * upstream's msgid table.  If the client goes away first the op is
+ * abandoned upstream and freed at once, except a bind, which becomes an
+ * orphan (client NULL) until the directory answers.
+ * Ops are recycled through a free list: no malloc on the hot path.
+ */
+#ifndef ALDPROXY_OP_H
+#define ALDPROXY_OP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#include "profile.h"
+#include "pdu.h"
+
+struct client;
+struct upstream;
+struct evbuffer;
+
+enum op_flags {
+	OP_SCRUB = 1 << 0,      /* entries may carry secrets: filter each one */
+	OP_PAGED = 1 << 1,      /* paged-results search on a leased connection */
+};
+
+struct op {
+	struct client *client;          /* owner; NULL for an orphaned bind */
+	struct upstream *up;            /* where it is in flight, or NULL */
+	uint64_t conn_id;               /* for log lines */
+	int client_msgid;
+	int up_msgid;
+	unsigned tag;                   /* request protocolOp tag */
+	unsigned flags;
+	uint64_t start_us;
+	uint32_t nentries;
+	TAILQ_ENTRY(op) c_link;
+	TAILQ_ENTRY(op) u_link;         /* in up->ops, or in backend->bind_wait */
+	/* binds only */
+	struct evbuffer *held;          /* request body waiting for a bind connection; wiped */
+	char *bind_dn;                 /* DN to record on success */
+	const struct profile *bind_profile;
+	enum bind_role bind_role;
+};
+
+TAILQ_HEAD(op_list, op);
+
+struct op *op_new(struct client *c, int msgid, unsigned tag);
+/* Frees the op: unlinks it from its client and upstream, releases its msgid. */
+void op_free(struct op *op);
+/* Frees the recycled ops at exit. */
+void op_cache_clear(void);
+
+/* The response tag answering a request tag (SearchResultDone for Search ...). */
+unsigned op_response_tag(unsigned request_tag);
+
+/*
+ * A response for op arrived on its upstream: forward it to the client
+ * (re-addressed to the client's msgid), finishing the op when final.
+ * in holds the message at its start; exactly h->total bytes are consumed.
+ */
+void op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h);
+
+/* Ends op with a locally made result (directory unavailable, timeout). */
+void op_fail(struct op *op, int code, const char *diag);
+
+#endif

@@ -1,0 +1,95 @@
+/*
+ * pdu.h — LDAPv3 message framing and encoding (RFC 4511 section 4.1.1).
+ *
+ * The only module that knows BER envelope bytes.  Framing reads the
+ * outer SEQUENCE, the messageID and the protocolOp tag from the first
+ * bytes of a buffer so a proxied message can be re-addressed (a new
+ * messageID) without decoding its body.  Encoders write complete
+ * messages into a libevent evbuffer with no heap allocation of their own.
+ */
+#ifndef ALDPROXY_PDU_H
+#define ALDPROXY_PDU_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct evbuffer;
+
+/* protocolOp tags, RFC 4511 section 4.2 onwards */
+enum {
+	PDU_BIND_REQ = 0x60, PDU_BIND_RES = 0x61, PDU_UNBIND_REQ = 0x42,
+	PDU_SEARCH_REQ = 0x63, PDU_SEARCH_ENTRY = 0x64, PDU_SEARCH_DONE = 0x65,
+	PDU_SEARCH_REF = 0x73, PDU_MODIFY_REQ = 0x66, PDU_MODIFY_RES = 0x67,
+	PDU_ADD_REQ = 0x68, PDU_ADD_RES = 0x69, PDU_DEL_REQ = 0x4a, PDU_DEL_RES = 0x6b,
+	PDU_MODDN_REQ = 0x6c, PDU_MODDN_RES = 0x6d, PDU_COMPARE_REQ = 0x6e,
+	PDU_COMPARE_RES = 0x6f, PDU_ABANDON_REQ = 0x50, PDU_EXT_REQ = 0x77,
+	PDU_EXT_RES = 0x78, PDU_INTERMEDIATE = 0x79,
+	PDU_CONTROLS = 0xa0,
+};
+
+#define PDU_HEAD_MAX 16     /* bytes pdu_frame() needs at most */
+#define PDU_MSGID_MAX 0x7fffffff
+
+enum pdu_frame_rc { PDU_NEED_MORE = 0, PDU_OK = 1, PDU_BAD = -1, PDU_TOO_BIG = -2 };
+
+/* The envelope of one LDAPMessage. */
+struct pdu_head {
+	size_t total;       /* bytes of the whole message */
+	size_t prefix;      /* bytes of outer tag+length and the messageID TLV */
+	int msgid;
+	unsigned op_tag;    /* first octet of protocolOp */
+};
+
+/*
+ * Frames the message at buf (avail bytes present).  Returns PDU_OK with
+ * *h filled (the whole message may still be incomplete: compare h->total
+ * with what is buffered), PDU_NEED_MORE, PDU_BAD for an envelope that is
+ * not an LDAPMessage, or PDU_TOO_BIG when total exceeds max.
+ */
+int pdu_frame(const unsigned char *buf, size_t avail, size_t max, struct pdu_head *h);
+
+/* Writes outer SEQUENCE header + messageID for a message whose remaining
+ * bytes (protocolOp and controls) are rest_len long.  Returns bytes written. */
+size_t pdu_envelope(unsigned char out[PDU_HEAD_MAX], int msgid, size_t rest_len);
+
+/* BER primitives used by encoders elsewhere (rootDSE, rewritten requests). */
+size_t enc_len_size(size_t len);
+unsigned char *enc_put_len(unsigned char *p, size_t len);
+size_t enc_int_size(long v);               /* contents octets of an INTEGER */
+unsigned char *enc_put_int(unsigned char *p, unsigned tag, long v);
+size_t enc_tlv_size(size_t len);            /* 1 tag byte + length + contents */
+
+/* One LDAPResult-shaped response (BindResponse, SearchResultDone, ...). */
+int pdu_result(struct evbuffer *out, int msgid, unsigned tag, int code,
+    const char *matched, const char *diag);
+/* ExtendedResponse with optional responseName/responseValue. */
+int pdu_ext_result(struct evbuffer *out, int msgid, int code, const char *diag,
+    const char *oid, const void *value, size_t value_len);
+/* Notice of Disconnection, RFC 4511 section 4.4.1. */
+int pdu_notice_of_disconnection(struct evbuffer *out, int code, const char *diag);
+/* Abandon request (upstream) and Unbind. */
+int pdu_abandon(struct evbuffer *out, int msgid, int abandon_msgid);
+int pdu_unbind(struct evbuffer *out, int msgid);
+/* Simple BindRequest (upstream service bind); the caller wipes its copy of pw. */
+int pdu_simple_bind(struct evbuffer *out, int msgid, const char *dn, const char *pw, size_t pwlen);
+/* StartTLS extended request. */
+int pdu_starttls(struct evbuffer *out, int msgid);
+
+/* A SearchResultEntry built from plain attribute lists (rootDSE). */
+struct pdu_attr {
+	const char *name;
+	const char *const *values;
+	size_t nvalues;
+};
+int pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr *attrs, size_t nattrs);
+
+/* Human-readable name of a result code, for logs. */
+const char *pdu_result_name(int code);
+
+#define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
+#define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"
+#define OID_PASSWD_MODIFY "1.3.6.1.4.1.4203.1.11.1"
+#define OID_NOTICE_OF_DISCONNECTION "1.3.6.1.4.1.1466.20036"
+#define OID_PAGED_RESULTS "1.2.840.113556.1.4.319"
+
+#endif

@@ -1,0 +1,100 @@
+/*
+ * request.h — decoding client requests with liblber, zero-copy.
+ *
+ * request_decode() parses one complete LDAPMessage held in a contiguous
+ * buffer the caller owns.  Every berval in struct request points into that
+ * buffer, so the request is valid only while the buffer is.  The caller
+ * supplies a BerElement (one per connection, reused) so decoding costs no
+ * heap allocation.
+ */
+#ifndef ALDPROXY_REQUEST_H
+#define ALDPROXY_REQUEST_H
+
+#include <lber.h>
+#include <stddef.h>
+
+#define REQ_MAX_ATTRS 256
+#define REQ_MAX_CONTROLS 16
+#define FILTER_MAX_DEPTH 64
+
+struct req_control {
+	struct berval oid;
+	int critical;
+	struct berval raw;          /* the whole Control TLV */
+	struct berval value;        /* controlValue contents; bv_val NULL if absent */
+};
+
+struct req_controls {
+	size_t n;
+	struct req_control c[REQ_MAX_CONTROLS];
+	struct berval raw;          /* the whole [0] Controls TLV; bv_len 0 if absent */
+};
+
+struct req_bind {
+	int version;
+	struct berval dn;
+	unsigned auth_tag;          /* 0x80 simple, 0xa3 SASL */
+	struct berval cred;         /* simple password (points into the buffer: wipe it) */
+	struct berval mech;         /* SASL mechanism */
+};
+
+struct req_search {
+	struct berval base;
+	int scope, deref, sizelimit, timelimit, typesonly;
+	struct berval filter;       /* the whole Filter TLV */
+	struct berval attrs_raw;    /* the whole AttributeSelection TLV */
+	size_t nattrs;
+	struct berval attrs[REQ_MAX_ATTRS];
+};
+
+struct req_compare {
+	struct berval dn, attr, value;
+};
+
+struct req_ext {
+	struct berval oid;
+	struct berval value;        /* bv_val NULL if absent */
+};
+
+struct request {
+	int msgid;
+	unsigned tag;               /* protocolOp tag, see pdu.h */
+	struct berval op;           /* the whole protocolOp TLV */
+	union {
+		struct req_bind bind;
+		struct req_search search;
+		struct req_compare compare;
+		struct req_ext ext;
+		int abandon_msgid;
+	} u;
+	struct req_controls ctrls;
+};
+
+/*
+ * Returns 0, or -1 with *why set to a static description when the message
+ * is malformed (the caller answers with a Notice of Disconnection,
+ * RFC 4511 section 4.1.1).  Write requests decode their envelope only.
+ */
+int request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct request *r, const char **why);
+
+/*
+ * Calls cb for every attribute description the filter tests (RFC 4511
+ * section 4.5.1.7), stopping at the first non-zero return, which it
+ * returns.  Returns -1 for a malformed or too deeply nested filter.
+ */
+typedef int (*filter_attr_cb)(const struct berval *attr, void *arg);
+int filter_walk(BerElement *ber, const struct berval *filter, filter_attr_cb cb, void *arg);
+
+/*
+ * ber_scanf() for the formats aldproxy uses ('{' '}' 'i' 'e' 'b' 'm' 'x'
+ * 'n'), except that 'm' leaves the buffer untouched: liblber's own 'm'
+ * writes a NUL after each string, which would corrupt a message that is
+ * forwarded as received.  Strings are therefore not NUL-terminated.
+ * Returns 0 or -1.
+ */
+int bscan(BerElement *ber, const char *fmt, ...);
+
+/* Finds a control by OID, or NULL. */
+const struct req_control *request_control(const struct request *r, const char *oid);
+
+#endif

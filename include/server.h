@@ -1,0 +1,56 @@
+/*
+ * server.h — the daemon's state: one event loop and everything on it.
+ *
+ * One struct server exists per process, created by main() and freed by
+ * server_free() after the loop ends.  It owns the config, the profile set,
+ * the TLS contexts, the listeners, the backend pool and every client.
+ * Everything runs on the single libevent loop: no locks, no hand-offs.
+ */
+#ifndef ALDPROXY_SERVER_H
+#define ALDPROXY_SERVER_H
+
+#include <stdint.h>
+#include <sys/queue.h>
+#include <openssl/ssl.h>
+
+struct event_base;
+struct evdns_base;
+struct event;
+struct config;
+struct profile_set;
+struct listener;
+struct backend;
+struct client;
+
+struct stats {
+	uint64_t conns_accepted;
+	uint64_t conns_rejected;
+	uint64_t ops_total;
+	uint64_t binds_ok, binds_failed;
+	uint64_t searches, entries;
+	uint64_t protocol_errors;
+	uint64_t slow_clients_cut;
+};
+
+struct server {
+	struct event_base *base;
+	struct evdns_base *dns;
+	struct config *cfg;
+	struct profile_set *profiles;
+	SSL_CTX *tls_server;        /* NULL when no TLS certificate is configured */
+	SSL_CTX *tls_client;
+	struct listener **listeners;
+	size_t nlisteners;
+	struct backend *backend;
+	TAILQ_HEAD(client_list, client) clients;
+	size_t nclients;
+	uint64_t next_conn_id;
+	struct event *sig_term, *sig_int, *sig_hup, *shutdown_ev;
+	int stopping;
+	struct stats stats;
+};
+
+/* Monotonic clock in microseconds. */
+uint64_t now_us(void);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * tls.h — OpenSSL contexts for the front end and for the directory.
+ *
+ * The daemon owns one server context (ldaps:// and StartTLS) and one
+ * client context (connections to the directory, always verified unless
+ * backend.tls_verify is off).  Both are TLS 1.2 or newer.
+ */
+#ifndef ALDPROXY_TLS_H
+#define ALDPROXY_TLS_H
+
+#include <stddef.h>
+#include <openssl/ssl.h>
+
+struct config;
+
+SSL_CTX *tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen);
+SSL_CTX *tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen);
+/* An SSL for a connection to host, with SNI and host-name verification. */
+SSL *tls_client_new(SSL_CTX *ctx, const char *host, int verify);
+/* The reason of the last TLS failure on ssl (verification result or queue). */
+const char *tls_failure(SSL *ssl, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * backend.c — the pools of upstream connections: creation, picking,
+ * paged-results leases, the client-bind queue and the periodic tick that
+ * times out operations.  See backend.h.
+ */
+#include "backend.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <ldap.h>
+
+#include "client.h"
+#include "log.h"
+#include "server.h"
+#include "upstream.h"
+
+#define TICK_US 250000
+#define LEASE_IDLE_US (300ULL * 1000000)
+#define BIND_QUEUE_MAX 100000
+
+static void tick_cb(evutil_socket_t fd, short what, void *arg);
+
+static int
+make_pool(struct backend *be, enum up_kind kind, long per_server, struct upstream ***out, size_t *n)
+{
+	size_t total = (size_t)per_server * be->nservers;
+	*n = 0;
+	*out = calloc(total ? total : 1, sizeof(**out));
+	if (*out == NULL)
+		return -1;
+	for (long i = 0; i < per_server; i++)
+		for (size_t s = 0; s < be->nservers; s++) {
+			struct upstream *u = upstream_new(be, &be->servers[s], kind, (int)i);
+			if (u == NULL)
+				return -1;
+			(*out)[(*n)++] = u;
+		}
+	return 0;
+}
+
+int
+backend_new(struct server *srv, struct backend **out, char *err, size_t errlen)
+{
+	struct config *cfg = srv->cfg;
+	struct backend *be = calloc(1, sizeof(*be));
+	if (be == NULL)
+		goto oom;
+	be->srv = srv;
+	TAILQ_INIT(&be->bind_wait);
+	be->nservers = cfg->nservers;
+	be->servers = calloc(cfg->nservers, sizeof(*be->servers));
+	if (be->servers == NULL)
+		goto oom;
+	for (size_t i = 0; i < cfg->nservers; i++) {
+		be->servers[i].url = cfg->server_urls[i];
+		be->servers[i].urlstr = cfg->servers[i];
+	}
+	if (make_pool(be, UP_SHARED, cfg->pool_size, &be->shared, &be->nshared) < 0 ||
+	    make_pool(be, UP_BIND, cfg->bind_pool_size, &be->binders, &be->nbinders) < 0 ||
+	    make_pool(be, UP_PAGED, cfg->paged_pool_size, &be->paged, &be->npaged) < 0)
+		goto oom;
+	be->tick = event_new(srv->base, -1, EV_PERSIST, tick_cb, be);
+	if (be->tick == NULL)
+		goto oom;
+	*out = be;
+	return 0;
+oom:
+	snprintf(err, errlen, "out of memory creating the backend pools");
+	backend_free(be);
+	return -1;
+}
+
+void
+backend_free(struct backend *be)
+{
+	if (be == NULL)
+		return;
+	while (!TAILQ_EMPTY(&be->bind_wait)) {
+		struct op *op = TAILQ_FIRST(&be->bind_wait);
+		backend_bind_unqueue(be, op);
+		op_fail(op, LDAP_UNAVAILABLE, "aldproxy is shutting down");
+	}
+	struct upstream **pools[] = { be->shared, be->binders, be->paged };
+	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
+	for (int p = 0; p < 3; p++) {
+		for (size_t i = 0; pools[p] != NULL && i < counts[p]; i++)
+			upstream_free(pools[p][i]);
+		free(pools[p]);
+	}
+	if (be->tick != NULL)
+		event_free(be->tick);
+	free(be->servers);
+	free(be);
+}
+
+void
+backend_start(struct backend *be)
+{
+	struct timeval tv = { 0, TICK_US };
+	event_add(be->tick, &tv);
+	for (size_t i = 0; i < be->nbinders; i++)
+		upstream_connect(be->binders[i]);
+	for (size_t i = 0; i < be->nshared; i++)
+		upstream_connect(be->shared[i]);
+	for (size_t i = 0; i < be->npaged; i++)
+		upstream_connect(be->paged[i]);
+}
+
+struct upstream *
+backend_pick(struct backend *be)
+{
+	struct upstream *best = NULL;
+	size_t n = be->nshared;
+	for (size_t k = 0; k < n; k++) {
+		struct upstream *u = be->shared[(be->rr + k) % n];
+		if (u->state != UP_READY || u->ids.nfree == 0)
+			continue;
+		if (best == NULL || u->nops < best->nops)
+			best = u;
+		if (best->nops == 0)
+			break;
+	}
+	be->rr++;
+	return best;
+}
+
+struct upstream *
+backend_lease(struct backend *be, struct client *c)
+{
+	for (size_t i = 0; i < be->npaged; i++) {
+		struct upstream *u = be->paged[i];
+		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0) {
+			u->lessee = c;
+			u->lease_used_us = now_us();
+			return u;
+		}
+	}
+	return NULL;
+}
+
+struct upstream *
+backend_leased(struct backend *be, struct client *c, const void *cookie, size_t len)
+{
+	for (size_t i = 0; i < be->npaged; i++) {
+		struct upstream *u = be->paged[i];
+		if (u->lessee == c && u->state == UP_READY && u->cookie_len == len &&
+		    memcmp(u->cookie, cookie, len) == 0)
+			return u;
+	}
+	return NULL;
+}
+
+void
+backend_release_leases(struct backend *be, struct client *c)
+{
+	for (size_t i = 0; i < be->npaged; i++)
+		if (be->paged[i]->lessee == c)
+			upstream_lease_release(be->paged[i]);
+}
+
+static struct upstream *
+free_binder(struct backend *be)
+{
+	for (size_t k = 0; k < be->nbinders; k++) {
+		struct upstream *u = be->binders[(be->rr + k) % be->nbinders];
+		if (u->state == UP_READY && u->nops == 0)
+			return u;
+	}
+	return NULL;
+}
+
+static int
+send_bind(struct upstream *u, struct op *op)
+{
+	size_t n = evbuffer_get_length(op->held);
+	struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), n };
+	if (upstream_send(u, op, &part, 1) < 0)
+		return -1;
+	explicit_bzero(part.iov_base, n);
+	evbuffer_free(op->held);
+	op->held = NULL;
+	return 0;
+}
+
+int
+backend_bind_submit(struct backend *be, struct op *op)
+{
+	struct upstream *u = free_binder(be);
+	if (u != NULL && send_bind(u, op) == 0)
+		return 0;
+	unsigned alive = 0;
+	for (size_t i = 0; i < be->nbinders; i++)
+		alive += be->binders[i]->state != UP_DOWN;
+	if (alive == 0 || be->nbind_wait >= BIND_QUEUE_MAX)
+		return -1;
+	TAILQ_INSERT_TAIL(&be->bind_wait, op, u_link);
+	be->nbind_wait++;
+	return 0;
+}
+
+void
+backend_bind_unqueue(struct backend *be, struct op *op)
+{
+	struct op *q;
+	TAILQ_FOREACH(q, &be->bind_wait, u_link)
+		if (q == op) {
+			TAILQ_REMOVE(&be->bind_wait, op, u_link);
+			be->nbind_wait--;
+			return;
+		}
+}
+
+void
+backend_bind_dispatch(struct backend *be)
+{
+	struct upstream *u;
+	while (!TAILQ_EMPTY(&be->bind_wait) && (u = free_binder(be)) != NULL) {
+		struct op *op = TAILQ_FIRST(&be->bind_wait);
+		TAILQ_REMOVE(&be->bind_wait, op, u_link);
+		be->nbind_wait--;
+		if (send_bind(u, op) < 0)
+			op_fail(op, LDAP_UNAVAILABLE, "aldproxy: cannot forward the bind to the directory");
+	}
+}
+
+unsigned
+backend_ready_count(const struct backend *be, int kind)
+{
+	struct upstream *const *pool = kind == UP_SHARED ? be->shared : kind == UP_BIND ? be->binders : be->paged;
+	size_t n = kind == UP_SHARED ? be->nshared : kind == UP_BIND ? be->nbinders : be->npaged;
+	unsigned r = 0;
+	for (size_t i = 0; i < n; i++)
+		r += pool[i]->state == UP_READY;
+	return r;
+}
+
+/* Fails the operations of u older than the timeout. */
+static void
+expire(struct upstream *u, uint64_t now, uint64_t limit_us, double limit_s)
+{
+	char diag[160];
+	struct op *op;
+	while ((op = TAILQ_FIRST(&u->ops)) != NULL && now - op->start_us > limit_us) {
+		snprintf(diag, sizeof(diag), "aldproxy: the directory did not answer within %g s", limit_s);
+		if (u->kind == UP_BIND) {
+			/* a bind cannot be abandoned: the connection's state is unknown */
+			upstream_fail(u, "a client bind timed out");
+			return;
+		}
+		log_warn("conn=%llu msgid=%d: no answer from %s within %g s; abandoned",
+		    (unsigned long long)op->conn_id, op->client_msgid, u->name, limit_s);
+		upstream_abandon(u, op);
+		if (op->flags & OP_PAGED)
+			upstream_lease_release(u);
+		op_fail(op, LDAP_UNAVAILABLE, diag);
+	}
+}
+
+static void
+tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct backend *be = arg;
+	struct config *cfg = be->srv->cfg;
+	uint64_t now = now_us();
+	(void)fd;
+	(void)what;
+	uint64_t op_limit = (uint64_t)(cfg->operation_timeout * 1e6);
+	uint64_t bind_limit = (uint64_t)(cfg->bind_timeout * 1e6);
+	for (size_t i = 0; i < be->nshared; i++)
+		expire(be->shared[i], now, op_limit, cfg->operation_timeout);
+	for (size_t i = 0; i < be->npaged; i++) {
+		struct upstream *u = be->paged[i];
+		expire(u, now, op_limit, cfg->operation_timeout);
+		if (u->lessee != NULL && u->nops == 0 && now - u->lease_used_us > LEASE_IDLE_US)
+			upstream_lease_release(u);
+	}
+	for (size_t i = 0; i < be->nbinders; i++)
+		expire(be->binders[i], now, bind_limit, cfg->bind_timeout);
+	struct op *op;
+	while ((op = TAILQ_FIRST(&be->bind_wait)) != NULL && now - op->start_us > bind_limit) {
+		TAILQ_REMOVE(&be->bind_wait, op, u_link);
+		be->nbind_wait--;
+		op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection free to verify the bind in time");
+	}
+}

@@ -1,0 +1,486 @@
+/*
+ * client.c — a front-end connection: accept, frame requests, dispatch,
+ * send results, back-pressure, close.  See client.h for ownership.
+ *
+ * Reading pauses while a bind is in flight, while the client has
+ * limits.max_ops_per_client operations outstanding, and while its unread
+ * output is over half of limits.max_client_output; past the full cap the
+ * client is cut off (its operations abandoned upstream) so one slow reader
+ * never holds up a shared directory connection.
+ */
+#include "client.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
+#include <ldap.h>
+#include <openssl/err.h>
+
+#include "backend.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "pdu.h"
+#include "server.h"
+#include "tls.h"
+#include "upstream.h"
+
+#define CLOSE_FLUSH_SECONDS 2
+
+static void client_read_cb(struct bufferevent *bev, void *arg);
+static void client_write_cb(struct bufferevent *bev, void *arg);
+static void client_event_cb(struct bufferevent *bev, short what, void *arg);
+static void client_process(struct client *c);
+
+
+static void
+resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->state == C_CLOSING)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->cfg->max_client_output) {
+		c->srv->stats.slow_clients_cut++;
+		log_notice("conn=%llu peer=%s: cut off: %zu unread result bytes exceed limits.max_client_output",
+		    (unsigned long long)c->id, c->peer, evbuffer_get_length(bufferevent_get_output(c->bev)));
+		evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+		client_close(c, LDAP_BUSY, "aldproxy: client does not read its results; disconnected");
+		return;
+	}
+	client_process(c);
+}
+
+static void
+close_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	client_free(arg);
+}
+
+static void
+set_idle_timeout(struct client *c)
+{
+	double t = c->srv->cfg->idle_timeout;
+	if (t <= 0) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	struct timeval tv = { (time_t)t, (suseconds_t)((t - floor(t)) * 1e6) };
+	bufferevent_set_timeouts(c->bev, &tv, NULL);
+}
+
+void
+client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
+{
+	struct server *srv = li->srv;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	(void)socklen;
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in *)sa)->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof(host));
+		port = ntohs(((struct sockaddr_in6 *)sa)->sin6_port);
+	}
+	if (srv->stopping || srv->nclients >= (size_t)srv->cfg->max_connections) {
+		srv->stats.conns_rejected++;
+		log_warn("connection from %s:%d refused: limits.max_connections (%ld) reached", host, port,
+		    srv->cfg->max_connections);
+		close(fd);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	evutil_make_socket_nonblocking(fd);
+
+	struct client *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		close(fd);
+		return;
+	}
+	c->srv = srv;
+	c->li = li;
+	c->id = ++srv->next_conn_id;
+	c->profile = li->profile;
+	TAILQ_INIT(&c->ops);
+	snprintf(c->peer, sizeof(c->peer), sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+	if (li->tls) {
+		SSL *ssl = SSL_new(srv->tls_server);
+		if (ssl != NULL)
+			c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+		c->tls = 1;
+	} else {
+		c->bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	}
+	c->ber = ber_alloc_t(LBER_USE_DER);
+	c->resume_ev = event_new(srv->base, -1, 0, resume_cb, c);
+	c->close_ev = event_new(srv->base, -1, 0, close_cb, c);
+	c->flush_timer = evtimer_new(srv->base, close_cb, c);
+	TAILQ_INSERT_TAIL(&srv->clients, c, link);
+	srv->nclients++;
+	srv->stats.conns_accepted++;
+	if (c->bev == NULL || c->ber == NULL || c->resume_ev == NULL || c->close_ev == NULL || c->flush_timer == NULL) {
+		if (c->bev == NULL)
+			close(fd);
+		log_err("conn=%llu: out of memory at accept", (unsigned long long)c->id);
+		client_free(c);
+		return;
+	}
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	set_idle_timeout(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, li->conf->url);
+}
+
+void
+client_free(struct client *c)
+{
+	struct server *srv = c->srv;
+	/* client_close() normally emptied the list; at exit it may not have run */
+	while (!TAILQ_EMPTY(&c->ops)) {
+		struct op *op = TAILQ_FIRST(&c->ops);
+		if (op->up != NULL && op->tag != PDU_BIND_REQ)
+			upstream_abandon(op->up, op);
+		else if (op->up == NULL)
+			backend_bind_unqueue(srv->backend, op);
+		if (op->up != NULL) {      /* an in-flight bind becomes an orphan */
+			TAILQ_REMOVE(&c->ops, op, c_link);
+			c->nops--;
+			op->client = NULL;
+			continue;
+		}
+		op_free(op);
+	}
+	if (srv->backend != NULL)
+		backend_release_leases(srv->backend, c);
+	log_info("conn=%llu closed: %s (requests=%llu)", (unsigned long long)c->id,
+	    c->close_reason[0] ? c->close_reason : "server shutdown", (unsigned long long)c->nrequests);
+	TAILQ_REMOVE(&srv->clients, c, link);
+	srv->nclients--;
+	if (c->bev != NULL)
+		bufferevent_free(c->bev);
+	if (c->ber != NULL)
+		ber_free(c->ber, 0);
+	if (c->resume_ev != NULL)
+		event_free(c->resume_ev);
+	if (c->close_ev != NULL)
+		event_free(c->close_ev);
+	if (c->flush_timer != NULL)
+		event_free(c->flush_timer);
+	free(c->bound_dn);
+	free(c);
+}
+
+void
+client_close(struct client *c, int code, const char *why)
+{
+	if (c->state == C_CLOSING)
+		return;
+	c->state = C_CLOSING;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", why);
+	/* abandon what is in flight: the answers have nowhere to go */
+	while (!TAILQ_EMPTY(&c->ops)) {
+		struct op *op = TAILQ_FIRST(&c->ops);
+		if (op->tag == PDU_BIND_REQ && op->up != NULL) {
+			TAILQ_REMOVE(&c->ops, op, c_link);
+			c->nops--;
+			op->client = NULL;      /* orphan: freed when the directory answers */
+			continue;
+		}
+		if (op->up != NULL)
+			upstream_abandon(op->up, op);
+		else
+			backend_bind_unqueue(c->srv->backend, op);
+		op_free(op);
+	}
+	backend_release_leases(c->srv->backend, c);
+	bufferevent_disable(c->bev, EV_READ);
+	if (code >= 0) {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		pdu_notice_of_disconnection(out, code, why);
+		struct timeval tv = { CLOSE_FLUSH_SECONDS, 0 };
+		evtimer_add(c->flush_timer, &tv);   /* a client that never reads is freed anyway */
+		bufferevent_enable(c->bev, EV_WRITE);
+		return;
+	}
+	event_active(c->close_ev, 0, 0);
+}
+
+void
+client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag)
+{
+	pdu_result(bufferevent_get_output(c->bev), msgid, tag, code, "", diag);
+	if (code != LDAP_SUCCESS && code != LDAP_COMPARE_TRUE && code != LDAP_COMPARE_FALSE)
+		log_info("conn=%llu msgid=%d result=%d (%s)%s%s", (unsigned long long)c->id, msgid, code,
+		    ldap_err2string(code), diag ? ": " : "", diag ? diag : "");
+	client_check_output(c);
+}
+
+void
+client_check_output(struct client *c)
+{
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	size_t len = evbuffer_get_length(out);
+	if (len > c->srv->cfg->max_client_output && c->state != C_CLOSING)
+		event_active(c->resume_ev, 0, 0);  /* resume_cb cuts it off, outside any op callback */
+	else if (len > c->srv->cfg->max_client_output / 2 && !c->read_paused)
+		client_update_read(c);
+}
+
+static int
+want_read(const struct client *c)
+{
+	return c->state == C_ACTIVE && c->nops < (unsigned)c->srv->cfg->max_ops_per_client &&
+	    evbuffer_get_length(bufferevent_get_output(c->bev)) <= c->srv->cfg->max_client_output / 2;
+}
+
+void
+client_update_read(struct client *c)
+{
+	if (c->state == C_CLOSING)
+		return;
+	if (want_read(c)) {
+		if (c->read_paused) {
+			c->read_paused = 0;
+			bufferevent_enable(c->bev, EV_READ);
+			/* requests may already wait in the input buffer */
+			if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+				event_active(c->resume_ev, 0, 0);
+		}
+	} else if (!c->read_paused) {
+		c->read_paused = 1;
+		bufferevent_disable(c->bev, EV_READ);
+	}
+}
+
+void
+client_op_done(struct client *c)
+{
+	if (c->read_paused)
+		client_update_read(c);
+}
+
+static int
+abandon_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	struct op *op;
+	TAILQ_FOREACH(op, &c->ops, c_link)
+		if (op->client_msgid == r->u.abandon_msgid && op->tag != PDU_BIND_REQ)
+			break;
+	if (op == NULL)
+		return 0;       /* RFC 4511 4.11: nothing to abandon, no response */
+	log_debug("conn=%llu msgid=%d abandoned by the client", (unsigned long long)c->id, op->client_msgid);
+	if (op->up != NULL) {
+		struct upstream *u = op->up;
+		upstream_abandon(u, op);
+		if (op->flags & OP_PAGED)
+			upstream_lease_release(u);
+	}
+	op_free(op);
+	client_op_done(c);
+	return 0;
+}
+
+static int
+unbind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	(void)r;
+	(void)buf;
+	(void)len;
+	client_close(c, -1, "unbind");
+	return -1;
+}
+
+static int
+write_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	char diag[200];
+	snprintf(diag, sizeof(diag), "aldproxy: write operations are not allowed%s%s",
+	    c->profile ? " by profile " : "", c->profile ? c->profile->name : "");
+	client_result(c, r->msgid, op_response_tag(r->tag), LDAP_UNWILLING_TO_PERFORM, diag);
+	return 0;
+}
+
+typedef int (*handler_fn)(struct client *, struct request *, unsigned char *, size_t);
+
+static const struct {
+	unsigned tag;
+	handler_fn fn;
+} handlers[] = {
+	{ PDU_BIND_REQ, bind_handle },
+	{ PDU_SEARCH_REQ, search_handle },
+	{ PDU_COMPARE_REQ, compare_handle },
+	{ PDU_EXT_REQ, extop_handle },
+	{ PDU_ABANDON_REQ, abandon_handle },
+	{ PDU_UNBIND_REQ, unbind_handle },
+	{ PDU_ADD_REQ, write_handle },
+	{ PDU_DEL_REQ, write_handle },
+	{ PDU_MODIFY_REQ, write_handle },
+	{ PDU_MODDN_REQ, write_handle },
+};
+
+static void
+protocol_error(struct client *c, const char *why)
+{
+	c->srv->stats.protocol_errors++;
+	log_notice("conn=%llu peer=%s: protocol error: %s; disconnecting", (unsigned long long)c->id, c->peer, why);
+	client_close(c, LDAP_PROTOCOL_ERROR, why);
+}
+
+/* Puts TLS under the connection after a successful StartTLS response. */
+static void
+start_tls(struct client *c)
+{
+	SSL *ssl = SSL_new(c->srv->tls_server);
+	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
+	if (tls == NULL) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		client_close(c, -1, "StartTLS: cannot create the TLS layer");
+		return;
+	}
+	c->bev = tls;
+	c->tls = 1;
+	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	set_idle_timeout(c);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->read_paused = 0;
+}
+
+static void
+client_process(struct client *c)
+{
+	struct config *cfg = c->srv->cfg;
+	struct evbuffer *in = bufferevent_get_input(c->bev);
+	while (c->state == C_ACTIVE && want_read(c)) {
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0)
+			break;
+		unsigned char head[PDU_HEAD_MAX];
+		ev_ssize_t n = evbuffer_copyout(in, head, avail < sizeof(head) ? avail : sizeof(head));
+		struct pdu_head h;
+		int rc = pdu_frame(head, (size_t)n, cfg->max_pdu_size, &h);
+		if (rc == PDU_NEED_MORE)
+			break;
+		if (rc == PDU_TOO_BIG) {
+			protocol_error(c, "request exceeds limits.max_pdu_size");
+			return;
+		}
+		if (rc != PDU_OK) {
+			protocol_error(c, "malformed LDAPMessage envelope");
+			return;
+		}
+		if (avail < h.total)
+			break;
+		unsigned char *buf = evbuffer_pullup(in, (ev_ssize_t)h.total);
+		const char *why;
+		if (request_decode(c->ber, buf, h.total, &c->req, &why) < 0) {
+			if (c->req.tag == PDU_BIND_REQ)
+				explicit_bzero(buf, h.total);
+			protocol_error(c, why);
+			return;
+		}
+		if (c->req.msgid == 0) {
+			protocol_error(c, "messageID 0 is reserved for unsolicited notifications");
+			return;
+		}
+		c->nrequests++;
+		c->srv->stats.ops_total++;
+		handler_fn fn = NULL;
+		for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+			if (handlers[i].tag == c->req.tag)
+				fn = handlers[i].fn;
+		rc = fn(c, &c->req, buf, h.total);
+		evbuffer_drain(in, h.total);
+		if (rc < 0)
+			return;
+		if (c->starttls_pending) {
+			/* the response is queued in clear; TLS starts after it */
+			c->starttls_pending = 0;
+			start_tls(c);
+			return;
+		}
+	}
+	client_update_read(c);
+}
+
+static void
+client_read_cb(struct bufferevent *bev, void *arg)
+{
+	(void)bev;
+	client_process(arg);
+}
+
+static void
+client_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct client *c = arg;
+	(void)bev;
+	if (c->state == C_CLOSING) {
+		/* the Notice of Disconnection is out */
+		evtimer_del(c->flush_timer);
+		event_active(c->close_ev, 0, 0);
+		return;
+	}
+	if (c->read_paused)
+		client_update_read(c);
+}
+
+static void
+client_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct client *c = arg;
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED)
+		return;
+	if (c->state == C_CLOSING) {
+		/* the peer went away while we flushed: free now */
+		event_active(c->close_ev, 0, 0);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (c->nops > 0 && c->state != C_CLOSING) {
+			/* waiting for results is not idleness */
+			bufferevent_enable(c->bev, EV_READ);
+			return;
+		}
+		client_close(c, -1, "idle timeout");
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
+		unsigned long e = ssl ? bufferevent_get_openssl_error(c->bev) : 0;
+		if (e != 0) {
+			char tmp[160], reason[200];
+			ERR_error_string_n(e, tmp, sizeof(tmp));
+			snprintf(reason, sizeof(reason), "TLS error: %s", tmp);
+			while (bufferevent_get_openssl_error(c->bev) != 0)
+				;
+			client_close(c, -1, reason);
+			return;
+		}
+		client_close(c, -1, "connection error");
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		client_close(c, -1, "client closed the connection");
+}

@@ -1,0 +1,370 @@
+/*
+ * config.c — aldproxy.yaml: defaults, parsing, validation.
+ *
+ * Every key is read here and only here; the rest of the daemon sees a
+ * struct config that is known to be complete and consistent.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "yamlcfg.h"
+
+int
+url_parse(const char *url, struct url *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	const char *p;
+	if (strncasecmp(url, "ldap://", 7) == 0) {
+		p = url + 7;
+		out->port = 389;
+	} else if (strncasecmp(url, "ldaps://", 8) == 0) {
+		p = url + 8;
+		out->tls = 1;
+		out->port = 636;
+	} else {
+		snprintf(err, errlen, "'%s' is not an ldap:// or ldaps:// URL", url);
+		return -1;
+	}
+	const char *hend;
+	const char *rest;
+	if (*p == '[') {
+		hend = strchr(p, ']');
+		if (hend == NULL) {
+			snprintf(err, errlen, "'%s': unterminated IPv6 address", url);
+			return -1;
+		}
+		p++;
+		rest = hend + 1;
+	} else {
+		hend = p + strcspn(p, ":/");
+		rest = hend;
+	}
+	size_t hlen = (size_t)(hend - p);
+	if (hlen == 0 || hlen >= sizeof(out->host)) {
+		snprintf(err, errlen, "'%s': missing or too long host", url);
+		return -1;
+	}
+	memcpy(out->host, p, hlen);
+	out->host[hlen] = '\0';
+	if (*rest == ':') {
+		char *end;
+		long port = strtol(rest + 1, &end, 10);
+		if (end == rest + 1 || port < 1 || port > 65535 || (*end != '\0' && strcmp(end, "/") != 0)) {
+			snprintf(err, errlen, "'%s': bad port", url);
+			return -1;
+		}
+		out->port = (int)port;
+	} else if (*rest != '\0' && strcmp(rest, "/") != 0) {
+		snprintf(err, errlen, "'%s': unexpected text after the host", url);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+config_defaults(struct config *c)
+{
+	c->tls_min_version = 12;
+	c->starttls = 1;
+	c->tls_verify = 1;
+	c->pool_size = 4;
+	c->bind_pool_size = 4;
+	c->paged_pool_size = 8;
+	c->max_ops_per_connection = 4096;
+	c->connect_timeout = 5;
+	c->operation_timeout = 60;
+	c->reconnect_min = 0.2;
+	c->reconnect_max = 30;
+	c->max_pdu_size = 1024 * 1024;
+	c->max_client_output = 8 * 1024 * 1024;
+	c->max_ops_per_client = 256;
+	c->max_connections = 10000;
+	c->idle_timeout = 900;
+	c->bind_timeout = 10;
+	c->log_level = LOG_LVL_INFO;
+}
+
+/* Reads the first line of a secret file; refuses files others can read. */
+static int
+read_password_file(struct yamlcfg *yc, yaml_node_t *node, const char *file, char **out)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return yc_error(yc, node, "backend.password_file", "cannot open %s: %s", file, strerror(errno));
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return yc_error(yc, node, "backend.password_file", "%s is not a regular file", file);
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		close(fd);
+		return yc_error(yc, node, "backend.password_file",
+		    "%s is readable by group or others (mode %03o); chmod 600 it", file, st.st_mode & 0777);
+	}
+	char buf[1024];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return yc_error(yc, node, "backend.password_file", "cannot read %s", file);
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		explicit_bzero(buf, sizeof(buf));
+		return yc_error(yc, node, "backend.password_file", "%s holds no password on its first line", file);
+	}
+	*out = strdup(buf);
+	explicit_bzero(buf, sizeof(buf));
+	return *out ? 0 : -1;
+}
+
+static int
+parse_listeners(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "url", "profile", NULL };
+	yaml_node_t *seq = yc_get(yc, root, "listeners");
+	if (seq == NULL)
+		return yc_error(yc, root, "listeners", "at least one listener is required");
+	if (!yc_is_seq(seq))
+		return yc_error(yc, seq, "listeners", "must be a list of {url: ...} entries");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	c->listeners = calloc(n ? n : 1, sizeof(*c->listeners));
+	if (c->listeners == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *it = yaml_document_get_node(&yc->doc, seq->data.sequence.items.start[i]);
+		char path[64];
+		snprintf(path, sizeof(path), "listeners[%zu]", i);
+		struct listener_conf *l = &c->listeners[c->nlisteners++];
+		l->line = yc_line(it);
+		if (it->type == YAML_SCALAR_NODE) {
+			l->url = strdup((const char *)it->data.scalar.value);
+		} else {
+			if (yc_check_keys(yc, it, path, keys) < 0 ||
+			    yc_str(yc, it, "url", path, &l->url) < 0 ||
+			    yc_str(yc, it, "profile", path, &l->profile) < 0)
+				return -1;
+		}
+		if (l->url == NULL)
+			return yc_error(yc, it, path, "url is required");
+		char uerr[256];
+		if (url_parse(l->url, &l->parsed, uerr, sizeof(uerr)) < 0)
+			return yc_error(yc, it, path, "%s", uerr);
+		for (size_t j = 0; j < i; j++)
+			if (c->listeners[j].parsed.port == l->parsed.port &&
+			    strcmp(c->listeners[j].parsed.host, l->parsed.host) == 0)
+				return yc_error(yc, it, path, "%s is also listened on by listeners[%zu]", l->url, j);
+	}
+	return 0;
+}
+
+static int
+parse_tls(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "certificate", "key", "min_version", "ciphers", "require_tls", NULL };
+	yaml_node_t *m = yc_get(yc, root, "tls");
+	if (m == NULL)
+		return 0;
+	char *minv = NULL;
+	if (yc_check_keys(yc, m, "tls", keys) < 0 ||
+	    yc_str(yc, m, "certificate", "tls", &c->tls_cert) < 0 ||
+	    yc_str(yc, m, "key", "tls", &c->tls_key) < 0 ||
+	    yc_str(yc, m, "ciphers", "tls", &c->tls_ciphers) < 0 ||
+	    yc_bool(yc, m, "require_tls", "tls", &c->require_tls) < 0 ||
+	    yc_str(yc, m, "min_version", "tls", &minv) < 0)
+		return -1;
+	if (minv != NULL) {
+		int bad = 0;
+		if (strcmp(minv, "1.2") == 0)
+			c->tls_min_version = 12;
+		else if (strcmp(minv, "1.3") == 0)
+			c->tls_min_version = 13;
+		else
+			bad = 1;
+		free(minv);
+		if (bad)
+			return yc_error(yc, yc_get(yc, m, "min_version"), "tls.min_version", "must be \"1.2\" or \"1.3\"");
+	}
+	return 0;
+}
+
+static int
+parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "servers", "starttls", "ca_file", "ca_dir", "tls_verify",
+		"bind_dn", "password_file", "pool_size", "bind_pool_size", "paged_pool_size",
+		"max_ops_per_connection", "connect_timeout", "operation_timeout", "reconnect_min",
+		"reconnect_max", NULL };
+	const char *P = "backend";
+	yaml_node_t *m = yc_get(yc, root, P);
+	if (m == NULL)
+		return yc_error(yc, root, P, "the backend section is required");
+	if (yc_check_keys(yc, m, P, keys) < 0 ||
+	    yc_strlist(yc, m, "servers", P, &c->servers, &c->nservers) < 0 ||
+	    yc_bool(yc, m, "starttls", P, &c->starttls) < 0 ||
+	    yc_str(yc, m, "ca_file", P, &c->ca_file) < 0 ||
+	    yc_str(yc, m, "ca_dir", P, &c->ca_dir) < 0 ||
+	    yc_bool(yc, m, "tls_verify", P, &c->tls_verify) < 0 ||
+	    yc_str(yc, m, "bind_dn", P, &c->bind_dn) < 0 ||
+	    yc_str(yc, m, "password_file", P, &c->password_file) < 0 ||
+	    yc_int(yc, m, "pool_size", P, 1, 256, &c->pool_size) < 0 ||
+	    yc_int(yc, m, "bind_pool_size", P, 1, 256, &c->bind_pool_size) < 0 ||
+	    yc_int(yc, m, "paged_pool_size", P, 0, 1024, &c->paged_pool_size) < 0 ||
+	    yc_int(yc, m, "max_ops_per_connection", P, 1, 65536, &c->max_ops_per_connection) < 0 ||
+	    yc_seconds(yc, m, "connect_timeout", P, 0.1, 600, &c->connect_timeout) < 0 ||
+	    yc_seconds(yc, m, "operation_timeout", P, 0.1, 86400, &c->operation_timeout) < 0 ||
+	    yc_seconds(yc, m, "reconnect_min", P, 0.01, 600, &c->reconnect_min) < 0 ||
+	    yc_seconds(yc, m, "reconnect_max", P, 0.01, 3600, &c->reconnect_max) < 0)
+		return -1;
+	yaml_node_t *sn = yc_get(yc, m, "servers");
+	if (c->nservers == 0)
+		return yc_error(yc, sn ? sn : m, "backend.servers", "at least one directory server is required");
+	c->server_urls = calloc(c->nservers, sizeof(*c->server_urls));
+	if (c->server_urls == NULL)
+		return -1;
+	for (size_t i = 0; i < c->nservers; i++) {
+		char uerr[256];
+		if (url_parse(c->servers[i], &c->server_urls[i], uerr, sizeof(uerr)) < 0)
+			return yc_error(yc, sn, "backend.servers", "%s", uerr);
+	}
+	if (c->reconnect_max < c->reconnect_min)
+		return yc_error(yc, yc_get(yc, m, "reconnect_max"), "backend.reconnect_max",
+		    "must not be less than reconnect_min");
+	if (c->bind_dn == NULL)
+		return yc_error(yc, m, "backend.bind_dn", "aldproxy's own bind DN on the directory is required");
+	if (c->password_file == NULL)
+		return yc_error(yc, m, "backend.password_file", "a password file for backend.bind_dn is required");
+	int any_tls = 0;
+	for (size_t i = 0; i < c->nservers; i++)
+		any_tls |= c->server_urls[i].tls || c->starttls;
+	if (any_tls && c->tls_verify && c->ca_file == NULL && c->ca_dir == NULL)
+		return yc_error(yc, m, "backend.ca_file", "a CA file or ca_dir is required to verify the directory's certificate");
+	return read_password_file(yc, yc_get(yc, m, "password_file"), c->password_file, &c->bind_password);
+}
+
+static int
+parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "max_pdu_size", "max_client_output", "max_ops_per_client",
+		"max_connections", "idle_timeout", "bind_timeout", NULL };
+	const char *P = "limits";
+	yaml_node_t *m = yc_get(yc, root, P);
+	if (m == NULL)
+		return 0;
+	return (yc_check_keys(yc, m, P, keys) < 0 ||
+	    yc_size(yc, m, "max_pdu_size", P, 1024, (size_t)1 << 30, &c->max_pdu_size) < 0 ||
+	    yc_size(yc, m, "max_client_output", P, 4096, (size_t)1 << 34, &c->max_client_output) < 0 ||
+	    yc_int(yc, m, "max_ops_per_client", P, 1, 65536, &c->max_ops_per_client) < 0 ||
+	    yc_int(yc, m, "max_connections", P, 1, 1000000, &c->max_connections) < 0 ||
+	    yc_seconds(yc, m, "idle_timeout", P, 0, 86400 * 7, &c->idle_timeout) < 0 ||
+	    yc_seconds(yc, m, "bind_timeout", P, 0.1, 600, &c->bind_timeout) < 0) ? -1 : 0;
+}
+
+static int
+parse_log(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "level", "target", NULL };
+	yaml_node_t *m = yc_get(yc, root, "log");
+	if (m == NULL)
+		return 0;
+	char *level = NULL;
+	if (yc_check_keys(yc, m, "log", keys) < 0 || yc_str(yc, m, "target", "log", &c->log_target) < 0 ||
+	    yc_str(yc, m, "level", "log", &level) < 0) {
+		free(level);
+		return -1;
+	}
+	if (level != NULL) {
+		c->log_level = log_level_parse(level);
+		free(level);
+		if (c->log_level < 0)
+			return yc_error(yc, yc_get(yc, m, "level"), "log.level",
+			    "must be one of error, warning, notice, info, debug");
+	}
+	if (c->log_target != NULL && strcmp(c->log_target, "stderr") != 0 && strcmp(c->log_target, "syslog") != 0)
+		return yc_error(yc, yc_get(yc, m, "target"), "log.target", "must be stderr or syslog");
+	return 0;
+}
+
+int
+config_load(const char *path, struct config **out, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "log", NULL };
+	struct yamlcfg yc;
+	struct config *c = calloc(1, sizeof(*c));
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	config_defaults(c);
+	c->path = strdup(path);
+	int rc = -1;
+	if (yc_load(&yc, path, err, errlen) < 0)
+		goto out;
+	yaml_node_t *root = yc_root(&yc);
+	if (yc_check_keys(&yc, root, "", keys) < 0 || parse_listeners(&yc, c, root) < 0 ||
+	    parse_tls(&yc, c, root) < 0 || parse_backend(&yc, c, root) < 0 ||
+	    parse_limits(&yc, c, root) < 0 || parse_log(&yc, c, root) < 0 ||
+	    yc_str(&yc, root, "profiles_dir", "", &c->profiles_dir) < 0)
+		goto out;
+	int need_tls = 0;
+	for (size_t i = 0; i < c->nlisteners; i++)
+		need_tls |= c->listeners[i].parsed.tls;
+	if (need_tls && (c->tls_cert == NULL || c->tls_key == NULL)) {
+		yc_error(&yc, yc_get(&yc, root, "tls") ? yc_get(&yc, root, "tls") : root, "tls.certificate",
+		    "an ldaps:// listener needs tls.certificate and tls.key");
+		goto out;
+	}
+	if ((c->tls_cert == NULL) != (c->tls_key == NULL)) {
+		yc_error(&yc, yc_get(&yc, root, "tls"), "tls.key", "certificate and key go together");
+		goto out;
+	}
+	if (c->profiles_dir == NULL) {
+		yc_error(&yc, root, "profiles_dir", "a profile directory is required");
+		goto out;
+	}
+	rc = 0;
+out:
+	yc_free(&yc);
+	if (rc < 0)
+		config_free(c);
+	else
+		*out = c;
+	return rc;
+}
+
+void
+config_free(struct config *c)
+{
+	if (c == NULL)
+		return;
+	for (size_t i = 0; i < c->nlisteners; i++) {
+		free(c->listeners[i].url);
+		free(c->listeners[i].profile);
+	}
+	free(c->listeners);
+	free(c->tls_cert);
+	free(c->tls_key);
+	free(c->tls_ciphers);
+	yc_strlist_free(c->servers, c->nservers);
+	free(c->server_urls);
+	free(c->ca_file);
+	free(c->ca_dir);
+	free(c->bind_dn);
+	free(c->password_file);
+	if (c->bind_password != NULL) {
+		explicit_bzero(c->bind_password, strlen(c->bind_password));
+		free(c->bind_password);
+	}
+	free(c->profiles_dir);
+	free(c->log_target);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,244 @@
+/*
+ * main.c — aldproxyd: command line, start-up, the event loop, shutdown.
+ *
+ * Start-up order: config, profiles, TLS contexts, backend pools,
+ * listeners; any failure there is fatal with a message naming the file,
+ * line and key.  SIGTERM/SIGINT stop accepting, give in-flight operations
+ * a bounded time to finish, then free everything.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <openssl/err.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "listener.h"
+#include "log.h"
+#include "op.h"
+#include "profile.h"
+#include "server.h"
+#include "tls.h"
+
+#define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
+#define DRAIN_SECONDS 5
+#define ALDPROXY_VERSION "0.1.0"
+
+uint64_t
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: aldproxyd [-t] [-f] [-c FILE] [-d LEVEL]\n"
+	    "  -c FILE   configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -t        check the configuration and profiles, then exit\n"
+	    "  -f        stay in the foreground (the default; for systemd)\n"
+	    "  -d LEVEL  log level: error, warning, notice, info, debug; logs go to stderr\n"
+	    "  -V        print the version\n");
+	exit(2);
+}
+
+static void
+shutdown_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	size_t busy = 0;
+	struct client *c;
+	TAILQ_FOREACH(c, &srv->clients, link)
+		busy += c->nops;
+	log_notice("stopping: %zu client(s), %zu operation(s) still in flight", srv->nclients, busy);
+	event_base_loopexit(srv->base, NULL);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)what;
+	if (sig == SIGHUP) {
+		log_notice("SIGHUP: live reload is not available yet; restart to apply changes");
+		return;
+	}
+	if (srv->stopping) {
+		event_base_loopexit(srv->base, NULL);
+		return;
+	}
+	srv->stopping = 1;
+	log_notice("signal %d: no longer accepting connections; draining for up to %d s", (int)sig, DRAIN_SECONDS);
+	listener_close_all(srv);
+	/* idle clients go now; the rest get DRAIN_SECONDS to finish */
+	struct client *c, *next;
+	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->nops == 0)
+			client_close(c, -1, "server shutdown");
+	}
+	struct timeval tv = { DRAIN_SECONDS, 0 };
+	srv->shutdown_ev = evtimer_new(srv->base, shutdown_cb, srv);
+	evtimer_add(srv->shutdown_ev, &tv);
+}
+
+/* Ends the loop early once every client is gone during a drain. */
+static void
+drain_check_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	(void)fd;
+	(void)what;
+	if (!srv->stopping)
+		return;
+	struct client *c, *next;
+	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->nops == 0 && c->state != C_CLOSING)
+			client_close(c, -1, "server shutdown");
+	}
+	if (srv->nclients == 0)
+		event_base_loopexit(srv->base, NULL);
+}
+
+static void
+server_free(struct server *srv)
+{
+	srv->stopping = 1;
+	listener_close_all(srv);
+	while (!TAILQ_EMPTY(&srv->clients))
+		client_free(TAILQ_FIRST(&srv->clients));
+	backend_free(srv->backend);
+	srv->backend = NULL;
+	op_cache_clear();
+	event_free(srv->sig_term);
+	event_free(srv->sig_int);
+	event_free(srv->sig_hup);
+	if (srv->shutdown_ev)
+		event_free(srv->shutdown_ev);
+	if (srv->dns)
+		evdns_base_free(srv->dns, 0);
+	if (srv->tls_server)
+		SSL_CTX_free(srv->tls_server);
+	if (srv->tls_client)
+		SSL_CTX_free(srv->tls_client);
+	profile_set_free(srv->profiles);
+	config_free(srv->cfg);
+	event_base_free(srv->base);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = DEFAULT_CONFIG;
+	int check = 0, opt, level = -1;
+	char err[1024];
+	while ((opt = getopt(argc, argv, "c:tfd:Vh")) != -1) {
+		switch (opt) {
+		case 'c': path = optarg; break;
+		case 't': check = 1; break;
+		case 'f': break;
+		case 'd':
+			if ((level = log_level_parse(optarg)) < 0)
+				usage();
+			break;
+		case 'V': printf("aldproxyd %s\n", ALDPROXY_VERSION); return 0;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("stderr", level >= 0 ? level : LOG_LVL_INFO, "aldproxyd");
+
+	struct server srv;
+	memset(&srv, 0, sizeof(srv));
+	TAILQ_INIT(&srv.clients);
+	if (config_load(path, &srv.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "aldproxyd: %s\n", err);
+		return 1;
+	}
+	if (profile_set_load(srv.cfg->profiles_dir, &srv.profiles, err, sizeof(err)) < 0) {
+		fprintf(stderr, "aldproxyd: %s\n", err);
+		config_free(srv.cfg);
+		return 1;
+	}
+	for (size_t i = 0; i < srv.cfg->nlisteners; i++) {
+		struct listener_conf *lc = &srv.cfg->listeners[i];
+		if (lc->profile != NULL && profile_find(srv.profiles, lc->profile) == NULL) {
+			fprintf(stderr, "aldproxyd: %s:%d: key 'listeners[%zu].profile': no profile named '%s' in %s\n",
+			    path, lc->line, i, lc->profile, srv.cfg->profiles_dir);
+			profile_set_free(srv.profiles);
+			config_free(srv.cfg);
+			return 1;
+		}
+	}
+	if (srv.cfg->tls_cert != NULL && (srv.tls_server = tls_server_ctx_new(srv.cfg, err, sizeof(err))) == NULL)
+		goto fail_early;
+	if ((srv.tls_client = tls_client_ctx_new(srv.cfg, err, sizeof(err))) == NULL)
+		goto fail_early;
+	if (check) {
+		printf("aldproxyd: %s: configuration OK (%zu listener(s), %zu server(s), %zu profile(s))\n", path,
+		    srv.cfg->nlisteners, srv.cfg->nservers, srv.profiles->n);
+		if (srv.tls_server)
+			SSL_CTX_free(srv.tls_server);
+		SSL_CTX_free(srv.tls_client);
+		profile_set_free(srv.profiles);
+		config_free(srv.cfg);
+		return 0;
+	}
+	if (level < 0)
+		log_init(srv.cfg->log_target ? srv.cfg->log_target : "stderr", srv.cfg->log_level, "aldproxyd");
+
+	signal(SIGPIPE, SIG_IGN);
+	srandom((unsigned)now_us());
+	srv.base = event_base_new();
+	if (srv.base == NULL)
+		fatal("cannot create the event loop");
+	srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);
+	if (srv.dns == NULL)
+		srv.dns = evdns_base_new(srv.base, 0);
+	if (srv.dns != NULL)
+		evdns_base_load_hosts(srv.dns, NULL);
+	if (backend_new(&srv, &srv.backend, err, sizeof(err)) < 0 || listener_open_all(&srv, err, sizeof(err)) < 0) {
+		log_err("%s", err);
+		server_free(&srv);
+		return 1;
+	}
+	srv.sig_term = evsignal_new(srv.base, SIGTERM, signal_cb, &srv);
+	srv.sig_int = evsignal_new(srv.base, SIGINT, signal_cb, &srv);
+	srv.sig_hup = evsignal_new(srv.base, SIGHUP, signal_cb, &srv);
+	evsignal_add(srv.sig_term, NULL);
+	evsignal_add(srv.sig_int, NULL);
+	evsignal_add(srv.sig_hup, NULL);
+	struct event *drain = event_new(srv.base, -1, EV_PERSIST, drain_check_cb, &srv);
+	struct timeval dtv = { 0, 100000 };
+	event_add(drain, &dtv);
+	backend_start(srv.backend);
+	log_notice("aldproxyd %s started: %zu listener(s), %zu directory server(s), %zu profile(s)",
+	    ALDPROXY_VERSION, srv.nlisteners, srv.cfg->nservers, srv.profiles->n);
+
+	event_base_dispatch(srv.base);
+
+	log_notice("aldproxyd stopped");
+	event_free(drain);
+	server_free(&srv);
+	return 0;
+
+fail_early:
+	fprintf(stderr, "aldproxyd: %s\n", err);
+	if (srv.tls_server)
+		SSL_CTX_free(srv.tls_server);
+	profile_set_free(srv.profiles);
+	config_free(srv.cfg);
+	return 1;
+}

@@ -1,0 +1,327 @@
+/*
+ * op.c — an operation's life after it has been forwarded: responses back
+ * to the client, completion, failure.  See op.h for ownership.
+ */
+#include "op.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <ldap.h>
+
+#include "backend.h"
+#include "client.h"
+#include "log.h"
+#include "request.h"
+#include "server.h"
+#include "upstream.h"
+
+/* Recycled ops: the hot path never calls malloc for an op. */
+static struct op *op_cache;
+static size_t op_cache_len;
+#define OP_CACHE_MAX 4096
+
+struct op *
+op_new(struct client *c, int msgid, unsigned tag)
+{
+	struct op *op = op_cache;
+	if (op != NULL) {
+		op_cache = *(struct op **)op;
+		op_cache_len--;
+	} else if ((op = malloc(sizeof(*op))) == NULL) {
+		return NULL;
+	}
+	memset(op, 0, sizeof(*op));
+	op->client = c;
+	op->conn_id = c->id;
+	op->client_msgid = msgid;
+	op->tag = tag;
+	op->start_us = now_us();
+	TAILQ_INSERT_TAIL(&c->ops, op, c_link);
+	c->nops++;
+	return op;
+}
+
+void
+op_free(struct op *op)
+{
+	if (op->up != NULL)
+		upstream_detach(op->up, op);
+	if (op->client != NULL) {
+		TAILQ_REMOVE(&op->client->ops, op, c_link);
+		op->client->nops--;
+	}
+	if (op->held != NULL) {
+		size_t n = evbuffer_get_length(op->held);
+		unsigned char *p = evbuffer_pullup(op->held, -1);
+		if (p != NULL)
+			explicit_bzero(p, n);
+		evbuffer_free(op->held);
+	}
+	free(op->bind_dn);
+	if (op_cache_len < OP_CACHE_MAX) {
+		*(struct op **)op = op_cache;
+		op_cache = op;
+		op_cache_len++;
+	} else {
+		free(op);
+	}
+}
+
+void
+op_cache_clear(void)
+{
+	while (op_cache != NULL) {
+		struct op *next = *(struct op **)op_cache;
+		free(op_cache);
+		op_cache = next;
+	}
+	op_cache_len = 0;
+}
+
+unsigned
+op_response_tag(unsigned request_tag)
+{
+	switch (request_tag) {
+	case PDU_BIND_REQ: return PDU_BIND_RES;
+	case PDU_SEARCH_REQ: return PDU_SEARCH_DONE;
+	case PDU_COMPARE_REQ: return PDU_COMPARE_RES;
+	case PDU_MODIFY_REQ: return PDU_MODIFY_RES;
+	case PDU_ADD_REQ: return PDU_ADD_RES;
+	case PDU_DEL_REQ: return PDU_DEL_RES;
+	case PDU_MODDN_REQ: return PDU_MODDN_RES;
+	default: return PDU_EXT_RES;
+	}
+}
+
+static const char *
+tag_name(unsigned tag)
+{
+	switch (tag) {
+	case PDU_BIND_REQ: return "BIND";
+	case PDU_SEARCH_REQ: return "SEARCH";
+	case PDU_COMPARE_REQ: return "COMPARE";
+	case PDU_EXT_REQ: return "EXT";
+	default: return "OP";
+	}
+}
+
+static void
+op_log(const struct op *op, int code)
+{
+	if (!log_enabled(LOG_LVL_DEBUG))
+		return;
+	log_debug("conn=%llu msgid=%d op=%s result=%d entries=%u etime=%.6f", (unsigned long long)op->conn_id,
+	    op->client_msgid, tag_name(op->tag), code, op->nentries, (double)(now_us() - op->start_us) / 1e6);
+}
+
+/*
+ * The resultCode of an LDAPResult-shaped response, read from the first
+ * bytes after the envelope: [tag] len ENUMERATED.  -1 if unreadable.
+ */
+static int
+response_code(struct evbuffer *in, const struct pdu_head *h)
+{
+	unsigned char b[PDU_HEAD_MAX + 16];
+	size_t want = h->prefix + 12 < h->total ? h->prefix + 12 : h->total;
+	if (evbuffer_copyout(in, b, want) != (ev_ssize_t)want)
+		return -1;
+	size_t i = h->prefix + 1;
+	if (i >= want)
+		return -1;
+	i += b[i] < 0x80 ? 1 : 1 + (b[i] & 0x7f);
+	if (i + 2 >= want || b[i] != 0x0a || b[i + 1] < 1 || b[i + 1] > 4 || i + 2 + b[i + 1] > want)
+		return -1;
+	int code = 0;
+	for (int k = 0; k < b[i + 1]; k++)
+		code = (code << 8) | b[i + 2 + k];
+	return code;
+}
+
+/* Offset of the decoder's cursor in a message of total bytes. */
+static size_t
+cursor(BerElement *ber, size_t total)
+{
+	ber_len_t remaining = 0;
+	ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &remaining);
+	return total - remaining;
+}
+
+/*
+ * Copies a SearchResultEntry to the client without the attributes no
+ * profile may ever see (secrets).  Two passes over the attribute list
+ * with liblber: measure, then write.  Returns -1 for a malformed entry.
+ */
+static int
+scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct evbuffer *out)
+{
+	BerElement *ber = op->up->ber;
+	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+	struct berval bv = { h->total, (char *)msg };
+	struct berval dn, name;
+	ber_int_t msgid;
+	ber_len_t len;
+	char *last;
+	size_t dn_start, attrs_end = 0, kept = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		ber_init2(ber, &bv, LBER_USE_DER);
+		if (bscan(ber, "{i{", &msgid) < 0)
+			return -1;
+		dn_start = cursor(ber, h->total);
+		if (bscan(ber, "m", &dn) < 0)
+			return -1;
+		size_t dn_end = cursor(ber, h->total);
+		if (pass == 1) {
+			size_t body = (dn_end - dn_start) + enc_tlv_size(kept);
+			size_t after = h->total - attrs_end;     /* controls, if any */
+			unsigned char hdr[PDU_HEAD_MAX * 2];
+			size_t n = pdu_envelope(hdr, op->client_msgid, enc_tlv_size(body) + after);
+			unsigned char *p = hdr + n;
+			*p++ = PDU_SEARCH_ENTRY;
+			p = enc_put_len(p, body);
+			evbuffer_add(out, hdr, (size_t)(p - hdr));
+			evbuffer_add(out, msg + dn_start, dn_end - dn_start);
+			p = hdr;
+			*p++ = 0x30;
+			p = enc_put_len(p, kept);
+			evbuffer_add(out, hdr, (size_t)(p - hdr));
+		}
+		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
+		     t = ber_next_element(ber, &len, last)) {
+			size_t a_start = cursor(ber, h->total);
+			if (bscan(ber, "{mx}", &name) < 0)
+				return -1;
+			size_t a_end = cursor(ber, h->total);
+			if (attr_is_secret(name.bv_val, name.bv_len) ||
+			    (op->client && op->client->profile &&
+			     !profile_attr_allowed(op->client->profile, name.bv_val, name.bv_len)))
+				continue;
+			if (pass == 0)
+				kept += a_end - a_start;
+			else
+				evbuffer_add(out, msg + a_start, a_end - a_start);
+		}
+		if (bscan(ber, "}") < 0)
+			return -1;
+		attrs_end = cursor(ber, h->total);
+		if (pass == 1 && attrs_end < h->total)
+			evbuffer_add(out, msg + attrs_end, h->total - attrs_end);
+	}
+	evbuffer_drain(in, h->total);
+	return 0;
+}
+
+/* Records the cookie of a paged-results response, keeping or ending the lease. */
+static void
+paged_update(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code)
+{
+	struct upstream *u = op->up;
+	BerElement *ber = u->ber;
+	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+	struct berval bv = { h->total, (char *)msg }, oid, value, cookie = { 0, NULL };
+	ber_int_t msgid, size;
+	ber_len_t len;
+	char *last;
+	ber_init2(ber, &bv, LBER_USE_DER);
+	if (code == LDAP_SUCCESS && bscan(ber, "{ix", &msgid) == 0 &&
+	    ber_peek_tag(ber, &len) == PDU_CONTROLS) {
+		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
+		     t = ber_next_element(ber, &len, last)) {
+			value.bv_len = 0;
+			if (bscan(ber, "{m", &oid) < 0)
+				break;
+			if (ber_peek_tag(ber, &len) == LBER_BOOLEAN && bscan(ber, "x") < 0)
+				break;
+			if (ber_peek_tag(ber, &len) == LBER_OCTETSTRING && bscan(ber, "m", &value) < 0)
+				break;
+			if (bscan(ber, "}") < 0)
+				break;
+			if (oid.bv_len == strlen(OID_PAGED_RESULTS) && memcmp(oid.bv_val, OID_PAGED_RESULTS, oid.bv_len) == 0) {
+				BerElement *inner = ber_init(&value);
+				if (inner != NULL) {
+					struct berval c;
+					if (bscan(inner, "{im}", &size, &c) == 0 && c.bv_len > 0) {
+						cookie.bv_val = malloc(c.bv_len);
+						if (cookie.bv_val != NULL) {
+							memcpy(cookie.bv_val, c.bv_val, c.bv_len);
+							cookie.bv_len = c.bv_len;
+						}
+					}
+					ber_free(inner, 1);
+				}
+				break;
+			}
+		}
+	}
+	free(u->cookie);
+	u->cookie = (unsigned char *)cookie.bv_val;
+	u->cookie_len = cookie.bv_len;
+	u->lease_used_us = now_us();
+	if (cookie.bv_len == 0)
+		upstream_lease_release(u);
+}
+
+void
+op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+{
+	struct client *c = op->client;
+	int final = h->op_tag != PDU_SEARCH_ENTRY && h->op_tag != PDU_SEARCH_REF && h->op_tag != PDU_INTERMEDIATE;
+	int code = final ? response_code(in, h) : 0;
+
+	if (final && (op->flags & OP_PAGED))
+		paged_update(op, in, h, code);
+	if (final && op->tag == PDU_BIND_REQ)
+		bind_finish(op, code);
+	if (c == NULL || c->state == C_CLOSING) {
+		evbuffer_drain(in, h->total);
+	} else {
+		struct evbuffer *out = bufferevent_get_output(c->bev);
+		if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
+			if (scrub_entry(op, in, h, out) < 0) {
+				log_warn("conn=%llu msgid=%d: malformed entry from %s dropped",
+				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
+				evbuffer_drain(in, h->total);
+			}
+		} else {
+			unsigned char env[PDU_HEAD_MAX];
+			size_t n = pdu_envelope(env, op->client_msgid, h->total - h->prefix);
+			evbuffer_add(out, env, n);
+			evbuffer_drain(in, h->prefix);
+			evbuffer_remove_buffer(in, out, h->total - h->prefix);
+		}
+		client_check_output(c);
+	}
+	if (h->op_tag == PDU_SEARCH_ENTRY) {
+		op->nentries++;
+		if (c != NULL)
+			c->srv->stats.entries++;
+	}
+	if (final) {
+		struct backend *be = op->up->be;
+		int was_bind = op->tag == PDU_BIND_REQ;
+		op_log(op, code);
+		op_free(op);
+		if (c != NULL)
+			client_op_done(c);
+		if (was_bind)
+			backend_bind_dispatch(be);
+	}
+}
+
+void
+op_fail(struct op *op, int code, const char *diag)
+{
+	struct client *c = op->client;
+	int msgid = op->client_msgid;
+	unsigned rtag = op_response_tag(op->tag);
+	if (op->tag == PDU_BIND_REQ)
+		bind_finish(op, code);
+	op_log(op, code);
+	op_free(op);
+	if (c != NULL && c->state != C_CLOSING) {
+		client_result(c, msgid, rtag, code, diag);
+		client_op_done(c);
+	}
+}

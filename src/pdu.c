@@ -1,0 +1,306 @@
+/*
+ * pdu.c — LDAPMessage framing and encoding.  See pdu.h.
+ *
+ * Encoders compute lengths first and write definite-length DER-style
+ * encodings into a stack buffer or straight into the evbuffer, so a
+ * response costs no heap allocation here.
+ */
+#include "pdu.h"
+
+#include <string.h>
+#include <event2/buffer.h>
+#include <ldap.h>
+
+int
+pdu_frame(const unsigned char *buf, size_t avail, size_t max, struct pdu_head *h)
+{
+	size_t i = 0;
+	if (avail < 2)
+		return PDU_NEED_MORE;
+	if (buf[0] != 0x30)
+		return PDU_BAD;
+	size_t len;
+	if (buf[1] < 0x80) {
+		len = buf[1];
+		i = 2;
+	} else {
+		size_t nl = buf[1] & 0x7f;
+		if (nl == 0 || nl > 4)      /* indefinite or absurd length */
+			return PDU_BAD;
+		if (avail < 2 + nl)
+			return PDU_NEED_MORE;
+		len = 0;
+		for (size_t k = 0; k < nl; k++)
+			len = (len << 8) | buf[2 + k];
+		i = 2 + nl;
+	}
+	if (len > max || len + i > max)
+		return PDU_TOO_BIG;
+	h->total = len + i;
+	/* messageID: INTEGER (0 .. maxInt) */
+	if (avail < i + 2)
+		return len < 2 ? PDU_BAD : PDU_NEED_MORE;
+	if (buf[i] != 0x02)
+		return PDU_BAD;
+	size_t il = buf[i + 1];
+	if (il < 1 || il > 4 || il + 2 >= len + 1)
+		return PDU_BAD;
+	if (avail < i + 2 + il + 1)
+		return PDU_NEED_MORE;
+	if (buf[i + 2] & 0x80)              /* negative */
+		return PDU_BAD;
+	uint32_t id = 0;
+	for (size_t k = 0; k < il; k++)
+		id = (id << 8) | buf[i + 2 + k];
+	h->msgid = (int)id;
+	h->prefix = i + 2 + il;
+	if (h->prefix >= h->total)
+		return PDU_BAD;
+	h->op_tag = buf[h->prefix];
+	return PDU_OK;
+}
+
+size_t
+enc_len_size(size_t len)
+{
+	if (len < 0x80)
+		return 1;
+	if (len < 0x100)
+		return 2;
+	if (len < 0x10000)
+		return 3;
+	if (len < 0x1000000)
+		return 4;
+	return 5;
+}
+
+unsigned char *
+enc_put_len(unsigned char *p, size_t len)
+{
+	size_t n = enc_len_size(len);
+	if (n == 1) {
+		*p++ = (unsigned char)len;
+		return p;
+	}
+	*p++ = (unsigned char)(0x80 | (n - 1));
+	for (size_t k = n - 1; k > 0; k--)
+		*p++ = (unsigned char)(len >> (8 * (k - 1)));
+	return p;
+}
+
+size_t
+enc_tlv_size(size_t len)
+{
+	return 1 + enc_len_size(len) + len;
+}
+
+size_t
+enc_int_size(long v)
+{
+	size_t n = 1;
+	while (n < sizeof(long) && (v >= 0 ? v > (1L << (8 * n - 1)) - 1 : v < -(1L << (8 * n - 1))))
+		n++;
+	return n;
+}
+
+unsigned char *
+enc_put_int(unsigned char *p, unsigned tag, long v)
+{
+	size_t n = enc_int_size(v);
+	*p++ = (unsigned char)tag;
+	*p++ = (unsigned char)n;
+	for (size_t k = n; k > 0; k--)
+		*p++ = (unsigned char)((unsigned long)v >> (8 * (k - 1)));
+	return p;
+}
+
+size_t
+pdu_envelope(unsigned char out[PDU_HEAD_MAX], int msgid, size_t rest_len)
+{
+	size_t idlen = 2 + enc_int_size(msgid);
+	unsigned char *p = out;
+	*p++ = 0x30;
+	p = enc_put_len(p, idlen + rest_len);
+	p = enc_put_int(p, 0x02, msgid);
+	return (size_t)(p - out);
+}
+
+static unsigned char *
+put_octets(unsigned char *p, unsigned tag, const void *v, size_t len)
+{
+	*p++ = (unsigned char)tag;
+	p = enc_put_len(p, len);
+	if (len)
+		memcpy(p, v, len);
+	return p + len;
+}
+
+/*
+ * Writes envelope + [tag]{ resultCode, matchedDN, diagnosticMessage } and
+ * `extra` raw bytes appended inside the protocolOp (extended response
+ * fields).  Strings longer than the stack buffer are truncated.
+ */
+static int
+result_with_extra(struct evbuffer *out, int msgid, unsigned tag, int code, const char *matched,
+    const char *diag, const unsigned char *extra, size_t extralen)
+{
+	unsigned char buf[2048];
+	size_t ml = matched ? strlen(matched) : 0, dl = diag ? strlen(diag) : 0;
+	if (ml > 512)
+		ml = 512;
+	if (dl > 1024)
+		dl = 1024;
+	size_t body = 2 + enc_int_size(code) + enc_tlv_size(ml) + enc_tlv_size(dl) + extralen;
+	size_t op = enc_tlv_size(body);
+	unsigned char *p = buf + pdu_envelope(buf, msgid, op);
+	*p++ = (unsigned char)tag;
+	p = enc_put_len(p, body);
+	p = enc_put_int(p, 0x0a, code);     /* ENUMERATED resultCode */
+	p = put_octets(p, 0x04, matched, ml);
+	p = put_octets(p, 0x04, diag, dl);
+	if (evbuffer_add(out, buf, (size_t)(p - buf)) < 0)
+		return -1;
+	return extralen ? evbuffer_add(out, extra, extralen) : 0;
+}
+
+int
+pdu_result(struct evbuffer *out, int msgid, unsigned tag, int code, const char *matched, const char *diag)
+{
+	return result_with_extra(out, msgid, tag, code, matched, diag, NULL, 0);
+}
+
+int
+pdu_ext_result(struct evbuffer *out, int msgid, int code, const char *diag, const char *oid,
+    const void *value, size_t value_len)
+{
+	unsigned char extra[1024];
+	unsigned char *p = extra;
+	size_t ol = oid ? strlen(oid) : 0;
+	if (ol + value_len + 16 > sizeof(extra))
+		return -1;
+	if (oid)
+		p = put_octets(p, 0x8a, oid, ol);     /* responseName [10] */
+	if (value)
+		p = put_octets(p, 0x8b, value, value_len);  /* responseValue [11] */
+	return result_with_extra(out, msgid, PDU_EXT_RES, code, "", diag, extra, (size_t)(p - extra));
+}
+
+int
+pdu_notice_of_disconnection(struct evbuffer *out, int code, const char *diag)
+{
+	return pdu_ext_result(out, 0, code, diag, OID_NOTICE_OF_DISCONNECTION, NULL, 0);
+}
+
+int
+pdu_abandon(struct evbuffer *out, int msgid, int abandon_msgid)
+{
+	unsigned char buf[32];
+	size_t body = 2 + enc_int_size(abandon_msgid);
+	unsigned char *p = buf + pdu_envelope(buf, msgid, body);
+	p = enc_put_int(p, PDU_ABANDON_REQ, abandon_msgid);
+	return evbuffer_add(out, buf, (size_t)(p - buf));
+}
+
+int
+pdu_unbind(struct evbuffer *out, int msgid)
+{
+	unsigned char buf[32];
+	unsigned char *p = buf + pdu_envelope(buf, msgid, 2);
+	*p++ = PDU_UNBIND_REQ;
+	*p++ = 0;
+	return evbuffer_add(out, buf, (size_t)(p - buf));
+}
+
+int
+pdu_simple_bind(struct evbuffer *out, int msgid, const char *dn, const char *pw, size_t pwlen)
+{
+	unsigned char buf[2048];
+	size_t dl = strlen(dn);
+	if (dl + pwlen > 1900)
+		return -1;
+	size_t body = 3 + enc_tlv_size(dl) + enc_tlv_size(pwlen);
+	unsigned char *p = buf + pdu_envelope(buf, msgid, enc_tlv_size(body));
+	*p++ = PDU_BIND_REQ;
+	p = enc_put_len(p, body);
+	p = enc_put_int(p, 0x02, 3);
+	p = put_octets(p, 0x04, dn, dl);
+	p = put_octets(p, 0x80, pw, pwlen);   /* simple [0] */
+	int rc = evbuffer_add(out, buf, (size_t)(p - buf));
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
+int
+pdu_starttls(struct evbuffer *out, int msgid)
+{
+	unsigned char buf[64];
+	size_t ol = strlen(OID_STARTTLS);
+	size_t body = enc_tlv_size(ol);
+	unsigned char *p = buf + pdu_envelope(buf, msgid, enc_tlv_size(body));
+	*p++ = PDU_EXT_REQ;
+	p = enc_put_len(p, body);
+	p = put_octets(p, 0x80, OID_STARTTLS, ol);   /* requestName [0] */
+	return evbuffer_add(out, buf, (size_t)(p - buf));
+}
+
+int
+pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr *attrs, size_t nattrs)
+{
+	/* sizes first: PartialAttribute ::= SEQUENCE { type, vals SET OF value } */
+	size_t attrs_len = 0;
+	for (size_t i = 0; i < nattrs; i++) {
+		size_t vals = 0;
+		for (size_t v = 0; v < attrs[i].nvalues; v++)
+			vals += enc_tlv_size(strlen(attrs[i].values[v]));
+		attrs_len += enc_tlv_size(enc_tlv_size(strlen(attrs[i].name)) + enc_tlv_size(vals));
+	}
+	size_t dl = strlen(dn);
+	size_t body = enc_tlv_size(dl) + enc_tlv_size(attrs_len);
+	unsigned char hdr[PDU_HEAD_MAX + 16];
+	unsigned char *p = hdr + pdu_envelope(hdr, msgid, enc_tlv_size(body));
+	*p++ = PDU_SEARCH_ENTRY;
+	p = enc_put_len(p, body);
+	if (evbuffer_add(out, hdr, (size_t)(p - hdr)) < 0)
+		return -1;
+	unsigned char t[8];
+	p = t;
+	*p++ = 0x04;
+	p = enc_put_len(p, dl);
+	evbuffer_add(out, t, (size_t)(p - t));
+	evbuffer_add(out, dn, dl);
+	p = t;
+	*p++ = 0x30;
+	p = enc_put_len(p, attrs_len);
+	evbuffer_add(out, t, (size_t)(p - t));
+	for (size_t i = 0; i < nattrs; i++) {
+		size_t nl = strlen(attrs[i].name), vals = 0;
+		for (size_t v = 0; v < attrs[i].nvalues; v++)
+			vals += enc_tlv_size(strlen(attrs[i].values[v]));
+		p = t;
+		*p++ = 0x30;
+		p = enc_put_len(p, enc_tlv_size(nl) + enc_tlv_size(vals));
+		*p++ = 0x04;
+		p = enc_put_len(p, nl);
+		evbuffer_add(out, t, (size_t)(p - t));
+		evbuffer_add(out, attrs[i].name, nl);
+		p = t;
+		*p++ = 0x31;
+		p = enc_put_len(p, vals);
+		evbuffer_add(out, t, (size_t)(p - t));
+		for (size_t v = 0; v < attrs[i].nvalues; v++) {
+			size_t vl = strlen(attrs[i].values[v]);
+			p = t;
+			*p++ = 0x04;
+			p = enc_put_len(p, vl);
+			evbuffer_add(out, t, (size_t)(p - t));
+			evbuffer_add(out, attrs[i].values[v], vl);
+		}
+	}
+	return 0;
+}
+
+const char *
+pdu_result_name(int code)
+{
+	return ldap_err2string(code);
+}

@@ -1,0 +1,372 @@
+/*
+ * request.c — client request decoding on liblber.  See request.h.
+ */
+#include "request.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "pdu.h"
+
+int
+bscan(BerElement *ber, const char *fmt, ...)
+{
+	va_list ap;
+	int rc = 0;
+	ber_len_t len;
+	va_start(ap, fmt);
+	for (const char *f = fmt; *f != '\0' && rc == 0; f++) {
+		switch (*f) {
+		case '{':
+			rc = ber_skip_tag(ber, &len) == LBER_DEFAULT ? -1 : 0;
+			break;
+		case '}':
+			break;
+		case 'i':
+			rc = ber_get_int(ber, va_arg(ap, ber_int_t *)) == LBER_DEFAULT ? -1 : 0;
+			break;
+		case 'e':
+			rc = ber_get_enum(ber, va_arg(ap, ber_int_t *)) == LBER_DEFAULT ? -1 : 0;
+			break;
+		case 'b':
+			rc = ber_get_boolean(ber, va_arg(ap, ber_int_t *)) == LBER_DEFAULT ? -1 : 0;
+			break;
+		case 'm':
+			rc = ber_get_stringbv(ber, va_arg(ap, struct berval *), LBER_BV_NOTERM) == LBER_DEFAULT ? -1 : 0;
+			break;
+		case 'x': {
+			struct berval skip;
+			rc = ber_skip_element(ber, &skip) == LBER_DEFAULT ? -1 : 0;
+			break;
+		}
+		case 'n':
+			rc = ber_get_null(ber) == LBER_DEFAULT ? -1 : 0;
+			break;
+		default:
+			rc = -1;
+		}
+	}
+	va_end(ap);
+	return rc;
+}
+
+/* Offset of the decoder's cursor within buf. */
+static size_t
+cursor(BerElement *ber, size_t total)
+{
+	ber_len_t remaining = 0;
+	ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &remaining);
+	return total - remaining;
+}
+
+static int
+skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
+{
+	size_t start = cursor(ber, len);
+	struct berval bv;
+	if (ber_skip_element(ber, &bv) == LBER_DEFAULT)
+		return -1;
+	raw->bv_val = (char *)buf + start;
+	raw->bv_len = cursor(ber, len) - start;
+	return 0;
+}
+
+static int
+decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct req_controls *c, const char **why)
+{
+	ber_len_t blen;
+	c->n = 0;
+	c->raw.bv_val = NULL;
+	c->raw.bv_len = 0;
+	if (ber_peek_tag(ber, &blen) != PDU_CONTROLS)
+		return 0;
+	size_t start = cursor(ber, len);
+	char *last;
+	ber_tag_t tag;
+	for (tag = ber_first_element(ber, &blen, &last); tag != LBER_DEFAULT;
+	     tag = ber_next_element(ber, &blen, last)) {
+		if (c->n == REQ_MAX_CONTROLS) {
+			*why = "too many controls";
+			return -1;
+		}
+		struct req_control *ct = &c->c[c->n++];
+		size_t cstart = cursor(ber, len);
+		memset(ct, 0, sizeof(*ct));
+		if (bscan(ber, "{m", &ct->oid) < 0) {
+			*why = "malformed control";
+			return -1;
+		}
+		if (ber_peek_tag(ber, &blen) == LBER_BOOLEAN) {
+			ber_int_t b;
+			if (bscan(ber, "b", &b) < 0) {
+				*why = "malformed control criticality";
+				return -1;
+			}
+			ct->critical = b != 0;
+		}
+		if (ber_peek_tag(ber, &blen) == LBER_OCTETSTRING) {
+			if (bscan(ber, "m", &ct->value) < 0) {
+				*why = "malformed control value";
+				return -1;
+			}
+		}
+		if (bscan(ber, "}") < 0) {
+			*why = "malformed control";
+			return -1;
+		}
+		ct->raw.bv_val = (char *)buf + cstart;
+		ct->raw.bv_len = cursor(ber, len) - cstart;
+	}
+	c->raw.bv_val = (char *)buf + start;
+	c->raw.bv_len = cursor(ber, len) - start;
+	return 0;
+}
+
+static int
+decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_search *s, const char **why)
+{
+	ber_int_t scope, deref, sl, tl, to;
+	if (bscan(ber, "{meeiib", &s->base, &scope, &deref, &sl, &tl, &to) < 0) {
+		*why = "malformed search request";
+		return -1;
+	}
+	s->scope = scope;
+	s->deref = deref;
+	s->sizelimit = sl;
+	s->timelimit = tl;
+	s->typesonly = to;
+	if (scope < 0 || scope > 3 || deref < 0 || deref > 3 || sl < 0 || tl < 0) {
+		*why = "search request field out of range";
+		return -1;
+	}
+	if (skip_raw(ber, buf, len, &s->filter) < 0) {
+		*why = "malformed search filter";
+		return -1;
+	}
+	size_t astart = cursor(ber, len);
+	ber_len_t blen;
+	char *last;
+	s->nattrs = 0;
+	if (ber_peek_tag(ber, &blen) != LBER_SEQUENCE) {
+		*why = "malformed attribute selection";
+		return -1;
+	}
+	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT;
+	     t = ber_next_element(ber, &blen, last)) {
+		if (s->nattrs == REQ_MAX_ATTRS) {
+			*why = "too many attributes requested";
+			return -1;
+		}
+		if (bscan(ber, "m", &s->attrs[s->nattrs]) < 0) {
+			*why = "malformed attribute selection";
+			return -1;
+		}
+		s->nattrs++;
+	}
+	s->attrs_raw.bv_val = (char *)buf + astart;
+	s->attrs_raw.bv_len = cursor(ber, len) - astart;
+	if (bscan(ber, "}") < 0) {
+		*why = "malformed search request";
+		return -1;
+	}
+	return 0;
+}
+
+int
+request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct request *r, const char **why)
+{
+	struct berval bv = { len, (char *)buf };
+	ber_int_t msgid;
+	ber_len_t blen;
+	ber_init2(ber, &bv, LBER_USE_DER);
+	*why = "malformed LDAPMessage";
+	if (bscan(ber, "{i", &msgid) < 0)
+		return -1;
+	r->msgid = msgid;
+	r->tag = (unsigned)ber_peek_tag(ber, &blen);
+	size_t opstart = cursor(ber, len);
+	switch (r->tag) {
+	case PDU_BIND_REQ: {
+		struct req_bind *b = &r->u.bind;
+		ber_int_t version;
+		memset(b, 0, sizeof(*b));
+		if (bscan(ber, "{im", &version, &b->dn) < 0) {
+			*why = "malformed bind request";
+			return -1;
+		}
+		b->version = version;
+		b->auth_tag = (unsigned)ber_peek_tag(ber, &blen);
+		if (b->auth_tag == 0x80) {
+			if (bscan(ber, "m}", &b->cred) < 0) {
+				*why = "malformed simple credentials";
+				return -1;
+			}
+		} else if (b->auth_tag == 0xa3) {
+			if (bscan(ber, "{m", &b->mech) < 0) {
+				*why = "malformed SASL credentials";
+				return -1;
+			}
+			if (ber_peek_tag(ber, &blen) == LBER_OCTETSTRING && bscan(ber, "m", &b->cred) < 0) {
+				*why = "malformed SASL credentials";
+				return -1;
+			}
+			if (bscan(ber, "}}") < 0) {
+				*why = "malformed SASL credentials";
+				return -1;
+			}
+		} else {
+			/* Unknown authentication choice: RFC 4511 4.2 leaves it to
+			 * the handler to answer authMethodNotSupported. */
+			if (bscan(ber, "x}") < 0) {
+				*why = "malformed bind request";
+				return -1;
+			}
+		}
+		break;
+	}
+	case PDU_SEARCH_REQ:
+		if (decode_search(ber, buf, len, &r->u.search, why) < 0)
+			return -1;
+		break;
+	case PDU_COMPARE_REQ: {
+		struct req_compare *c = &r->u.compare;
+		if (bscan(ber, "{m{mm}}", &c->dn, &c->attr, &c->value) < 0) {
+			*why = "malformed compare request";
+			return -1;
+		}
+		break;
+	}
+	case PDU_EXT_REQ: {
+		struct req_ext *e = &r->u.ext;
+		memset(e, 0, sizeof(*e));
+		if (bscan(ber, "{m", &e->oid) < 0) {
+			*why = "malformed extended request";
+			return -1;
+		}
+		if (ber_peek_tag(ber, &blen) == 0x81 && bscan(ber, "m", &e->value) < 0) {
+			*why = "malformed extended request";
+			return -1;
+		}
+		if (bscan(ber, "}") < 0) {
+			*why = "malformed extended request";
+			return -1;
+		}
+		break;
+	}
+	case PDU_ABANDON_REQ: {
+		ber_int_t id;
+		if (bscan(ber, "i", &id) < 0) {
+			*why = "malformed abandon request";
+			return -1;
+		}
+		r->u.abandon_msgid = id;
+		break;
+	}
+	case PDU_UNBIND_REQ:
+		if (bscan(ber, "n") < 0) {
+			*why = "malformed unbind request";
+			return -1;
+		}
+		break;
+	case PDU_ADD_REQ:
+	case PDU_DEL_REQ:
+	case PDU_MODIFY_REQ:
+	case PDU_MODDN_REQ: {
+		struct berval skip;
+		if (ber_skip_element(ber, &skip) == LBER_DEFAULT) {
+			*why = "malformed update request";
+			return -1;
+		}
+		break;
+	}
+	default:
+		*why = "unknown protocolOp";
+		return -1;
+	}
+	r->op.bv_val = (char *)buf + opstart;
+	r->op.bv_len = cursor(ber, len) - opstart;
+	if (decode_controls(ber, buf, len, &r->ctrls, why) < 0)
+		return -1;
+	if (bscan(ber, "}") < 0 || cursor(ber, len) != len) {
+		*why = "trailing data in LDAPMessage";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+walk(BerElement *ber, int depth, filter_attr_cb cb, void *arg)
+{
+	ber_len_t len;
+	char *last;
+	struct berval attr, val;
+	if (depth > FILTER_MAX_DEPTH)
+		return -1;
+	ber_tag_t tag = ber_peek_tag(ber, &len);
+	switch (tag) {
+	case 0xa0: /* and */
+	case 0xa1: /* or */
+		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
+		     t = ber_next_element(ber, &len, last)) {
+			int rc = walk(ber, depth + 1, cb, arg);
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	case 0xa2: /* not */
+		if (ber_skip_tag(ber, &len) == LBER_DEFAULT)
+			return -1;
+		return walk(ber, depth + 1, cb, arg);
+	case 0xa3: /* equalityMatch */
+	case 0xa5: /* greaterOrEqual */
+	case 0xa6: /* lessOrEqual */
+	case 0xa8: /* approxMatch */
+		if (bscan(ber, "{mm}", &attr, &val) < 0)
+			return -1;
+		return cb(&attr, arg);
+	case 0xa4: /* substrings */
+		if (bscan(ber, "{mx}", &attr) < 0)
+			return -1;
+		return cb(&attr, arg);
+	case 0x87: /* present */
+		if (bscan(ber, "m", &attr) < 0)
+			return -1;
+		return cb(&attr, arg);
+	case 0xa9: { /* extensibleMatch */
+		struct berval rule = { 0, NULL };
+		attr.bv_len = 0;
+		attr.bv_val = NULL;
+		if (ber_skip_tag(ber, &len) == LBER_DEFAULT)
+			return -1;
+		if (ber_peek_tag(ber, &len) == 0x81 && bscan(ber, "m", &rule) < 0)
+			return -1;
+		if (ber_peek_tag(ber, &len) == 0x82 && bscan(ber, "m", &attr) < 0)
+			return -1;
+		if (ber_peek_tag(ber, &len) != 0x83 || bscan(ber, "m", &val) < 0)
+			return -1;
+		if (ber_peek_tag(ber, &len) == 0x84 && bscan(ber, "x") < 0)
+			return -1;
+		return attr.bv_len ? cb(&attr, arg) : 0;
+	}
+	default:
+		return -1;
+	}
+}
+
+int
+filter_walk(BerElement *ber, const struct berval *filter, filter_attr_cb cb, void *arg)
+{
+	struct berval bv = *filter;
+	ber_init2(ber, &bv, LBER_USE_DER);
+	return walk(ber, 0, cb, arg);
+}
+
+const struct req_control *
+request_control(const struct request *r, const char *oid)
+{
+	size_t ol = strlen(oid);
+	for (size_t i = 0; i < r->ctrls.n; i++)
+		if (r->ctrls.c[i].oid.bv_len == ol && memcmp(r->ctrls.c[i].oid.bv_val, oid, ol) == 0)
+			return &r->ctrls.c[i];
+	return NULL;
+}

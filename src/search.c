@@ -1,0 +1,485 @@
+/*
+ * search.c — Search and Compare: the profile's scope and attribute policy,
+ * controls, the rootDSE, and forwarding to a pooled connection.
+ *
+ * A search is forwarded byte for byte (only the messageID changes) unless
+ * the profile's attribute allowlist or the secret-attribute rule requires
+ * a new attribute list; then the SearchRequest is re-encoded around the
+ * original base, scope and filter bytes.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <ldap.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "dn.h"
+#include "log.h"
+#include "request.h"
+#include "pdu.h"
+#include "server.h"
+#include "upstream.h"
+
+#define ATTRS_BUF 16384
+
+/* Controls forwarded even when critical (the directory implements them). */
+static const char *const passthrough_controls[] = {
+	"1.2.840.113556.1.4.319",       /* paged results, RFC 2696 */
+	"1.2.840.113556.1.4.473",       /* server-side sort, RFC 2891 */
+	"2.16.840.1.113730.3.4.9",      /* virtual list view */
+	"2.16.840.1.113730.3.4.2",      /* ManageDsaIT, RFC 3296 */
+	"1.3.6.1.4.1.42.2.27.8.5.1",    /* password policy */
+	"1.3.6.1.1.12",                 /* assertion, RFC 4528 */
+	"1.2.826.0.1.3344810.2.3",      /* matched values, RFC 3876 */
+	"1.3.6.1.4.1.4203.1.10.1",      /* subentries, RFC 3672 */
+	"1.3.6.1.1.22",                 /* don't use copy, RFC 6171 */
+	"1.2.840.113556.1.4.1339",      /* AD domain scope (ignored by 389/slapd when not critical) */
+	NULL
+};
+
+/*
+ * Controls never forwarded: they would let a client act as someone else
+ * on aldproxy's connections, bypass schema or access rules, or pin a
+ * shared connection forever.  Critical: unavailableCriticalExtension;
+ * otherwise removed from the request.
+ */
+static const char *const denied_controls[] = {
+	"2.16.840.1.113730.3.4.18",     /* proxied authorization v2, RFC 4370 */
+	"2.16.840.1.113730.3.4.12",     /* proxied authorization v1 */
+	"1.3.6.1.4.1.4203.666.5.12",    /* relax rules */
+	"1.3.6.1.4.1.4203.666.5.11",    /* no-op / manageDIT family */
+	"1.3.6.1.4.1.42.2.27.9.5.2",    /* get effective rights */
+	"1.3.6.1.4.1.4203.1.9.1.1",     /* content synchronization (syncrepl) */
+	"2.16.840.1.113730.3.4.3",      /* persistent search */
+	"1.3.6.1.4.1.4203.1.12.2.1",    /* session tracking of the proxy itself */
+	NULL
+};
+
+static int
+oid_in(const struct berval *oid, const char *const *list)
+{
+	for (const char *const *o = list; *o != NULL; o++)
+		if (strlen(*o) == oid->bv_len && memcmp(*o, oid->bv_val, oid->bv_len) == 0)
+			return 1;
+	return 0;
+}
+
+int
+controls_check(const struct request *r, const char **diag)
+{
+	for (size_t i = 0; i < r->ctrls.n; i++) {
+		const struct req_control *ct = &r->ctrls.c[i];
+		if (oid_in(&ct->oid, denied_controls) && ct->critical) {
+			*diag = "aldproxy: a critical control in the request is not allowed through the proxy";
+			return LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
+		}
+		if (ct->critical && !oid_in(&ct->oid, passthrough_controls)) {
+			*diag = "aldproxy: a critical control in the request is not supported";
+			return LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
+		}
+	}
+	return LDAP_SUCCESS;
+}
+
+/*
+ * Appends the request's controls minus the denied ones to parts; the
+ * [0] header goes to hdr (PDU_HEAD_MAX bytes).  Returns the new count.
+ */
+static int
+controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, unsigned char *hdr)
+{
+	if (r->ctrls.raw.bv_len == 0)
+		return n;
+	int denied = 0;
+	size_t keep = 0;
+	for (size_t i = 0; i < r->ctrls.n; i++) {
+		if (oid_in(&r->ctrls.c[i].oid, denied_controls))
+			denied = 1;
+		else
+			keep += r->ctrls.c[i].raw.bv_len;
+	}
+	if (!denied) {
+		parts[n].iov_base = r->ctrls.raw.bv_val;
+		parts[n++].iov_len = r->ctrls.raw.bv_len;
+		return n;
+	}
+	if (keep == 0)
+		return n;
+	unsigned char *p = hdr;
+	*p++ = PDU_CONTROLS;
+	p = enc_put_len(p, keep);
+	parts[n].iov_base = hdr;
+	parts[n++].iov_len = (size_t)(p - hdr);
+	for (size_t i = 0; i < r->ctrls.n; i++)
+		if (!oid_in(&r->ctrls.c[i].oid, denied_controls)) {
+			parts[n].iov_base = r->ctrls.c[i].raw.bv_val;
+			parts[n++].iov_len = r->ctrls.c[i].raw.bv_len;
+		}
+	return n;
+}
+
+/* ---- rootDSE ----------------------------------------------------------- */
+
+static int
+wanted(const struct req_search *s, const char *name, int operational)
+{
+	if (s->nattrs == 0)
+		return 1;
+	for (size_t i = 0; i < s->nattrs; i++) {
+		const struct berval *a = &s->attrs[i];
+		if ((a->bv_len == 1 && a->bv_val[0] == '*') || (a->bv_len == 1 && a->bv_val[0] == '+' && operational))
+			return 1;
+		if (a->bv_len == strlen(name) && strncasecmp(a->bv_val, name, a->bv_len) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * The rootDSE is answered by aldproxy itself (RFC 4512 5.1): what it
+ * advertises is what a client may use through the proxy, not what the
+ * directory behind it supports.
+ */
+static void
+rootdse_send(struct client *c, struct request *r)
+{
+	const struct req_search *s = &r->u.search;
+	const char *contexts[64];
+	size_t ncontexts = 0;
+	const struct profile_set *set = c->srv->profiles;
+	if (c->profile != NULL)
+		contexts[ncontexts++] = c->profile->search_base;
+	else
+		for (size_t i = 0; i < set->n && ncontexts < 64; i++) {
+			int dup = 0;
+			for (size_t k = 0; k < ncontexts; k++)
+				dup |= strcasecmp(contexts[k], set->v[i]->search_base) == 0;
+			if (!dup)
+				contexts[ncontexts++] = set->v[i]->search_base;
+		}
+	static const char *const oc[] = { "top", "extensibleObject" };
+	static const char *const versions[] = { "3" };
+	static const char *const exts[] = { OID_STARTTLS, OID_WHOAMI };
+	static const char *const vendor[] = { "aldproxy" };
+	const char *const *ctrls = passthrough_controls;
+	size_t nctrls = 0;
+	while (ctrls[nctrls] != NULL)
+		nctrls++;
+	struct pdu_attr all[] = {
+		{ "objectClass", oc, 2 },
+		{ "namingContexts", contexts, ncontexts },
+		{ "supportedLDAPVersion", versions, 1 },
+		{ "supportedControl", ctrls, nctrls },
+		{ "supportedExtension", exts, c->srv->tls_server ? 2 : 1 },
+		{ "vendorName", vendor, 1 },
+	};
+	struct pdu_attr out[8];
+	size_t n = 0;
+	if (!c->srv->tls_server)
+		all[4].values = exts + 1;   /* no StartTLS without a certificate */
+	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+		if (wanted(s, all[i].name, i != 0)) {
+			out[n] = all[i];
+			if (s->typesonly)
+				out[n].nvalues = 0;
+			n++;
+		}
+	struct evbuffer *o = bufferevent_get_output(c->bev);
+	pdu_entry(o, r->msgid, "", out, n);
+	pdu_result(o, r->msgid, PDU_SEARCH_DONE, LDAP_SUCCESS, "", NULL);
+	client_check_output(c);
+}
+
+/* ---- policy ------------------------------------------------------------- */
+
+struct filter_check {
+	const struct profile *p;
+	char bad[128];
+};
+
+static int
+filter_check_cb(const struct berval *attr, void *arg)
+{
+	struct filter_check *fc = arg;
+	if (profile_attr_allowed(fc->p, attr->bv_val, attr->bv_len))
+		return 0;
+	snprintf(fc->bad, sizeof(fc->bad), "%.*s", (int)(attr->bv_len > 100 ? 100 : attr->bv_len), attr->bv_val);
+	return 1;
+}
+
+/* 0 when base is inside the profile's subtree; else an LDAP code and diag. */
+static int
+check_base(struct client *c, const struct berval *base, int scope, char *diag, size_t dlen)
+{
+	char nb[DN_MAX];
+	int nl = dn_normalize(base->bv_val, base->bv_len, nb, sizeof(nb));
+	if (nl < 0) {
+		snprintf(diag, dlen, "aldproxy: invalid base DN");
+		return LDAP_INVALID_DN_SYNTAX;
+	}
+	const struct profile *p = c->profile;
+	if (dn_is_under(nb, (size_t)nl, p->search_base_norm, p->search_base_len))
+		return LDAP_SUCCESS;
+	/* the schema may be read (clients check attribute syntaxes) */
+	if (scope == LDAP_SCOPE_BASE && (strcmp(nb, "cn=subschema") == 0 || strcmp(nb, "cn=schema") == 0))
+		return LDAP_SUCCESS;
+	snprintf(diag, dlen, "aldproxy: '%.*s' is outside the subtree of profile %s (%s)",
+	    (int)(base->bv_len > 200 ? 200 : base->bv_len), base->bv_val, p->name, p->search_base);
+	return LDAP_NO_SUCH_OBJECT;
+}
+
+/*
+ * Builds the attribute selection the directory gets.  Returns 1 with
+ * out/outlen set when the original must be replaced, 0 to keep it, or -1
+ * when it does not fit.  *scrub is set when entries must be filtered.
+ */
+static int
+rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen, int *scrub)
+{
+	int all_user = s->nattrs == 0, all_oper = 0, change = 0;
+	for (size_t i = 0; i < s->nattrs; i++) {
+		const struct berval *a = &s->attrs[i];
+		if (a->bv_len == 1 && a->bv_val[0] == '*')
+			all_user = 1;
+		else if (a->bv_len == 1 && a->bv_val[0] == '+')
+			all_oper = 1;
+		else if (!(a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) &&
+		    !profile_attr_allowed(p, a->bv_val, a->bv_len))
+			change = 1;
+	}
+	*scrub = 0;
+	if (p->all_attributes) {
+		/* everything but secrets: entries of a wildcard search get filtered */
+		*scrub = all_user || all_oper;
+		if (!change)
+			return 0;
+	} else if (!all_user && !all_oper && !change) {
+		return 0;
+	}
+	/* a new list: the allowed names asked for, or the allowlist for '*' */
+	unsigned char body[ATTRS_BUF];
+	size_t blen = 0;
+#define ADD_ATTR(ptr, len)                                              \
+	do {                                                            \
+		if (blen + (len) + 6 > sizeof(body))                    \
+			return -1;                                      \
+		body[blen++] = 0x04;                                    \
+		blen = (size_t)(enc_put_len(body + blen, (len)) - body); \
+		memcpy(body + blen, (ptr), (len));                      \
+		blen += (len);                                          \
+	} while (0)
+	for (size_t i = 0; i < s->nattrs; i++) {
+		const struct berval *a = &s->attrs[i];
+		if (a->bv_len == 1 && (a->bv_val[0] == '*' || a->bv_val[0] == '+')) {
+			if (p->all_attributes)
+				ADD_ATTR(a->bv_val, a->bv_len);
+			continue;
+		}
+		if ((a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) || profile_attr_allowed(p, a->bv_val, a->bv_len))
+			ADD_ATTR(a->bv_val, a->bv_len);
+	}
+	if (all_user && !p->all_attributes)
+		for (size_t i = 0; i < p->nattributes; i++)
+			ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
+	if (blen == 0)
+		ADD_ATTR("1.1", (size_t)3);     /* nothing allowed was asked for: no attributes */
+#undef ADD_ATTR
+	unsigned char *q = out;
+	*q++ = 0x30;
+	q = enc_put_len(q, blen);
+	memcpy(q, body, blen);
+	*outlen = (size_t)(q - out) + blen;
+	return 1;
+}
+
+/* Forwards op to upstream u with the given protocolOp parts and the request's controls. */
+static int
+forward(struct client *c, struct request *r, struct op *op, struct upstream *u,
+    struct evbuffer_iovec *parts, int nparts)
+{
+	unsigned char chdr[PDU_HEAD_MAX];
+	struct evbuffer_iovec all[REQ_MAX_CONTROLS + 8];
+	memcpy(all, parts, sizeof(*parts) * (size_t)nparts);
+	int n = controls_parts(r, all, nparts, chdr);
+	if (upstream_send(u, op, all, n) < 0) {
+		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
+		return 0;
+	}
+	(void)c;
+	return 0;
+}
+
+int
+search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	struct req_search *s = &r->u.search;
+	char diag[400];
+	const char *cdiag;
+	int code;
+	(void)buf;
+	(void)len;
+	c->srv->stats.searches++;
+
+	if (s->base.bv_len == 0 && s->scope == LDAP_SCOPE_BASE) {
+		rootdse_send(c, r);
+		return 0;
+	}
+	if (c->bound_dn == NULL || c->profile == NULL) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS,
+		    "aldproxy: bind first; only the rootDSE may be read without a bind");
+		return 0;
+	}
+	if ((code = controls_check(r, &cdiag)) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, code, cdiag);
+		return 0;
+	}
+	if ((code = check_base(c, &s->base, s->scope, diag, sizeof(diag))) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, code, diag);
+		return 0;
+	}
+	struct filter_check fc = { c->profile, "" };
+	int frc = filter_walk(c->ber, &s->filter, filter_check_cb, &fc);
+	if (frc < 0) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR, "aldproxy: malformed search filter");
+		return 0;
+	}
+	if (frc > 0) {
+		snprintf(diag, sizeof(diag), "aldproxy: the filter tests attribute '%s', which profile %s does not allow",
+		    fc.bad, c->profile->name);
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS, diag);
+		return 0;
+	}
+
+	unsigned char attrs[ATTRS_BUF + 8];
+	size_t attrs_len = 0;
+	int scrub;
+	int rw = rewrite_attrs(c->profile, s, attrs, &attrs_len, &scrub);
+	if (rw < 0) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
+		    "aldproxy: too many attributes requested");
+		return 0;
+	}
+
+	/* where it goes: a shared connection, or a leased one for paged results */
+	const struct req_control *paged = request_control(r, OID_PAGED_RESULTS);
+	struct upstream *u;
+	unsigned flags = scrub ? OP_SCRUB : 0;
+	if (paged != NULL) {
+		struct berval cookie = { 0, NULL };
+		ber_int_t size;
+		BerElement *pb = paged->value.bv_val ? ber_init((struct berval *)&paged->value) : NULL;
+		int ok = pb != NULL && bscan(pb, "{im}", &size, &cookie) == 0;
+		if (!ok) {
+			if (pb)
+				ber_free(pb, 1);
+			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR,
+			    "aldproxy: malformed paged results control");
+			return 0;
+		}
+		if (cookie.bv_len == 0)
+			u = backend_lease(c->srv->backend, c);
+		else
+			u = backend_leased(c->srv->backend, c, cookie.bv_val, cookie.bv_len);
+		int fresh = cookie.bv_len == 0;
+		ber_free(pb, 1);
+		if (u == NULL) {
+			if (fresh)
+				client_result(c, r->msgid, PDU_SEARCH_DONE, backend_ready_count(c->srv->backend, UP_PAGED) ?
+				    LDAP_BUSY : LDAP_UNAVAILABLE,
+				    backend_ready_count(c->srv->backend, UP_PAGED) ?
+				    "aldproxy: all paged-results connections are in use (backend.paged_pool_size); retry" :
+				    "aldproxy: no directory server is available");
+			else
+				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
+				    "aldproxy: unknown or expired paged results cookie");
+			return 0;
+		}
+		if (u->nops > 0) {
+			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
+			    "aldproxy: the previous page of this search is still in progress");
+			return 0;
+		}
+		flags |= OP_PAGED;
+	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
+		return 0;
+	}
+
+	struct op *op = op_new(c, r->msgid, PDU_SEARCH_REQ);
+	if (op == NULL) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_OTHER, "aldproxy: out of memory");
+		return 0;
+	}
+	op->flags = flags;
+	struct evbuffer_iovec parts[3];
+	unsigned char tag_hdr[PDU_HEAD_MAX];
+	int nparts;
+	if (rw == 0) {
+		parts[0].iov_base = r->op.bv_val;
+		parts[0].iov_len = r->op.bv_len;
+		nparts = 1;
+	} else {
+		/* [APPLICATION 3] header, then base..filter as received, then the new list */
+		const unsigned char *op_start = (const unsigned char *)r->op.bv_val;
+		size_t hdr = (op_start[1] < 0x80) ? 2 : 2 + (size_t)(op_start[1] & 0x7f);
+		const unsigned char *mid = op_start + hdr;
+		size_t mid_len = (size_t)((const unsigned char *)s->attrs_raw.bv_val - mid);
+		unsigned char *p = tag_hdr;
+		*p++ = PDU_SEARCH_REQ;
+		p = enc_put_len(p, mid_len + attrs_len);
+		parts[0].iov_base = tag_hdr;
+		parts[0].iov_len = (size_t)(p - tag_hdr);
+		parts[1].iov_base = (void *)mid;
+		parts[1].iov_len = mid_len;
+		parts[2].iov_base = attrs;
+		parts[2].iov_len = attrs_len;
+		nparts = 3;
+	}
+	return forward(c, r, op, u, parts, nparts);
+}
+
+int
+compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	struct req_compare *cmp = &r->u.compare;
+	char diag[400];
+	const char *cdiag;
+	int code;
+	(void)buf;
+	(void)len;
+	if (c->bound_dn == NULL || c->profile == NULL) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, "aldproxy: bind first");
+		return 0;
+	}
+	if ((code = controls_check(r, &cdiag)) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, code, cdiag);
+		return 0;
+	}
+	if ((code = check_base(c, &cmp->dn, LDAP_SCOPE_SUBTREE, diag, sizeof(diag))) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, code, diag);
+		return 0;
+	}
+	if (!profile_attr_allowed(c->profile, cmp->attr.bv_val, cmp->attr.bv_len)) {
+		snprintf(diag, sizeof(diag), "aldproxy: profile %s does not allow attribute '%.*s'", c->profile->name,
+		    (int)(cmp->attr.bv_len > 100 ? 100 : cmp->attr.bv_len), cmp->attr.bv_val);
+		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, diag);
+		return 0;
+	}
+	struct upstream *u = backend_pick(c->srv->backend);
+	if (u == NULL) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
+		return 0;
+	}
+	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ);
+	if (op == NULL) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
+		return 0;
+	}
+	struct evbuffer_iovec part = { r->op.bv_val, r->op.bv_len };
+	return forward(c, r, op, u, &part, 1);
+}

@@ -1,0 +1,121 @@
+/*
+ * tls.c — OpenSSL context set-up.  See tls.h.
+ */
+#include "tls.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "config.h"
+
+static void
+ssl_err(char *err, size_t errlen, const char *what)
+{
+	unsigned long e = ERR_get_error();
+	char buf[256];
+	ERR_error_string_n(e, buf, sizeof(buf));
+	snprintf(err, errlen, "%s: %s", what, e ? buf : "unknown error");
+	ERR_clear_error();
+}
+
+SSL_CTX *
+tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+	if (ctx == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
+		char what[512];
+		snprintf(what, sizeof(what), "%s: tls.certificate %s", cfg->path, cfg->tls_cert);
+		ssl_err(err, errlen, what);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
+		char what[512];
+		snprintf(what, sizeof(what), "%s: tls.key %s", cfg->path, cfg->tls_key);
+		ssl_err(err, errlen, what);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s: tls.key %s does not match tls.certificate %s", cfg->path,
+		    cfg->tls_key, cfg->tls_cert);
+		goto fail;
+	}
+	if (cfg->tls_ciphers != NULL && SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1) {
+		snprintf(err, errlen, "%s: key 'tls.ciphers': no usable cipher in '%s'", cfg->path, cfg->tls_ciphers);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+SSL_CTX *
+tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	if (ctx == NULL) {
+		ssl_err(err, errlen, "SSL_CTX_new");
+		return NULL;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+	if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
+		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, cfg->ca_dir) != 1) {
+			char what[512];
+			snprintf(what, sizeof(what), "%s: key 'backend.ca_file': cannot load %s", cfg->path,
+			    cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+			ssl_err(err, errlen, what);
+			SSL_CTX_free(ctx);
+			return NULL;
+		}
+	}
+	SSL_CTX_set_verify(ctx, cfg->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	return ctx;
+}
+
+SSL *
+tls_client_new(SSL_CTX *ctx, const char *host, int verify)
+{
+	SSL *ssl = SSL_new(ctx);
+	if (ssl == NULL)
+		return NULL;
+	unsigned char addr[16];
+	int is_ip = inet_pton(AF_INET, host, addr) == 1 || inet_pton(AF_INET6, host, addr) == 1;
+	if (!is_ip)
+		SSL_set_tlsext_host_name(ssl, host);
+	if (verify) {
+		X509_VERIFY_PARAM *param = SSL_get0_param(ssl);
+		X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+		int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(param, host) : X509_VERIFY_PARAM_set1_host(param, host, 0);
+		if (ok != 1) {
+			SSL_free(ssl);
+			return NULL;
+		}
+	}
+	return ssl;
+}
+
+const char *
+tls_failure(SSL *ssl, char *buf, size_t len)
+{
+	long vr = ssl ? SSL_get_verify_result(ssl) : X509_V_OK;
+	unsigned long e = ERR_peek_last_error();
+	if (vr != X509_V_OK)
+		snprintf(buf, len, "certificate verification failed: %s", X509_verify_cert_error_string(vr));
+	else if (e != 0)
+		ERR_error_string_n(e, buf, len);
+	else
+		snprintf(buf, len, "TLS handshake failed");
+	ERR_clear_error();
+	return buf;
+}

@@ -1,0 +1,402 @@
+/*
+ * upstream.c — one connection to a directory server: connect, StartTLS
+ * or ldaps, aldproxy's own bind, then responses routed to their ops by
+ * messageID.  See upstream.h for the states and ownership.
+ */
+#include "upstream.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/dns.h>
+#include <event2/event.h>
+#include <ldap.h>
+#include <openssl/err.h>
+
+#include "backend.h"
+#include "client.h"
+#include "config.h"
+#include "log.h"
+#include "request.h"
+#include "pdu.h"
+#include "server.h"
+#include "tls.h"
+
+#define INTERNAL_MSGID 1                /* StartTLS and aldproxy's bind, before READY */
+#define UPSTREAM_MAX_PDU ((size_t)256 << 20)
+
+static const char *const kind_names[] = { "shared", "bind", "paged" };
+
+static void upstream_read_cb(struct bufferevent *bev, void *arg);
+static void upstream_event_cb(struct bufferevent *bev, short what, void *arg);
+
+static void
+retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	upstream_connect(arg);
+}
+
+struct upstream *
+upstream_new(struct backend *be, struct backend_server *srv, enum up_kind kind, int index)
+{
+	struct upstream *u = calloc(1, sizeof(*u));
+	if (u == NULL)
+		return NULL;
+	u->be = be;
+	u->server = srv;
+	u->kind = kind;
+	u->index = index;
+	u->state = UP_DOWN;
+	TAILQ_INIT(&u->ops);
+	snprintf(u->name, sizeof(u->name), "%s %s#%d", srv->urlstr, kind_names[kind], index);
+	uint32_t cap = kind == UP_SHARED ? (uint32_t)be->srv->cfg->max_ops_per_connection : 64;
+	u->backoff = be->srv->cfg->reconnect_min;
+	u->ber = ber_alloc_t(LBER_USE_DER);
+	u->retry_ev = evtimer_new(be->srv->base, retry_cb, u);
+	if (msgid_table_init(&u->ids, cap) < 0 || u->ber == NULL || u->retry_ev == NULL) {
+		upstream_free(u);
+		return NULL;
+	}
+	return u;
+}
+
+void
+upstream_free(struct upstream *u)
+{
+	if (u == NULL)
+		return;
+	while (!TAILQ_EMPTY(&u->ops)) {
+		struct op *op = TAILQ_FIRST(&u->ops);
+		upstream_detach(u, op);
+		op_fail(op, LDAP_UNAVAILABLE, "aldproxy is shutting down");
+	}
+	if (u->bev != NULL)
+		bufferevent_free(u->bev);
+	if (u->retry_ev != NULL)
+		event_free(u->retry_ev);
+	if (u->ber != NULL)
+		ber_free(u->ber, 0);
+	free(u->cookie);
+	msgid_table_free(&u->ids);
+	free(u);
+}
+
+static void
+set_state(struct upstream *u, enum up_state st)
+{
+	if (u->state == UP_READY && st != UP_READY)
+		u->server->ready--;
+	if (st == UP_READY && u->state != UP_READY)
+		u->server->ready++;
+	u->state = st;
+	u->state_since_us = now_us();
+}
+
+static void
+setup_timeouts(struct upstream *u, int on)
+{
+	double t = u->be->srv->cfg->connect_timeout;
+	struct timeval tv = { (time_t)t, (suseconds_t)((t - floor(t)) * 1e6) };
+	bufferevent_set_timeouts(u->bev, on ? &tv : NULL, on ? &tv : NULL);
+}
+
+void
+upstream_connect(struct upstream *u)
+{
+	struct server *srv = u->be->srv;
+	if (u->state != UP_DOWN || srv->stopping)
+		return;
+	set_state(u, UP_CONNECTING);
+	if (u->server->url.tls) {
+		SSL *ssl = tls_client_new(srv->tls_client, u->server->url.host, srv->cfg->tls_verify);
+		if (ssl != NULL)
+			u->bev = bufferevent_openssl_socket_new(srv->base, -1, ssl, BUFFEREVENT_SSL_CONNECTING,
+			    BEV_OPT_CLOSE_ON_FREE);
+	} else {
+		u->bev = bufferevent_socket_new(srv->base, -1, BEV_OPT_CLOSE_ON_FREE);
+	}
+	if (u->bev == NULL) {
+		upstream_fail(u, "cannot create a connection object");
+		return;
+	}
+	bufferevent_setcb(u->bev, upstream_read_cb, NULL, upstream_event_cb, u);
+	setup_timeouts(u, 1);
+	bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+	log_debug("directory %s: connecting", u->name);
+	if (bufferevent_socket_connect_hostname(u->bev, srv->dns, AF_UNSPEC, u->server->url.host,
+	    u->server->url.port) < 0) {
+		upstream_fail(u, "connect failed");
+		return;
+	}
+}
+
+static void
+ready(struct upstream *u)
+{
+	set_state(u, UP_READY);
+	setup_timeouts(u, 0);
+	u->backoff = u->be->srv->cfg->reconnect_min;
+	if (!u->was_ready)
+		log_notice("directory %s: connection ready", u->name);
+	u->was_ready = 1;
+	if (u->kind == UP_BIND)
+		backend_bind_dispatch(u->be);
+}
+
+/* TLS is up (or not wanted): bind as aldproxy, or become ready. */
+static void
+after_tls(struct upstream *u)
+{
+	struct config *cfg = u->be->srv->cfg;
+	if (u->kind == UP_BIND) {
+		ready(u);
+		return;
+	}
+	set_state(u, UP_BINDING);
+	if (pdu_simple_bind(bufferevent_get_output(u->bev), INTERNAL_MSGID, cfg->bind_dn, cfg->bind_password,
+	    strlen(cfg->bind_password)) < 0)
+		upstream_fail(u, "cannot encode aldproxy's bind request");
+}
+
+static void
+upstream_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct upstream *u = arg;
+	(void)bev;
+	char buf[600];
+	if (what & BEV_EVENT_CONNECTED) {
+		if (u->state == UP_HANDSHAKE || u->server->url.tls) {
+			after_tls(u);
+		} else if (u->be->srv->cfg->starttls) {
+			set_state(u, UP_STARTTLS);
+			pdu_starttls(bufferevent_get_output(u->bev), INTERNAL_MSGID);
+		} else {
+			after_tls(u);
+		}
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		snprintf(buf, sizeof(buf), "timed out %s",
+		    u->state == UP_CONNECTING ? "connecting" : u->state == UP_BINDING ? "binding" : "setting up TLS");
+		upstream_fail(u, buf);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		int err = EVUTIL_SOCKET_ERROR();
+		int dnserr = bufferevent_socket_get_dns_error(u->bev);
+		SSL *ssl = bufferevent_openssl_get_ssl(u->bev);
+		if (dnserr)
+			snprintf(buf, sizeof(buf), "cannot resolve %s: %s", u->server->url.host, evutil_gai_strerror(dnserr));
+		else if (ssl != NULL && (u->state == UP_HANDSHAKE || u->state == UP_CONNECTING) &&
+		    (bufferevent_get_openssl_error(u->bev) != 0 || SSL_get_verify_result(ssl) != X509_V_OK)) {
+			unsigned long e;
+			char tmp[256];
+			const char *why = tls_failure(ssl, tmp, sizeof(tmp));
+			if (SSL_get_verify_result(ssl) == X509_V_OK && (e = bufferevent_get_openssl_error(u->bev)) != 0) {
+				ERR_error_string_n(e, tmp, sizeof(tmp));
+				why = tmp;
+			}
+			while (bufferevent_get_openssl_error(u->bev) != 0)
+				;
+			snprintf(buf, sizeof(buf), "TLS: %s", why);
+		} else
+			snprintf(buf, sizeof(buf), "%s", err ? evutil_socket_error_to_string(err) : "connection error");
+		upstream_fail(u, buf);
+		return;
+	}
+	if (what & BEV_EVENT_EOF)
+		upstream_fail(u, "the directory closed the connection");
+}
+
+/* A response to StartTLS or to aldproxy's bind, before READY. */
+static void
+setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h)
+{
+	struct server *srv = u->be->srv;
+	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+	struct berval bv = { h->total, (char *)msg }, matched, diag;
+	ber_int_t msgid, code;
+	char why[512];
+	ber_init2(u->ber, &bv, LBER_USE_DER);
+	if (h->msgid != INTERNAL_MSGID || bscan(u->ber, "{i{emm", &msgid, &code, &matched, &diag) < 0) {
+		evbuffer_drain(in, h->total);
+		upstream_fail(u, "unexpected message from the directory during set-up");
+		return;
+	}
+	snprintf(why, sizeof(why), "%s (%d)%s%.*s", ldap_err2string(code), code, diag.bv_len ? ": " : "",
+	    (int)(diag.bv_len > 300 ? 300 : diag.bv_len), diag.bv_val);
+	evbuffer_drain(in, h->total);
+	if (u->state == UP_STARTTLS) {
+		if (h->op_tag != PDU_EXT_RES || code != LDAP_SUCCESS) {
+			char b[600];
+			snprintf(b, sizeof(b), "StartTLS refused: %s", why);
+			upstream_fail(u, b);
+			return;
+		}
+		SSL *ssl = tls_client_new(srv->tls_client, u->server->url.host, srv->cfg->tls_verify);
+		struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(srv->base, u->bev, ssl,
+		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
+		if (tls == NULL) {
+			if (ssl)
+				SSL_free(ssl);
+			upstream_fail(u, "cannot start TLS");
+			return;
+		}
+		u->bev = tls;
+		bufferevent_setcb(u->bev, upstream_read_cb, NULL, upstream_event_cb, u);
+		setup_timeouts(u, 1);
+		bufferevent_enable(u->bev, EV_READ | EV_WRITE);
+		set_state(u, UP_HANDSHAKE);
+		return;
+	}
+	if (h->op_tag != PDU_BIND_RES || code != LDAP_SUCCESS) {
+		char b[700];
+		snprintf(b, sizeof(b), "aldproxy's bind as %s failed: %s", srv->cfg->bind_dn, why);
+		upstream_fail(u, b);
+		return;
+	}
+	ready(u);
+}
+
+static void
+upstream_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct upstream *u = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+	while (u->state != UP_DOWN && bev == u->bev) {
+		unsigned char head[PDU_HEAD_MAX];
+		size_t avail = evbuffer_get_length(in);
+		if (avail == 0)
+			return;
+		ev_ssize_t n = evbuffer_copyout(in, head, avail < sizeof(head) ? avail : sizeof(head));
+		struct pdu_head h;
+		int rc = pdu_frame(head, (size_t)n, UPSTREAM_MAX_PDU, &h);
+		if (rc == PDU_NEED_MORE)
+			return;
+		if (rc != PDU_OK) {
+			upstream_fail(u, "malformed LDAP message from the directory");
+			return;
+		}
+		if (avail < h.total)
+			return;
+		if (u->state != UP_READY) {
+			setup_response(u, in, &h);
+			continue;
+		}
+		if (h.msgid == 0) {
+			/* unsolicited notification: the directory is disconnecting us */
+			evbuffer_drain(in, h.total);
+			upstream_fail(u, "the directory sent a Notice of Disconnection");
+			return;
+		}
+		struct op *op = msgid_lookup(&u->ids, h.msgid);
+		if (op == NULL) {
+			/* a late answer to an abandoned or timed-out operation */
+			evbuffer_drain(in, h.total);
+			continue;
+		}
+		op_response(op, in, &h);
+	}
+}
+
+void
+upstream_fail(struct upstream *u, const char *why)
+{
+	struct server *srv = u->be->srv;
+	if (u->state == UP_DOWN)
+		return;
+	unsigned failed = u->nops;
+	if (u->was_ready || log_enabled(LOG_LVL_DEBUG))
+		log_warn("directory %s: %s%s; %u operation(s) failed", u->name,
+		    u->state == UP_READY ? "connection lost: " : "", why, failed);
+	else
+		log_warn("directory %s: cannot connect: %s", u->name, why);
+	u->was_ready = 0;
+	set_state(u, UP_DOWN);
+	if (u->bev != NULL) {
+		bufferevent_free(u->bev);
+		u->bev = NULL;
+	}
+	char diag[400];
+	snprintf(diag, sizeof(diag), "aldproxy: directory server connection lost (%s)", why);
+	while (!TAILQ_EMPTY(&u->ops)) {
+		struct op *op = TAILQ_FIRST(&u->ops);
+		upstream_detach(u, op);
+		op_fail(op, LDAP_UNAVAILABLE, diag);
+	}
+	upstream_lease_release(u);
+	if (srv->stopping)
+		return;
+	/* exponential backoff with +-20% jitter */
+	double d = u->backoff * (0.8 + 0.4 * ((double)(random() % 1000) / 1000.0));
+	struct timeval tv = { (time_t)d, (suseconds_t)((d - floor(d)) * 1e6) };
+	evtimer_add(u->retry_ev, &tv);
+	u->backoff *= 2;
+	if (u->backoff > srv->cfg->reconnect_max)
+		u->backoff = srv->cfg->reconnect_max;
+}
+
+int
+upstream_send(struct upstream *u, struct op *op, const struct evbuffer_iovec *parts, int nparts)
+{
+	if (u->state != UP_READY)
+		return -1;
+	int msgid = msgid_alloc(&u->ids, op);
+	if (msgid < 0)
+		return -1;
+	size_t rest = 0;
+	for (int i = 0; i < nparts; i++)
+		rest += parts[i].iov_len;
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, msgid, rest);
+	struct evbuffer *out = bufferevent_get_output(u->bev);
+	evbuffer_add(out, env, n);
+	for (int i = 0; i < nparts; i++)
+		evbuffer_add(out, parts[i].iov_base, parts[i].iov_len);
+	op->up = u;
+	op->up_msgid = msgid;
+	TAILQ_INSERT_TAIL(&u->ops, op, u_link);
+	u->nops++;
+	return 0;
+}
+
+void
+upstream_detach(struct upstream *u, struct op *op)
+{
+	if (op->up != u)
+		return;
+	msgid_release(&u->ids, op->up_msgid);
+	TAILQ_REMOVE(&u->ops, op, u_link);
+	u->nops--;
+	op->up = NULL;
+}
+
+void
+upstream_abandon(struct upstream *u, struct op *op)
+{
+	if (u->state == UP_READY && u->bev != NULL) {
+		/* Abandon has no response; its own msgid is taken and dropped at once */
+		int id = msgid_alloc(&u->ids, u);
+		if (id > 0) {
+			pdu_abandon(bufferevent_get_output(u->bev), id, op->up_msgid);
+			msgid_release(&u->ids, id);
+		}
+	}
+	upstream_detach(u, op);
+}
+
+void
+upstream_lease_release(struct upstream *u)
+{
+	u->lessee = NULL;
+	free(u->cookie);
+	u->cookie = NULL;
+	u->cookie_len = 0;
+}
