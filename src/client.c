@@ -350,6 +350,8 @@ static void
 start_tls(struct client *c)
 {
 	SSL *ssl = SSL_new(c->srv->tls_server);
+	/* the idle timeout moves to the TLS layer */
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
 	if (tls == NULL) {

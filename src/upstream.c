@@ -241,6 +241,8 @@ setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h
 			return;
 		}
 		SSL *ssl = tls_client_new(srv->tls_client, u->server->url.host, srv->cfg->tls_verify);
+		/* timeouts now belong to the TLS layer; the socket's own would fire later */
+		bufferevent_set_timeouts(u->bev, NULL, NULL);
 		struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(srv->base, u->bev, ssl,
 		    BUFFEREVENT_SSL_CONNECTING, BEV_OPT_CLOSE_ON_FREE) : NULL;
 		if (tls == NULL) {

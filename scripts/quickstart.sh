@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# quickstart.sh — see aldproxy working in a minute on a fresh Debian 12 machine.
+#
+# Installs what it needs, builds aldproxy, starts a local ALD-Pro-like
+# directory (OpenLDAP slapd with a FreeIPA tree: cn=users/cn=groups under
+# cn=accounts, cn=sysaccounts,cn=etc, nested groups, memberOf, a locked user,
+# ~1000 generated users) on free loopback ports, and runs aldproxyd in the
+# foreground on ldap://127.0.0.1:3389 and ldaps://127.0.0.1:3636.
+# Ctrl-C stops everything it started.
+#
+#   QUICKSTART_PORT=3389 QUICKSTART_TLS_PORT=3636 ./scripts/quickstart.sh
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+bash scripts/deps.sh
+echo "== building aldproxy"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc)" >/dev/null
+
+export RIG_SKIP_DEPS=1
+# shellcheck source=../tests/rig/rig.sh
+. "$top/tests/rig/rig.sh"
+rig_init
+PROXY_PORT=${QUICKSTART_PORT:-3389}
+PROXY_TLS_PORT=${QUICKSTART_TLS_PORT:-3636}
+RIG_IPV6=0
+export PROXY_PORT PROXY_TLS_PORT RIG_IPV6
+echo "== starting the demo directory (slapd, ${RIG_USERS:-1000} users)"
+rig_certs
+rig_slapd_start
+rig_proxy_config
+
+cat <<TXT
+
+aldproxy demo — directory $SLAPD_URL (suffix $BASE_DN), proxy below.
+Paste into another terminal:
+
+  # the product's service account searches a user and its groups
+  ldapsearch -x -H ldap://127.0.0.1:$PROXY_PORT -D '$SVC_DN' -w '$SVC_PW' \\
+      -b '$USERS_DN' '(uid=alice)' uid cn mail memberOf
+
+  # the same over StartTLS and over ldaps (verified against the demo CA)
+  LDAPTLS_CACERT=$CA_FILE ldapsearch -x -ZZ -H ldap://localhost:$PROXY_PORT \\
+      -D '$SVC_DN' -w '$SVC_PW' -b '$GROUPS_DN' '(cn=engineering)' member
+  LDAPTLS_CACERT=$CA_FILE ldapwhoami -x -H ldaps://localhost:$PROXY_TLS_PORT \\
+      -D 'uid=alice,$USERS_DN' -w Secret123
+
+  # paged results through the proxy (1000+ users)
+  ldapsearch -x -H ldap://127.0.0.1:$PROXY_PORT -D '$SVC_DN' -w '$SVC_PW' \\
+      -b '$USERS_DN' -E pr=200/noprompt '(objectClass=person)' dn | grep -c '^dn:'
+
+  # refused: a locked user, a wrong password, an anonymous bind
+  ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT -D 'uid=eve,$USERS_DN' -w Secret123
+  ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT -D 'uid=alice,$USERS_DN' -w wrong
+  ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT
+
+Configuration: $PROXY_CONFIG (profile: $RIG_DIR/profiles/demo.yaml)
+aldproxyd runs in the foreground below; Ctrl-C stops it and the directory.
+
+TXT
+"${ALDPROXYD:-$top/build/src/aldproxyd}" -f -c "$PROXY_CONFIG" || true

@@ -1,0 +1,48 @@
+# shellcheck shell=bash
+# common.sh — shared by the integration tests: source after ../rig/rig.sh.
+#   ok MSG            progress line
+#   test_begin NAME   start the clock;  test_pass   print PASS NAME (N s)
+#   py SCRIPT ARGS    run a helper of lib/ (or - for stdin) with the rig's python (ldap3)
+#   proxy_search ...  ldapsearch -LLL -o ldif-wrap=no through the proxy as the service account
+#   direct_search ... the same straight to slapd as aldproxy's own identity
+INTEG_LIB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+export INTEG_LIB
+
+ok() { echo "ok - $*"; }
+
+test_begin() {
+	TEST_NAME=$1
+	TEST_T0=$(date +%s.%N)
+}
+
+test_pass() {
+	local t1
+	t1=$(date +%s.%N)
+	echo "PASS $TEST_NAME ($(awk -v a="$TEST_T0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s)"
+}
+
+py() {
+	local s=$1
+	shift
+	[ "$s" = - ] || s="$INTEG_LIB/$s"
+	PYTHONPATH="$INTEG_LIB${PYTHONPATH:+:$PYTHONPATH}" "$RIG_PYTHON" "$s" "$@"
+}
+
+proxy_search() {
+	ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" "$@"
+}
+
+direct_search() {
+	ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -H "$SLAPD_URL" -D "$PROXY_BIND_DN" -w "$PROXY_BIND_PW" "$@"
+}
+
+# no_log_problems [SINCE_LINE] — fail when the proxy log (from line SINCE_LINE)
+# holds error or warning lines.
+no_log_problems() {
+	local from=${1:-1} bad
+	bad=$(tail -n +"$from" "$PROXY_LOG" | grep -E ' (error|warning): ' || true)
+	[ -z "$bad" ] || fail "proxy log has errors/warnings:
+$bad"
+}
+
+log_lines() { wc -l <"$PROXY_LOG"; }
