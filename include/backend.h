@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/queue.h>
 
+#include <event2/buffer.h>
+
 #include "config.h"
 #include "op.h"
 
@@ -55,10 +57,11 @@ struct upstream *backend_leased(struct backend *be, struct client *c, const void
 void backend_release_leases(struct backend *be, struct client *c);
 
 /*
- * Sends a client bind (op->held has the request body) to a free bind
- * upstream, or queues it.  Returns 0, or -1 if no directory is reachable.
+ * Sends a client bind (parts: BindRequest and controls as received) to a
+ * free bind upstream, or queues a copy of it in op->held.  Returns 0, or
+ * -1 if no directory is reachable.
  */
-int  backend_bind_submit(struct backend *be, struct op *op);
+int  backend_bind_submit(struct backend *be, struct op *op, const struct evbuffer_iovec *parts, int nparts);
 /* A bind upstream became free (READY with no op): give it a waiting bind. */
 void backend_bind_dispatch(struct backend *be);
 /* Drops op from the bind wait queue if it is there. */

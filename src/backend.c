@@ -186,16 +186,21 @@ send_bind(struct upstream *u, struct op *op)
 }
 
 int
-backend_bind_submit(struct backend *be, struct op *op)
+backend_bind_submit(struct backend *be, struct op *op, const struct evbuffer_iovec *parts, int nparts)
 {
 	struct upstream *u = free_binder(be);
-	if (u != NULL && send_bind(u, op) == 0)
+	if (u != NULL && upstream_send(u, op, parts, nparts) == 0)
 		return 0;
 	unsigned alive = 0;
 	for (size_t i = 0; i < be->nbinders; i++)
 		alive += be->binders[i]->state != UP_DOWN;
 	if (alive == 0 || be->nbind_wait >= BIND_QUEUE_MAX)
 		return -1;
+	/* every bind connection is busy: keep a copy (wiped when sent) and wait */
+	if ((op->held = evbuffer_new()) == NULL)
+		return -1;
+	for (int i = 0; i < nparts; i++)
+		evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len);
 	TAILQ_INSERT_TAIL(&be->bind_wait, op, u_link);
 	be->nbind_wait++;
 	return 0;

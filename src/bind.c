@@ -42,6 +42,7 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	(void)buf;
 	(void)len;
 	int rc;
+	const char *cdiag;
 
 	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity */
 	free(c->bound_dn);
@@ -66,6 +67,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		/* RFC 4513 5.1.2: unauthenticated binds fail with unwillingToPerform */
 		rc = refuse(c, r, LDAP_UNWILLING_TO_PERFORM,
 		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password");
+	else if (controls_check(r, &cdiag) != LDAP_SUCCESS)
+		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control");
 	else if (c->srv->cfg->require_tls && !c->tls)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
 		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS");
@@ -82,8 +85,7 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 			rc = refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this DN");
 		else {
 			struct op *op = op_new(c, r->msgid, PDU_BIND_REQ);
-			if (op == NULL || (op->held = evbuffer_new()) == NULL ||
-			    (op->bind_dn = malloc(b->dn.bv_len + 1)) == NULL) {
+			if (op == NULL || (op->bind_dn = malloc(b->dn.bv_len + 1)) == NULL) {
 				if (op != NULL)
 					op_free(op);
 				rc = refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory");
@@ -93,11 +95,10 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 				op->bind_profile = p;
 				op->bind_role = role;
 				/* forward the request as received: BindRequest and its controls */
-				evbuffer_add(op->held, r->op.bv_val, r->op.bv_len);
-				if (r->ctrls.raw.bv_len)
-					evbuffer_add(op->held, r->ctrls.raw.bv_val, r->ctrls.raw.bv_len);
+				struct evbuffer_iovec parts[2] = {
+					{ r->op.bv_val, r->op.bv_len }, { r->ctrls.raw.bv_val, r->ctrls.raw.bv_len } };
 				c->state = C_BINDING;
-				if (backend_bind_submit(c->srv->backend, op) < 0)
+				if (backend_bind_submit(c->srv->backend, op, parts, r->ctrls.raw.bv_len ? 2 : 1) < 0)
 					op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
 				rc = 0;
 			}

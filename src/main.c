@@ -201,7 +201,14 @@ main(int argc, char **argv)
 
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)now_us());
-	srv.base = event_base_new();
+	/* the changelist folds the add/delete pairs of write events made within
+	 * one loop iteration into at most one epoll_ctl call */
+	struct event_config *ecfg = event_config_new();
+	if (ecfg != NULL)
+		event_config_set_flag(ecfg, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+	srv.base = ecfg ? event_base_new_with_config(ecfg) : event_base_new();
+	if (ecfg != NULL)
+		event_config_free(ecfg);
 	if (srv.base == NULL)
 		fatal("cannot create the event loop");
 	srv.dns = evdns_base_new(srv.base, EVDNS_BASE_INITIALIZE_NAMESERVERS);

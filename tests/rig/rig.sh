@@ -44,6 +44,7 @@
 #     RIG_TLS_MIN_VERSION(1.2) RIG_LOG_LEVEL(info); emitted only when set:
 #     RIG_TLS_CIPHERS (tls.ciphers), RIG_TLS_VERIFY (backend.tls_verify)
 #     RIG_BACKEND_SERVERS   space-separated URLs (default ldap://localhost:$SLAPD_PORT)
+#     RIG_BACKEND_STARTTLS  backend.starttls (default true)
 #     RIG_EXTRA_LISTENERS   YAML lines added to the listeners: list verbatim
 #
 # Accounts (tests/rig/gen_tree.py): users alice bob carol dave user0001..
@@ -491,7 +492,7 @@ rig_proxy_config() {
 		for u in ${RIG_BACKEND_SERVERS:-ldap://localhost:$SLAPD_PORT}; do
 			echo "    - $u"
 		done
-		echo "  starttls: true"
+		echo "  starttls: ${RIG_BACKEND_STARTTLS:-true}"
 		echo "  ca_file: $CA_FILE"
 		if [ -n "${RIG_TLS_VERIFY:-}" ]; then
 			echo "  tls_verify: $RIG_TLS_VERIFY"

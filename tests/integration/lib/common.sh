@@ -40,7 +40,7 @@ direct_search() {
 # holds error or warning lines.
 no_log_problems() {
 	local from=${1:-1} bad
-	bad=$(tail -n +"$from" "$PROXY_LOG" | grep -E ' (error|warning): ' || true)
+	bad=$(tail -n +"$from" "$PROXY_LOG" | grep -E '^[0-9T:.-]+Z (error|warning): ' || true)
 	[ -z "$bad" ] || fail "proxy log has errors/warnings:
 $bad"
 }
