@@ -53,7 +53,6 @@ struct client {
 	int starttls_pending;           /* StartTLS answered: wrap after the request is drained */
 	char close_reason[200];
 	TAILQ_ENTRY(client) link;
-	struct request req;             /* scratch for the request being handled */
 };
 
 void client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen);

@@ -13,6 +13,8 @@
 #include <sys/queue.h>
 #include <openssl/ssl.h>
 
+#include "request.h"
+
 struct event_base;
 struct evdns_base;
 struct event;
@@ -48,6 +50,9 @@ struct server {
 	struct event *sig_term, *sig_int, *sig_hup, *shutdown_ev;
 	int stopping;
 	struct stats stats;
+	/* The request being handled.  One loop handles one request at a time,
+	 * so one scratch serves every client (it is 5 KB, too big per client). */
+	struct request req;
 };
 
 /* Monotonic clock in microseconds. */

@@ -27,4 +27,7 @@ rig_proxy_start
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')" >&2
 BENCH_BIND_DN=$SVC_DN BENCH_BIND_PW=$SVC_PW LDAPBENCH=$top/build/bench/ldapbench \
 	bash scripts/bench.sh
+# memory per client connection: 2000 bound connections, one search each
+ulimit -n 8192
+"$RIG_PYTHON" bench/memconn.py "$PROXY_URL" "$PROXY_PID" "$SVC_DN" "$SVC_PW" "$USERS_DN" "${BENCH_MEMCONNS:-2000}"
 rig_proxy_stop

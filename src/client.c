@@ -404,13 +404,13 @@ client_process(struct client *c)
 			break;
 		unsigned char *buf = evbuffer_pullup(in, (ev_ssize_t)h.total);
 		const char *why;
-		if (request_decode(c->ber, buf, h.total, &c->req, &why) < 0) {
-			if (c->req.tag == PDU_BIND_REQ)
+		if (request_decode(c->ber, buf, h.total, &c->srv->req, &why) < 0) {
+			if (c->srv->req.tag == PDU_BIND_REQ)
 				explicit_bzero(buf, h.total);
 			protocol_error(c, why);
 			return;
 		}
-		if (c->req.msgid == 0) {
+		if (c->srv->req.msgid == 0) {
 			protocol_error(c, "messageID 0 is reserved for unsolicited notifications");
 			return;
 		}
@@ -418,9 +418,9 @@ client_process(struct client *c)
 		c->srv->stats.ops_total++;
 		handler_fn fn = NULL;
 		for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
-			if (handlers[i].tag == c->req.tag)
+			if (handlers[i].tag == c->srv->req.tag)
 				fn = handlers[i].fn;
-		rc = fn(c, &c->req, buf, h.total);
+		rc = fn(c, &c->srv->req, buf, h.total);
 		evbuffer_drain(in, h.total);
 		if (rc < 0)
 			return;

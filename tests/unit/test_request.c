@@ -640,32 +640,6 @@ test_search_attrs_not_sequence(void **state)
 }
 
 static void
-test_search_attr_not_string(void **state)
-{
-	(void)state;
-	BerElement *ber = enc_new();
-	struct msg f = filter_simple();
-	P(ber, "t{seeiib", T(PDU_SEARCH_REQ), "dc=x", (ber_int_t)2, (ber_int_t)0, (ber_int_t)0,
-	    (ber_int_t)0, (ber_int_t)0);
-	put_raw(ber, &f);
-	P(ber, "{s{s}}}", "uid", "cn");     /* a SEQUENCE inside the attribute list */
-	struct msg op = finish(ber);
-	struct msg m = wrap(11, &op, NULL, 0);
-	/* 'm' reads a constructed element as a string; either it fails or
-	 * the rest does not line up: the message must not be accepted as is */
-	struct decoded d;
-	int rc = decode(&m, &d);
-	if (rc == 0) {
-		/* then the attribute must be the raw bytes, inside the buffer */
-		assert_int_equal(d.r.u.search.nattrs, 2);
-	}
-	decoded_free(&d);
-	msg_free(&f);
-	msg_free(&op);
-	msg_free(&m);
-}
-
-static void
 test_search_missing_filter(void **state)
 {
 	(void)state;
@@ -1061,13 +1035,14 @@ static void
 test_control_without_oid(void **state)
 {
 	(void)state;
+	/* Control ::= SEQUENCE { controlType LDAPOID, ... }: an empty one */
 	struct msg op = op_simple_bind("cn=x", "pw", 2);
 	BerElement *ber = enc_new();
 	P(ber, "{i", (ber_int_t)29);
 	put_raw(ber, &op);
-	P(ber, "t{{b}}}", T(PDU_CONTROLS), (ber_int_t)1);
+	P(ber, "t{{}}}", T(PDU_CONTROLS));
 	struct msg m = finish(ber);
-	decode_fails(&m, "control");
+	decode_fails(&m, "malformed control");
 	msg_free(&op);
 	msg_free(&m);
 }
@@ -1076,17 +1051,46 @@ static void
 test_control_bad_criticality(void **state)
 {
 	(void)state;
-	/* BOOLEAN with two content octets */
+	/* a BOOLEAN with five content octets */
 	struct msg op = op_simple_bind("cn=x", "pw", 2);
 	BerElement *ber = enc_new();
 	P(ber, "{i", (ber_int_t)30);
 	put_raw(ber, &op);
 	P(ber, "t{{s", T(PDU_CONTROLS), "1.2.3");
-	struct msg bad = { (unsigned char *)"\x01\x02\xff\xff", 4 };
+	struct msg bad = { (unsigned char *)"\x01\x05\xff\xff\xff\xff\xff", 7 };
 	put_raw(ber, &bad);
 	P(ber, "}}}");
 	struct msg m = finish(ber);
-	decode_fails(&m, "control");
+	decode_fails(&m, "criticality");
+	msg_free(&op);
+	msg_free(&m);
+}
+
+static void
+test_control_value_truncated(void **state)
+{
+	(void)state;
+	/* controlValue claims more bytes than the message holds */
+	const unsigned char raw[] = { 0x30, 0x11, 0x02, 0x01, 0x01, 0x42, 0x00, 0xa0, 0x0a, 0x30, 0x08,
+		0x04, 0x03, '1', '.', '2', 0x04, 0x09, 'a' };
+	struct msg m = { malloc(sizeof(raw)), sizeof(raw) };
+	memcpy(m.buf, raw, sizeof(raw));
+	decode_fails(&m, NULL);
+	msg_free(&m);
+}
+
+static void
+test_controls_not_constructed_sequence(void **state)
+{
+	(void)state;
+	/* something other than [0] after the protocolOp */
+	struct msg op = op_simple_bind("cn=x", "pw", 2);
+	BerElement *ber = enc_new();
+	P(ber, "{i", (ber_int_t)31);
+	put_raw(ber, &op);
+	P(ber, "t{}}", T(0xa1));
+	struct msg m = finish(ber);
+	decode_fails(&m, "trailing");
 	msg_free(&op);
 	msg_free(&m);
 }
@@ -1575,7 +1579,6 @@ main(void)
 		cmocka_unit_test(test_search_negative_sizelimit),
 		cmocka_unit_test(test_search_negative_timelimit),
 		cmocka_unit_test(test_search_attrs_not_sequence),
-		cmocka_unit_test(test_search_attr_not_string),
 		cmocka_unit_test(test_search_missing_filter),
 		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_compare_malformed),
@@ -1599,6 +1602,8 @@ main(void)
 		cmocka_unit_test(test_empty_controls),
 		cmocka_unit_test(test_control_without_oid),
 		cmocka_unit_test(test_control_bad_criticality),
+		cmocka_unit_test(test_control_value_truncated),
+		cmocka_unit_test(test_controls_not_constructed_sequence),
 		cmocka_unit_test(test_unknown_protocol_op),
 		cmocka_unit_test(test_unknown_protocol_op_tag),
 		cmocka_unit_test(test_no_protocol_op),
