@@ -47,6 +47,8 @@ int yc_seconds(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char
 int yc_strlist(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *path,
     char ***out, size_t *count);
 void yc_strlist_free(char **list, size_t count);
+/* Item i of the list under key (for the line of an error), or the list itself. */
+yaml_node_t *yc_seq_item(struct yamlcfg *yc, yaml_node_t *map, const char *key, size_t i);
 int yc_line(yaml_node_t *n);
 
 #endif

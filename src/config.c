@@ -136,6 +136,8 @@ parse_listeners(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	if (!yc_is_seq(seq))
 		return yc_error(yc, seq, "listeners", "must be a list of {url: ...} entries");
 	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	if (n == 0)
+		return yc_error(yc, seq, "listeners", "at least one listener is required");
 	c->listeners = calloc(n ? n : 1, sizeof(*c->listeners));
 	if (c->listeners == NULL)
 		return -1;
@@ -233,7 +235,7 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	for (size_t i = 0; i < c->nservers; i++) {
 		char uerr[256];
 		if (url_parse(c->servers[i], &c->server_urls[i], uerr, sizeof(uerr)) < 0)
-			return yc_error(yc, sn, "backend.servers", "%s", uerr);
+			return yc_error(yc, yc_seq_item(yc, m, "servers", i), "backend.servers", "%s", uerr);
 	}
 	if (c->reconnect_max < c->reconnect_min)
 		return yc_error(yc, yc_get(yc, m, "reconnect_max"), "backend.reconnect_max",

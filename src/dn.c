@@ -11,6 +11,7 @@ dn_normalize(const char *in, size_t len, char *out, size_t outlen)
 {
 	size_t o = 0;
 	size_t i = 0;
+	size_t keep = 0;        /* out[0..keep) ends with an escape: spaces there are data */
 	/* leading spaces */
 	while (i < len && in[i] == ' ')
 		i++;
@@ -25,13 +26,14 @@ dn_normalize(const char *in, size_t len, char *out, size_t outlen)
 			out[o++] = '\\';
 			out[o++] = (char)tolower((unsigned char)in[i + 1]);
 			i += 2;
+			keep = o;
 			continue;
 		}
 		if (ch == '\0')
 			return -1;
 		if (ch == ',' || ch == '+' || ch == '=' || ch == ';') {
-			/* drop spaces before the separator */
-			while (o > 0 && out[o - 1] == ' ' && !(o > 1 && out[o - 2] == '\\'))
+			/* drop spaces before the separator, not escaped ones */
+			while (o > keep && out[o - 1] == ' ')
 				o--;
 			if (o + 1 >= outlen)
 				return -1;
@@ -46,7 +48,7 @@ dn_normalize(const char *in, size_t len, char *out, size_t outlen)
 		out[o++] = (char)tolower((unsigned char)ch);
 		i++;
 	}
-	while (o > 0 && out[o - 1] == ' ' && !(o > 1 && out[o - 2] == '\\'))
+	while (o > keep && out[o - 1] == ' ')
 		o--;
 	out[o] = '\0';
 	return (int)o;

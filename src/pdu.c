@@ -37,9 +37,12 @@ pdu_frame(const unsigned char *buf, size_t avail, size_t max, struct pdu_head *h
 	if (len > max || len + i > max)
 		return PDU_TOO_BIG;
 	h->total = len + i;
+	/* the smallest message: messageID (3 bytes) + a protocolOp (2 bytes) */
+	if (len < 5)
+		return PDU_BAD;
 	/* messageID: INTEGER (0 .. maxInt) */
 	if (avail < i + 2)
-		return len < 2 ? PDU_BAD : PDU_NEED_MORE;
+		return PDU_NEED_MORE;
 	if (buf[i] != 0x02)
 		return PDU_BAD;
 	size_t il = buf[i + 1];
@@ -262,7 +265,7 @@ pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr
 	p = enc_put_len(p, body);
 	if (evbuffer_add(out, hdr, (size_t)(p - hdr)) < 0)
 		return -1;
-	unsigned char t[8];
+	unsigned char t[16];    /* tag + length twice: 12 bytes at most */
 	p = t;
 	*p++ = 0x04;
 	p = enc_put_len(p, dl);

@@ -85,7 +85,7 @@ normalize_list(struct yamlcfg *yc, yaml_node_t *map, const char *key, char **lis
 	for (size_t i = 0; i < n; i++) {
 		char buf[DN_MAX];
 		if (dn_normalize(list[i], strlen(list[i]), buf, sizeof(buf)) < 0)
-			return yc_error(yc, yc_get(yc, map, key), key, "'%s' is not a valid DN", list[i]);
+			return yc_error(yc, yc_seq_item(yc, map, key, i), key, "'%s' is not a valid DN", list[i]);
 		free(list[i]);
 		list[i] = strdup(buf);
 		if (list[i] == NULL)
@@ -146,7 +146,8 @@ profile_load(const char *file, struct profile **out, char *err, size_t errlen)
 		goto out;
 	}
 	if (p->nattributes == 0) {
-		yc_error(&yc, root, "attributes", "list the attributes searches may return (\"*\" for all)");
+		yaml_node_t *an = yc_get(&yc, root, "attributes");
+		yc_error(&yc, an ? an : root, "attributes", "list the attributes searches may return (\"*\" for all)");
 		goto out;
 	}
 	for (size_t i = 0; i < p->nattributes; i++) {

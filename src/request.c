@@ -59,6 +59,31 @@ cursor(BerElement *ber, size_t total)
 	return total - remaining;
 }
 
+/*
+ * End offset of the TLV starting at off, from its own length octets, or 0
+ * when they are malformed.  Used to check that a decoded element ended
+ * exactly where its length said (liblber's '}' checks nothing).
+ */
+static size_t
+tlv_end(const unsigned char *buf, size_t len, size_t off)
+{
+	if (off + 2 > len)
+		return 0;
+	size_t l = buf[off + 1], hdr = 2;
+	if (l & 0x80) {
+		size_t n = l & 0x7f;
+		if (n == 0 || n > 4 || off + 2 + n > len)
+			return 0;
+		l = 0;
+		for (size_t k = 0; k < n; k++)
+			l = (l << 8) | buf[off + 2 + k];
+		hdr += n;
+	}
+	if (l > len - off - hdr)
+		return 0;
+	return off + hdr + l;
+}
+
 static int
 skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
 {
@@ -91,8 +116,11 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 		}
 		struct req_control *ct = &c->c[c->n++];
 		size_t cstart = cursor(ber, len);
+		size_t cend = tlv_end(buf, len, cstart);
 		memset(ct, 0, sizeof(*ct));
-		if (bscan(ber, "{m", &ct->oid) < 0) {
+		if (tag != LBER_SEQUENCE || cend == 0 || bscan(ber, "{") < 0 ||
+		    ber_peek_tag(ber, &blen) != LBER_OCTETSTRING || bscan(ber, "m", &ct->oid) < 0 ||
+		    ct->oid.bv_len == 0) {
 			*why = "malformed control";
 			return -1;
 		}
@@ -114,8 +142,12 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 			*why = "malformed control";
 			return -1;
 		}
+		if (cursor(ber, len) != cend) {
+			*why = "malformed control: length mismatch";
+			return -1;
+		}
 		ct->raw.bv_val = (char *)buf + cstart;
-		ct->raw.bv_len = cursor(ber, len) - cstart;
+		ct->raw.bv_len = cend - cstart;
 	}
 	c->raw.bv_val = (char *)buf + start;
 	c->raw.bv_len = cursor(ber, len) - start;
@@ -283,8 +315,14 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		*why = "unknown protocolOp";
 		return -1;
 	}
+	/* the protocolOp must end exactly where its length says */
+	size_t opend = tlv_end(buf, len, opstart);
+	if (opend == 0 || cursor(ber, len) != opend) {
+		*why = "protocolOp length does not match its contents";
+		return -1;
+	}
 	r->op.bv_val = (char *)buf + opstart;
-	r->op.bv_len = cursor(ber, len) - opstart;
+	r->op.bv_len = opend - opstart;
 	if (decode_controls(ber, buf, len, &r->ctrls, why) < 0)
 		return -1;
 	if (bscan(ber, "}") < 0 || cursor(ber, len) != len) {

@@ -177,6 +177,8 @@ yc_str(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *path, 
 		return -1;
 	if (v == NULL)
 		return 0;
+	if (*v == '\0')
+		return yc_error(yc, n, full, "is empty; give a value or remove the key");
 	char *dup = strdup(v);
 	if (dup == NULL)
 		return yc_error(yc, n, full, "out of memory");
@@ -275,6 +277,18 @@ yc_seconds(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *pa
 		return yc_error(yc, n, full, "must be a number of seconds from %g to %g, not '%s'", min, max, v);
 	*out = d;
 	return 0;
+}
+
+yaml_node_t *
+yc_seq_item(struct yamlcfg *yc, yaml_node_t *map, const char *key, size_t i)
+{
+	yaml_node_t *n = yc_get(yc, map, key);
+	if (n == NULL || n->type != YAML_SEQUENCE_NODE)
+		return n;
+	yaml_node_item_t *items = n->data.sequence.items.start;
+	if (i >= (size_t)(n->data.sequence.items.top - items))
+		return n;
+	return yaml_document_get_node(&yc->doc, items[i]);
 }
 
 void

@@ -28,7 +28,7 @@ rc=0
 timeout 120 bash -c '. "$1/lib/common.sh"; py concurrency.py 200 20' _ "$here" || rc=$?
 lost=$(tail -n +"$start_line" "$PROXY_LOG" | grep -E 'connection lost' || true)
 if [ -n "$lost" ]; then
-	echo "$lost" | head -n 5 >&2
+	sed -n 1,5p <<<"$lost" >&2
 	grep -c 'deferring operation: pending operations' "$RIG_DIR/slapd.log" 2>/dev/null |
 		sed 's/^/slapd "deferring operation: pending operations" lines: /' >&2 || true
 	fail "a burst of 4000 pipelined searches made slapd drop aldproxy's shared connections (see above)"

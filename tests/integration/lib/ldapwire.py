@@ -301,13 +301,21 @@ class Closed(Exception):
 class Conn:
     """A blocking raw LDAP connection with a receive buffer."""
 
-    def __init__(self, url=None, host=None, port=None, timeout=10.0):
+    def __init__(self, url=None, host=None, port=None, timeout=10.0, rcvbuf=None):
         if url is not None:
             hp = url.split("://", 1)[1].rstrip("/")
             host, port = hp.rsplit(":", 1)
             host = host.strip("[]")
             port = int(port)
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+        if rcvbuf is None:
+            self.sock = socket.create_connection((host, port), timeout=timeout)
+        else:
+            # a small receive buffer, set before connect so the window stays small
+            fam = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.sock = socket.socket(fam, socket.SOCK_STREAM)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = bytearray()
         self.timeout = timeout

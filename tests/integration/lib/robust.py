@@ -2,6 +2,8 @@
 """robust.py — malformed and unusual input to aldproxy (raw sockets).
 
 Run by test_robustness.sh with limits.max_pdu_size = RIG_MAX_PDU (64k).
+  0. requests split across TCP writes (a slow writer) and one larger than a
+     single socket read are answered, and other clients are served meanwhile
   a. garbage bytes: Notice of Disconnection (msgid 0, OID 1.3.6.1.4.1.1466.20036,
      protocolError) and close
   b. a length over max_pdu_size: NoD at once, close, without reading the body;
@@ -87,6 +89,42 @@ def alice_ok(c, controls=None, what="search"):
     check(len(es) == 1 and es[0].dn.lower().startswith("uid=alice,"), "%s: entries %r" % (what, es))
 
 
+# ---------------------------------------------------------------- 0
+# A bind request in two writes 0.5 s apart: the proxy must wait for the rest
+# without spinning, and serve other clients in the meantime.
+c = w.Conn(URL, timeout=10)
+pdu = w.bind_req(1, SVC, SVCPW)
+c.send(pdu[:10])
+time.sleep(0.3)
+other = w.Conn(URL, timeout=5)
+try:
+    m = other.bind(SVC, SVCPW, timeout=5)
+except socket.timeout:
+    fail("while one client had sent half a request, another client's bind got no answer in 5 s "
+         "(event loop stuck on the incomplete request?)")
+check(m.code == 0, "other client's bind: %r" % m)
+other.close()
+c.send(pdu[10:])
+try:
+    m = c.recv(5)
+except socket.timeout:
+    fail("a bind request sent in two writes got no answer in 5 s")
+check(m.msgid == 1 and m.tag == w.BIND_RES and m.code == 0, "split bind: %r" % m)
+# a search sent one byte at a time
+pdu = w.search_req(2, USERS, w.f_eq("uid", "alice"), ["uid"])
+for i in range(len(pdu)):
+    c.send(pdu[i:i + 1])
+    time.sleep(0.002)
+msgs = c.until_done(2, 5)
+check(msgs[-1].code == 0 and len(msgs) == 2, "search sent byte by byte: %r" % msgs)
+# a 40 KB search arrives in several socket reads
+pdu = w.search_req(3, USERS, w.f_or(w.f_eq("uid", "alice"), w.f_eq("description", "y" * 40000)), ["uid"])
+c.send(pdu)
+msgs = c.until_done(3, 5)
+check(msgs[-1].code == 0 and len(msgs) == 2, "40 KB search: %r" % msgs)
+c.close()
+ok("requests split across writes, byte by byte and over 40 KB are answered; others served meanwhile")
+
 # ---------------------------------------------------------------- a
 for bound in (False, True):
     c = fresh(bound)
@@ -142,16 +180,13 @@ bad = {
     "truncated search": w.seq(w.integer(2) + b"\x63\x20\x04\x04dc=x"),
     # BindRequest with the DN's length running past the end
     "truncated bind": w.seq(w.integer(2) + b"\x60\x08\x02\x01\x03\x04\x10ab"),
-    # search with a filter choice that does not exist
-    "bad filter tag": w.message(2, w.seq(w.octets(BASE), w.enum(2), w.enum(0), w.integer(0), w.integer(0),
-                                         w.boolean(False), b"\x8f\x01x", w.seq(), tag=w.SEARCH_REQ)),
     # scope 7
     "scope out of range": w.message(2, w.seq(w.octets(BASE), w.enum(7), w.enum(0), w.integer(0), w.integer(0),
                                              w.boolean(False), w.f_present("uid"), w.seq(), tag=w.SEARCH_REQ)),
-    # controls: [0] with a control missing its OID
-    "malformed control": w.seq(w.integer(2) + w.seq(w.octets(BASE), w.enum(0), w.enum(0), w.integer(0),
+    # controls: [0] holding a control SEQUENCE that claims 16 bytes but has 5
+    "truncated control": w.seq(w.integer(2) + w.seq(w.octets(BASE), w.enum(0), w.enum(0), w.integer(0),
                                                      w.integer(0), w.boolean(False), w.f_present("uid"), w.seq(),
-                                                     tag=w.SEARCH_REQ) + w.seq(w.seq(w.boolean(True)), tag=0xA0)),
+                                                     tag=w.SEARCH_REQ) + w.tlv(0xA0, b"\x30\x10\x04\x031.2")),
     "trailing bytes": w.seq(w.integer(2) + w.tlv(w.UNBIND_REQ, b"") + b"\x04\x00"),
     "messageID 0": w.search_req(0, USERS, w.f_eq("uid", "alice"), ["uid"]),
     "negative messageID": w.seq(b"\x02\x01\xff" + w.tlv(w.UNBIND_REQ, b"")),
@@ -165,6 +200,19 @@ for name, pdu in bad.items():
     c.send(pdu)
     expect_nod(c, name)
     c.close()
+# a filter choice that does not exist, well framed: a protocolError result for
+# that search (the connection may stay) or a Notice of Disconnection
+c = fresh()
+c.send(w.message(2, w.seq(w.octets(BASE), w.enum(2), w.enum(0), w.integer(0), w.integer(0),
+                          w.boolean(False), b"\x8f\x01x", w.seq(), tag=w.SEARCH_REQ)))
+m = c.recv(5)
+if m.msgid == 0:
+    c.buf[:0] = m.raw
+    expect_nod(c, "bad filter tag")
+else:
+    check(m.msgid == 2 and m.tag == w.SEARCH_DONE and m.code == 2, "bad filter tag: %r" % m)
+    alice_ok(c, what="search after a bad filter")
+c.close()
 # an envelope that says more than is sent, then the peer half-closes: no hang, no crash
 c = fresh()
 c.send(b"\x30\x10\x02\x01\x02")
