@@ -1556,6 +1556,55 @@ test_filter_from_search(void **state)
 	msg_free(&m);
 }
 
+/* ---- element lengths that disagree with their contents ---------------- */
+
+static struct msg
+raw_msg(const unsigned char *b, size_t n)
+{
+	struct msg m;
+	memset(&m, 0, sizeof(m));
+	m.buf = malloc(n);
+	assert_non_null(m.buf);
+	memcpy(m.buf, b, n);
+	m.len = n;
+	return m;
+}
+
+static void
+test_bind_length_covers_controls(void **state)
+{
+	(void)state;
+	/* BindRequest 60 11 whose body is 7 bytes: the controls are counted inside it */
+	static const unsigned char b[] = { 0x30, 0x14, 0x02, 0x01, 0x01, 0x60, 0x11, 0x02, 0x01, 0x03, 0x04, 0x00,
+		0x80, 0x00, 0xa0, 0x08, 0x30, 0x06, 0x04, 0x01, '1', 0x01, 0x01, 0xff };
+	struct msg m = raw_msg(b, sizeof(b));
+	decode_fails(&m, NULL);
+	free(m.buf);
+}
+
+static void
+test_control_empty_sequence(void **state)
+{
+	(void)state;
+	/* an empty Control before a real critical one must not swallow it */
+	static const unsigned char b[] = { 0x30, 0x13, 0x02, 0x01, 0x01, 0x42, 0x00, 0xa0, 0x0c, 0x30, 0x00, 0x30,
+		0x08, 0x04, 0x03, '1', '.', '2', 0x01, 0x01, 0xff };
+	struct msg m = raw_msg(b, sizeof(b));
+	decode_fails(&m, "control");
+	free(m.buf);
+}
+
+static void
+test_control_boolean_instead_of_oid(void **state)
+{
+	(void)state;
+	static const unsigned char b[] = { 0x30, 0x0b, 0x02, 0x01, 0x01, 0x42, 0x00, 0xa0, 0x04, 0x30, 0x02, 0x01,
+		0x00 };
+	struct msg m = raw_msg(b, sizeof(b));
+	decode_fails(&m, "control");
+	free(m.buf);
+}
+
 int
 main(void)
 {
@@ -1633,6 +1682,9 @@ main(void)
 		cmocka_unit_test(test_filter_equality_missing_value),
 		cmocka_unit_test(test_filter_empty),
 		cmocka_unit_test(test_filter_from_search),
+		cmocka_unit_test(test_bind_length_covers_controls),
+		cmocka_unit_test(test_control_empty_sequence),
+		cmocka_unit_test(test_control_boolean_instead_of_oid),
 	};
 	return cmocka_run_group_tests_name("request", tests, NULL, NULL);
 }
