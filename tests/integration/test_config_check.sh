@@ -89,7 +89,7 @@ check_ok() {
 # reported at the end, so the other checks still run.
 CTL_MISMATCH=()
 check_bad() {
-	local f=$1 out rc tool n
+	local f=$1 out rc n
 	shift
 	rc=0
 	out=$("$D" -t -c "$f" 2>&1) || rc=$?
