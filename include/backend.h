@@ -38,6 +38,7 @@ struct backend {
 	struct upstream **shared, **binders, **paged;
 	size_t nshared, nbinders, npaged;
 	struct op_list bind_wait;   /* binds waiting for a free bind upstream */
+	TAILQ_HEAD(, client) cap_wait;  /* clients whose next request waits for room */
 	unsigned nbind_wait;
 	struct event *tick;
 	unsigned rr;                /* round-robin start for picking */
@@ -66,6 +67,15 @@ int  backend_bind_submit(struct backend *be, struct op *op, const struct evbuffe
 void backend_bind_dispatch(struct backend *be);
 /* Drops op from the bind wait queue if it is there. */
 void backend_bind_unqueue(struct backend *be, struct op *op);
+
+/*
+ * Flow control: every ready shared connection is full (max_ops_per_connection),
+ * so c's request waits; it is resumed when an operation finishes.
+ */
+int  backend_saturated(const struct backend *be);
+void backend_wait_capacity(struct backend *be, struct client *c);
+void backend_unwait(struct backend *be, struct client *c);
+void backend_capacity_freed(struct backend *be);
 
 /* Counts for health and logs */
 unsigned backend_ready_count(const struct backend *be, int kind);

@@ -50,7 +50,9 @@ struct client {
 	struct event *resume_ev;        /* deferred re-read of buffered input */
 	struct event *close_ev;         /* deferred free */
 	struct event *flush_timer;      /* bounds the final flush when closing */
-	int starttls_pending;           /* StartTLS answered: wrap after the request is drained */
+	int starttls_pending;
+	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
+	TAILQ_ENTRY(client) wait_link;           /* StartTLS answered: wrap after the request is drained */
 	char close_reason[200];
 	TAILQ_ENTRY(client) link;
 };
@@ -72,8 +74,15 @@ void client_check_output(struct client *c);
 void client_op_done(struct client *c);
 /* Pauses or resumes reading when the conditions change. */
 void client_update_read(struct client *c);
+/* Handles requests already buffered, once (after a bind or a wait for capacity). */
+void client_resume(struct client *c);
 
-/* Request handlers (bind.c, search.c, extop.c): 0, or -1 if c is closing. */
+/*
+ * Request handlers (bind.c, search.c, extop.c): 0 when handled, -1 if c is
+ * closing, HANDLER_WAIT when every directory connection is full: the
+ * request stays buffered and is handled again when room frees.
+ */
+#define HANDLER_WAIT 1
 int bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 void bind_finish(struct op *op, int code);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);

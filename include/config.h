@@ -35,6 +35,7 @@ struct config {
 	/* front-end TLS */
 	char *tls_cert, *tls_key, *tls_ciphers;
 	int tls_min_version;    /* 12 or 13 */
+	int tls_cert_line, tls_key_line, tls_ciphers_line, ca_line;   /* for messages */
 	int require_tls;
 
 	/* backend */

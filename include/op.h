@@ -25,7 +25,7 @@ struct upstream;
 struct evbuffer;
 
 enum op_flags {
-	OP_SCRUB = 1 << 0,      /* entries may carry secrets: filter each one */
+	OP_SCRUB = 1 << 0,      /* check each entry's attributes against the profile */
 	OP_PAGED = 1 << 1,      /* paged-results search on a leased connection */
 };
 

@@ -50,6 +50,7 @@ backend_new(struct server *srv, struct backend **out, char *err, size_t errlen)
 		goto oom;
 	be->srv = srv;
 	TAILQ_INIT(&be->bind_wait);
+	TAILQ_INIT(&be->cap_wait);
 	be->nservers = cfg->nservers;
 	be->servers = calloc(cfg->nservers, sizeof(*be->servers));
 	if (be->servers == NULL)
@@ -229,6 +230,43 @@ backend_bind_dispatch(struct backend *be)
 		if (send_bind(u, op) < 0)
 			op_fail(op, LDAP_UNAVAILABLE, "aldproxy: cannot forward the bind to the directory");
 	}
+}
+
+int
+backend_saturated(const struct backend *be)
+{
+	for (size_t i = 0; i < be->nshared; i++)
+		if (be->shared[i]->state == UP_READY)
+			return 1;       /* ready but full: waiting makes sense */
+	return 0;
+}
+
+void
+backend_wait_capacity(struct backend *be, struct client *c)
+{
+	if (c->waiting)
+		return;
+	c->waiting = 1;
+	TAILQ_INSERT_TAIL(&be->cap_wait, c, wait_link);
+}
+
+void
+backend_unwait(struct backend *be, struct client *c)
+{
+	if (!c->waiting)
+		return;
+	c->waiting = 0;
+	TAILQ_REMOVE(&be->cap_wait, c, wait_link);
+}
+
+void
+backend_capacity_freed(struct backend *be)
+{
+	struct client *c = TAILQ_FIRST(&be->cap_wait);
+	if (c == NULL)
+		return;
+	backend_unwait(be, c);
+	client_resume(c);       /* deferred: runs from the client's resume event */
 }
 
 unsigned

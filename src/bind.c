@@ -134,5 +134,5 @@ bind_finish(struct op *op, int code)
 	}
 	if (c->state == C_BINDING)
 		c->state = C_ACTIVE;
-	client_update_read(c);
+	client_resume(c);
 }

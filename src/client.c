@@ -167,8 +167,10 @@ client_free(struct client *c)
 		}
 		op_free(op);
 	}
-	if (srv->backend != NULL)
+	if (srv->backend != NULL) {
 		backend_release_leases(srv->backend, c);
+		backend_unwait(srv->backend, c);
+	}
 	log_info("conn=%llu closed: %s (requests=%llu)", (unsigned long long)c->id,
 	    c->close_reason[0] ? c->close_reason : "server shutdown", (unsigned long long)c->nrequests);
 	TAILQ_REMOVE(&srv->clients, c, link);
@@ -210,6 +212,7 @@ client_close(struct client *c, int code, const char *why)
 		op_free(op);
 	}
 	backend_release_leases(c->srv->backend, c);
+	backend_unwait(c->srv->backend, c);
 	bufferevent_disable(c->bev, EV_READ);
 	if (code >= 0) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -252,7 +255,7 @@ client_check_output(struct client *c)
 static int
 want_read(const struct client *c)
 {
-	return c->state != C_CLOSING && c->nops < (unsigned)c->srv->cfg->max_ops_per_client &&
+	return c->state != C_CLOSING && !c->waiting && c->nops < (unsigned)c->srv->cfg->max_ops_per_client &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) <= c->srv->cfg->max_client_output / 2;
 }
 
@@ -265,14 +268,24 @@ client_update_read(struct client *c)
 		if (c->read_paused) {
 			c->read_paused = 0;
 			bufferevent_enable(c->bev, EV_READ);
+			/* requests may wait in the input buffer: no read event will come for them */
+			if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+				event_active(c->resume_ev, 0, 0);
 		}
-		/* requests may already wait in the input buffer */
-		if (c->state == C_ACTIVE && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
-			event_active(c->resume_ev, 0, 0);
 	} else if (!c->read_paused) {
 		c->read_paused = 1;
 		bufferevent_disable(c->bev, EV_READ);
 	}
+}
+
+void
+client_resume(struct client *c)
+{
+	if (c->state == C_CLOSING)
+		return;
+	client_update_read(c);
+	if (!c->read_paused && evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+		event_active(c->resume_ev, 0, 0);
 }
 
 void
@@ -414,13 +427,18 @@ client_process(struct client *c)
 			protocol_error(c, "messageID 0 is reserved for unsolicited notifications");
 			return;
 		}
-		c->nrequests++;
-		c->srv->stats.ops_total++;
 		handler_fn fn = NULL;
 		for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 			if (handlers[i].tag == c->srv->req.tag)
 				fn = handlers[i].fn;
 		rc = fn(c, &c->srv->req, buf, h.total);
+		if (rc == HANDLER_WAIT) {
+			/* the request stays buffered until a directory connection has room */
+			backend_wait_capacity(c->srv->backend, c);
+			break;
+		}
+		c->nrequests++;
+		c->srv->stats.ops_total++;
 		evbuffer_drain(in, h.total);
 		if (rc < 0)
 			return;

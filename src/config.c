@@ -79,7 +79,7 @@ config_defaults(struct config *c)
 	c->pool_size = 4;
 	c->bind_pool_size = 4;
 	c->paged_pool_size = 8;
-	c->max_ops_per_connection = 4096;
+	c->max_ops_per_connection = 256;
 	c->connect_timeout = 5;
 	c->operation_timeout = 60;
 	c->reconnect_min = 0.2;
@@ -183,6 +183,9 @@ parse_tls(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_bool(yc, m, "require_tls", "tls", &c->require_tls) < 0 ||
 	    yc_str(yc, m, "min_version", "tls", &minv) < 0)
 		return -1;
+	c->tls_cert_line = yc_line(yc_get(yc, m, "certificate"));
+	c->tls_key_line = yc_line(yc_get(yc, m, "key"));
+	c->tls_ciphers_line = yc_line(yc_get(yc, m, "ciphers"));
 	if (minv != NULL) {
 		int bad = 0;
 		if (strcmp(minv, "1.2") == 0)
@@ -227,6 +230,7 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_seconds(yc, m, "reconnect_max", P, 0.01, 3600, &c->reconnect_max) < 0)
 		return -1;
 	yaml_node_t *sn = yc_get(yc, m, "servers");
+	c->ca_line = yc_line(yc_get(yc, m, c->ca_file ? "ca_file" : "ca_dir"));
 	if (c->nservers == 0)
 		return yc_error(yc, sn ? sn : m, "backend.servers", "at least one directory server is required");
 	c->server_urls = calloc(c->nservers, sizeof(*c->server_urls));

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "load.h"
 #include "profile.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
@@ -47,17 +48,12 @@ main(int argc, char **argv)
 		usage();
 	}
 	char err[1024];
-	struct config *cfg;
-	struct profile_set *set;
-	if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+	struct loaded ld;
+	if (load_all(path, &ld, err, sizeof(err)) < 0) {
 		fprintf(stderr, "aldproxyctl: %s\n", err);
 		return 1;
 	}
-	if (profile_set_load(cfg->profiles_dir, &set, err, sizeof(err)) < 0) {
-		fprintf(stderr, "aldproxyctl: %s\n", err);
-		config_free(cfg);
-		return 1;
-	}
+	struct profile_set *set = ld.profiles;
 	if (strcmp(cmd, "check") == 0) {
 		printf("%s: OK, %zu profile(s)\n", path, set->n);
 	} else {
@@ -67,7 +63,6 @@ main(int argc, char **argv)
 			    p->file, p->search_base, p->nservice, p->nuser_bases, p->all_attributes ? "*" : "list");
 		}
 	}
-	profile_set_free(set);
-	config_free(cfg);
+	load_free(&ld);
 	return 0;
 }

@@ -20,6 +20,7 @@
 #include "client.h"
 #include "config.h"
 #include "listener.h"
+#include "load.h"
 #include "log.h"
 #include "op.h"
 #include "profile.h"
@@ -163,39 +164,22 @@ main(int argc, char **argv)
 	struct server srv;
 	memset(&srv, 0, sizeof(srv));
 	TAILQ_INIT(&srv.clients);
-	if (config_load(path, &srv.cfg, err, sizeof(err)) < 0) {
+	struct loaded ld;
+	if (load_all(path, &ld, err, sizeof(err)) < 0) {
 		fprintf(stderr, "aldproxyd: %s\n", err);
 		return 1;
 	}
-	if (profile_set_load(srv.cfg->profiles_dir, &srv.profiles, err, sizeof(err)) < 0) {
-		fprintf(stderr, "aldproxyd: %s\n", err);
-		config_free(srv.cfg);
-		return 1;
-	}
-	for (size_t i = 0; i < srv.cfg->nlisteners; i++) {
-		struct listener_conf *lc = &srv.cfg->listeners[i];
-		if (lc->profile != NULL && profile_find(srv.profiles, lc->profile) == NULL) {
-			fprintf(stderr, "aldproxyd: %s:%d: key 'listeners[%zu].profile': no profile named '%s' in %s\n",
-			    path, lc->line, i, lc->profile, srv.cfg->profiles_dir);
-			profile_set_free(srv.profiles);
-			config_free(srv.cfg);
-			return 1;
-		}
-	}
-	if (srv.cfg->tls_cert != NULL && (srv.tls_server = tls_server_ctx_new(srv.cfg, err, sizeof(err))) == NULL)
-		goto fail_early;
-	if ((srv.tls_client = tls_client_ctx_new(srv.cfg, err, sizeof(err))) == NULL)
-		goto fail_early;
 	if (check) {
 		printf("aldproxyd: %s: configuration OK (%zu listener(s), %zu server(s), %zu profile(s))\n", path,
-		    srv.cfg->nlisteners, srv.cfg->nservers, srv.profiles->n);
-		if (srv.tls_server)
-			SSL_CTX_free(srv.tls_server);
-		SSL_CTX_free(srv.tls_client);
-		profile_set_free(srv.profiles);
-		config_free(srv.cfg);
+		    ld.cfg->nlisteners, ld.cfg->nservers, ld.profiles->n);
+		load_free(&ld);
 		return 0;
 	}
+	/* the server owns what was loaded from here on; server_free() frees it */
+	srv.cfg = ld.cfg;
+	srv.profiles = ld.profiles;
+	srv.tls_server = ld.tls_server;
+	srv.tls_client = ld.tls_client;
 	if (level < 0)
 		log_init(srv.cfg->log_target ? srv.cfg->log_target : "stderr", srv.cfg->log_level, "aldproxyd");
 
@@ -240,12 +224,4 @@ main(int argc, char **argv)
 	event_free(drain);
 	server_free(&srv);
 	return 0;
-
-fail_early:
-	fprintf(stderr, "aldproxyd: %s\n", err);
-	if (srv.tls_server)
-		SSL_CTX_free(srv.tls_server);
-	profile_set_free(srv.profiles);
-	config_free(srv.cfg);
-	return 1;
 }

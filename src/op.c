@@ -149,9 +149,11 @@ cursor(BerElement *ber, size_t total)
 }
 
 /*
- * Copies a SearchResultEntry to the client without the attributes no
- * profile may ever see (secrets).  Two passes over the attribute list
- * with liblber: measure, then write.  Returns -1 for a malformed entry.
+ * Copies a SearchResultEntry to the client without the attributes its
+ * profile may not see (secrets always).  Pass 0 measures; when nothing is
+ * dropped it returns 0 and the caller forwards the entry as received;
+ * otherwise pass 1 writes the reduced entry and it returns 1.  -1 for a
+ * malformed entry.
  */
 static int
 scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct evbuffer *out)
@@ -163,7 +165,7 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 	ber_int_t msgid;
 	ber_len_t len;
 	char *last;
-	size_t dn_start, attrs_end = 0, kept = 0;
+	size_t dn_start, attrs_end = 0, kept = 0, all = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		ber_init2(ber, &bv, LBER_USE_DER);
@@ -194,6 +196,8 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 			if (bscan(ber, "{mx}", &name) < 0)
 				return -1;
 			size_t a_end = cursor(ber, h->total);
+			if (pass == 0)
+				all += a_end - a_start;
 			if (attr_is_secret(name.bv_val, name.bv_len) ||
 			    (op->client && op->client->profile &&
 			     !profile_attr_allowed(op->client->profile, name.bv_val, name.bv_len)))
@@ -206,11 +210,13 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		if (bscan(ber, "}") < 0)
 			return -1;
 		attrs_end = cursor(ber, h->total);
+		if (pass == 0 && kept == all)
+			return 0;       /* nothing to drop: forward as received */
 		if (pass == 1 && attrs_end < h->total)
 			evbuffer_add(out, msg + attrs_end, h->total - attrs_end);
 	}
 	evbuffer_drain(in, h->total);
-	return 0;
+	return 1;
 }
 
 /* Records the cookie of a paged-results response, keeping or ending the lease. */
@@ -278,13 +284,16 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 		evbuffer_drain(in, h->total);
 	} else {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
+		int scrubbed = 0;
 		if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
-			if (scrub_entry(op, in, h, out) < 0) {
+			scrubbed = scrub_entry(op, in, h, out);
+			if (scrubbed < 0) {
 				log_warn("conn=%llu msgid=%d: malformed entry from %s dropped",
 				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
 				evbuffer_drain(in, h->total);
 			}
-		} else {
+		}
+		if (scrubbed == 0) {
 			unsigned char env[PDU_HEAD_MAX];
 			size_t n = pdu_envelope(env, op->client_msgid, h->total - h->prefix);
 			evbuffer_add(out, env, n);

@@ -23,8 +23,18 @@ static const char *const secret_attrs[] = {
 	"sambantpassword", "sambalmpassword", "ipantsecurityidentifier-secret", "ipanthash",
 	"ipatokenotpkey", "ipatokenhotpcounter", "ipasecretkey", "ipaprivatekey", "krbpwdhistory",
 	"passwordhistory", "unicodepwd", "supplementalcredentials", "dbcspwd", "ntpwdhistory",
-	"lmpwdhistory", "userpkcs12", "nsslapd-rootpw", NULL
+	"lmpwdhistory", "userpkcs12", "nsslapd-rootpw",
+	/* the same by OID: userPassword, authPassword, unicodePwd, sambaLM/NTPassword */
+	"2.5.4.35", "1.3.6.1.4.1.4203.1.3.4", "1.2.840.113556.1.4.90", "1.3.6.1.4.1.7165.2.1.24",
+	"1.3.6.1.4.1.7165.2.1.25", NULL
 };
+
+/* An attribute description given as a numeric OID ("2.5.4.35"). */
+static int
+attr_is_oid(const char *name, size_t len)
+{
+	return len > 0 && name[0] >= '0' && name[0] <= '9';
+}
 
 int
 attr_is_secret(const char *name, size_t len)
@@ -44,7 +54,8 @@ attr_is_secret(const char *name, size_t len)
 int
 profile_attr_allowed(const struct profile *p, const char *name, size_t len)
 {
-	if (attr_is_secret(name, len))
+	/* numeric OIDs cannot be checked against names: only names are accepted */
+	if (attr_is_secret(name, len) || attr_is_oid(name, len))
 		return 0;
 	if (p->all_attributes)
 		return 1;

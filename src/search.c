@@ -236,10 +236,11 @@ check_base(struct client *c, const struct berval *base, int scope, char *diag, s
 /*
  * Builds the attribute selection the directory gets.  Returns 1 with
  * out/outlen set when the original must be replaced, 0 to keep it, or -1
- * when it does not fit.  *scrub is set when entries must be filtered.
+ * when it does not fit.  (Entries are checked again on the way back, see
+ * scrub_entry(): a supertype or an alias can still bring a secret.)
  */
 static int
-rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen, int *scrub)
+rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen)
 {
 	int all_user = s->nattrs == 0, all_oper = 0, change = 0;
 	for (size_t i = 0; i < s->nattrs; i++) {
@@ -252,10 +253,7 @@ rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char
 		    !profile_attr_allowed(p, a->bv_val, a->bv_len))
 			change = 1;
 	}
-	*scrub = 0;
 	if (p->all_attributes) {
-		/* everything but secrets: entries of a wildcard search get filtered */
-		*scrub = all_user || all_oper;
 		if (!change)
 			return 0;
 	} else if (!all_user && !all_oper && !change) {
@@ -283,9 +281,12 @@ rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char
 		if ((a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) || profile_attr_allowed(p, a->bv_val, a->bv_len))
 			ADD_ATTR(a->bv_val, a->bv_len);
 	}
-	if (all_user && !p->all_attributes)
+	if (all_user && !p->all_attributes) {
+		ADD_ATTR("objectClass", (size_t)11);     /* always allowed, see profile_attr_allowed() */
 		for (size_t i = 0; i < p->nattributes; i++)
-			ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
+			if (strcasecmp(p->attributes[i], "objectClass") != 0)
+				ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
+	}
 	if (blen == 0)
 		ADD_ATTR("1.1", (size_t)3);     /* nothing allowed was asked for: no attributes */
 #undef ADD_ATTR
@@ -323,7 +324,6 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	int code;
 	(void)buf;
 	(void)len;
-	c->srv->stats.searches++;
 
 	if (s->base.bv_len == 0 && s->scope == LDAP_SCOPE_BASE) {
 		rootdse_send(c, r);
@@ -349,16 +349,15 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		return 0;
 	}
 	if (frc > 0) {
-		snprintf(diag, sizeof(diag), "aldproxy: the filter tests attribute '%s', which profile %s does not allow",
-		    fc.bad, c->profile->name);
+		snprintf(diag, sizeof(diag), "aldproxy: the filter tests attribute '%s', which profile %s does not allow%s",
+		    fc.bad, c->profile->name, fc.bad[0] >= '0' && fc.bad[0] <= '9' ? " (use attribute names, not OIDs)" : "");
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS, diag);
 		return 0;
 	}
 
 	unsigned char attrs[ATTRS_BUF + 8];
 	size_t attrs_len = 0;
-	int scrub;
-	int rw = rewrite_attrs(c->profile, s, attrs, &attrs_len, &scrub);
+	int rw = rewrite_attrs(c->profile, s, attrs, &attrs_len);
 	if (rw < 0) {
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
 		    "aldproxy: too many attributes requested");
@@ -368,7 +367,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	/* where it goes: a shared connection, or a leased one for paged results */
 	const struct req_control *paged = request_control(r, OID_PAGED_RESULTS);
 	struct upstream *u;
-	unsigned flags = scrub ? OP_SCRUB : 0;
+	unsigned flags = OP_SCRUB;     /* every entry is checked for secrets on the way back */
 	if (paged != NULL) {
 		struct berval cookie = { 0, NULL };
 		ber_int_t size;
@@ -406,6 +405,8 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		}
 		flags |= OP_PAGED;
 	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
+		if (backend_saturated(c->srv->backend))
+			return HANDLER_WAIT;
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
 		return 0;
 	}
@@ -415,6 +416,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;
 	}
+	c->srv->stats.searches++;
 	op->flags = flags;
 	struct evbuffer_iovec parts[3];
 	unsigned char tag_hdr[PDU_HEAD_MAX];
@@ -471,6 +473,8 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		return 0;
 	}
 	struct upstream *u = backend_pick(c->srv->backend);
+	if (u == NULL && backend_saturated(c->srv->backend))
+		return HANDLER_WAIT;
 	if (u == NULL) {
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
 		return 0;

@@ -34,23 +34,26 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		char what[512];
-		snprintf(what, sizeof(what), "%s: tls.certificate %s", cfg->path, cfg->tls_cert);
+		snprintf(what, sizeof(what), "%s:%d: key 'tls.certificate': cannot load %s", cfg->path,
+		    cfg->tls_cert_line, cfg->tls_cert);
 		ssl_err(err, errlen, what);
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->tls_key, SSL_FILETYPE_PEM) != 1) {
 		char what[512];
-		snprintf(what, sizeof(what), "%s: tls.key %s", cfg->path, cfg->tls_key);
+		snprintf(what, sizeof(what), "%s:%d: key 'tls.key': cannot load %s", cfg->path, cfg->tls_key_line,
+		    cfg->tls_key);
 		ssl_err(err, errlen, what);
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		snprintf(err, errlen, "%s: tls.key %s does not match tls.certificate %s", cfg->path,
-		    cfg->tls_key, cfg->tls_cert);
+		snprintf(err, errlen, "%s:%d: key 'tls.key': %s does not match tls.certificate %s", cfg->path,
+		    cfg->tls_key_line, cfg->tls_key, cfg->tls_cert);
 		goto fail;
 	}
 	if (cfg->tls_ciphers != NULL && SSL_CTX_set_cipher_list(ctx, cfg->tls_ciphers) != 1) {
-		snprintf(err, errlen, "%s: key 'tls.ciphers': no usable cipher in '%s'", cfg->path, cfg->tls_ciphers);
+		snprintf(err, errlen, "%s:%d: key 'tls.ciphers': no usable cipher in '%s'", cfg->path,
+		    cfg->tls_ciphers_line, cfg->tls_ciphers);
 		goto fail;
 	}
 	return ctx;
@@ -72,8 +75,8 @@ tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->ca_file != NULL || cfg->ca_dir != NULL) {
 		if (SSL_CTX_load_verify_locations(ctx, cfg->ca_file, cfg->ca_dir) != 1) {
 			char what[512];
-			snprintf(what, sizeof(what), "%s: key 'backend.ca_file': cannot load %s", cfg->path,
-			    cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
+			snprintf(what, sizeof(what), "%s:%d: key 'backend.%s': cannot load %s", cfg->path, cfg->ca_line,
+			    cfg->ca_file ? "ca_file" : "ca_dir", cfg->ca_file ? cfg->ca_file : cfg->ca_dir);
 			ssl_err(err, errlen, what);
 			SSL_CTX_free(ctx);
 			return NULL;

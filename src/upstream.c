@@ -378,6 +378,8 @@ upstream_detach(struct upstream *u, struct op *op)
 	TAILQ_REMOVE(&u->ops, op, u_link);
 	u->nops--;
 	op->up = NULL;
+	if (u->kind == UP_SHARED)
+		backend_capacity_freed(u->be);
 }
 
 void

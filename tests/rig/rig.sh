@@ -37,7 +37,7 @@
 #   RIG_SLAPD_DEBUG       slapd -d level, logged to $RIG_DIR/slapd.log (default stats)
 #   ALDPROXYD             proxy binary (default $REPO/build/src/aldproxyd)
 #   aldproxy.yaml values: RIG_POOL_SIZE(2) RIG_BIND_POOL_SIZE(2) RIG_PAGED_POOL_SIZE(4)
-#     RIG_MAX_OPS_PER_CONNECTION(4096) RIG_CONNECT_TIMEOUT(5) RIG_OP_TIMEOUT(10)
+#     RIG_MAX_OPS_PER_CONNECTION(256) RIG_CONNECT_TIMEOUT(5) RIG_OP_TIMEOUT(10)
 #     RIG_RECONNECT_MIN(0.1) RIG_RECONNECT_MAX(1) RIG_MAX_PDU(1m)
 #     RIG_MAX_CLIENT_OUTPUT(8m) RIG_MAX_OPS_PER_CLIENT(256) RIG_MAX_CONNECTIONS(10000)
 #     RIG_IDLE_TIMEOUT(900) RIG_BIND_TIMEOUT(10) RIG_REQUIRE_TLS(false)
@@ -455,8 +455,9 @@ rig_slapd_resume() { [ -n "${SLAPD_PID:-}" ] && kill -CONT "$SLAPD_PID"; }
 # ------------------------------------------------------------------ proxy
 
 # rig_proxy_config [LINE...] — each LINE is appended verbatim to aldproxy.yaml.
-# The config reader takes the FIRST occurrence of a key, so an appended
-# duplicate of a key written here is ignored: use the RIG_* knobs instead.
+# A key written here may not be appended again (the config reader refuses
+# duplicate keys): use the RIG_* knobs to change values.
+
 # shellcheck disable=SC2120
 rig_proxy_config() {
 	_rig_need_init
@@ -502,7 +503,7 @@ rig_proxy_config() {
 		echo "  pool_size: ${RIG_POOL_SIZE:-2}"
 		echo "  bind_pool_size: ${RIG_BIND_POOL_SIZE:-2}"
 		echo "  paged_pool_size: ${RIG_PAGED_POOL_SIZE:-4}"
-		echo "  max_ops_per_connection: ${RIG_MAX_OPS_PER_CONNECTION:-4096}"
+		echo "  max_ops_per_connection: ${RIG_MAX_OPS_PER_CONNECTION:-256}"
 		echo "  connect_timeout: ${RIG_CONNECT_TIMEOUT:-5}"
 		echo "  operation_timeout: ${RIG_OP_TIMEOUT:-10}"
 		echo "  reconnect_min: ${RIG_RECONNECT_MIN:-0.1}"

@@ -267,7 +267,7 @@ test_defaults(void **state)
 	assert_int_equal(c->pool_size, 4);
 	assert_int_equal(c->bind_pool_size, 4);
 	assert_int_equal(c->paged_pool_size, 8);
-	assert_int_equal(c->max_ops_per_connection, 4096);
+	assert_int_equal(c->max_ops_per_connection, 256);
 	assert_true(c->connect_timeout == 5);
 	assert_true(c->operation_timeout == 60);
 	assert_true(c->reconnect_min == 0.2);
