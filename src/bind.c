@@ -104,7 +104,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 			}
 		}
 	}
-	explicit_bzero(b->cred.bv_val, b->cred.bv_len);
+	if (b->cred.bv_val != NULL)
+		explicit_bzero(b->cred.bv_val, b->cred.bv_len);
 	return rc;
 }
 
