@@ -3,9 +3,12 @@
  *
  * A profile_set owns every profile in it and is immutable once loaded, so
  * clients may hold plain pointers to profiles for as long as the set lives.
- * This issue's profile is minimal: who selects it (service accounts, a
- * dedicated listener), which end users may bind, the subtree searches are
- * confined to and the attributes a search may return.
+ * A profile says who selects it (service accounts, dedicated listeners),
+ * which end users may bind, the tree the product sees (a virtual suffix
+ * mapped onto ALD Pro's), how attributes and object classes are renamed,
+ * which AD-style attributes are computed, which groups' members the
+ * product may see and log in, and which attributes it may read.
+ * Profiles are data: rewrite.c applies them; no code names a product.
  */
 #ifndef ALDPROXY_PROFILE_H
 #define ALDPROXY_PROFILE_H
@@ -13,20 +16,115 @@
 #include <lber.h>
 #include <stddef.h>
 
+#include "config.h"
+
 enum bind_role { ROLE_NONE = 0, ROLE_SERVICE, ROLE_USER };
+
+/* A service account: verified by the directory, or locally by a salted hash. */
+struct service_account {
+	char *dn;                   /* as written (virtual or real) */
+	char *ndn;                  /* normalized */
+	char *hash;                 /* "{SSHA256}..." / "{SSHA512}..."; NULL: the directory verifies */
+};
+
+/* One subtree of the virtual tree and the real subtree it stands for. */
+struct dn_map {
+	char *virt, *real;          /* as written */
+	char *nvirt, *nreal;        /* normalized */
+	size_t nvlen, nrlen;
+};
+
+/* A virtual attribute name and the real attribute it stands for. */
+struct attr_map {
+	char *virt, *real;
+};
+
+/* A virtual object class and the real one. */
+struct oc_map {
+	char *virt, *real;
+};
+
+enum vattr_kind {
+	VA_GUID,        /* 16 bytes from a UUID string attribute (AD byte order) */
+	VA_UAC,         /* userAccountControl from an account-lock attribute */
+	VA_DN,          /* the entry's own (virtual) DN */
+	VA_CATEGORY,    /* a value chosen by the entry's object class */
+};
+
+struct vattr_case {
+	char *real_class;           /* entries with this objectClass ... */
+	char *value;                /* ... get this value ({suffix} expanded) */
+};
+
+struct vattr {
+	char *name;
+	enum vattr_kind kind;
+	char *source;               /* GUID, UAC: the real attribute read */
+	char *when_class;           /* UAC: only entries of this class (default person) */
+	struct vattr_case *cases;   /* CATEGORY */
+	size_t ncases;
+};
+
+/* A value given to entries of a class that lack the attribute. */
+struct default_attr {
+	char *name;
+	char *tmpl;                 /* "{uid}@example.com": {attr} is the entry's first value */
+	char *when_class;           /* default person */
+};
 
 struct profile {
 	char *name;
 	char *description;
 	char *file;
-	char **service_accounts;    /* normalized DNs */
+
+	struct service_account *service;
 	size_t nservice;
-	char **user_bases;          /* normalized DNs */
+	char **user_bases;          /* normalized virtual DNs */
 	size_t nuser_bases;
-	char *search_base;          /* as written */
+	char **listeners;           /* URLs this profile owns */
+	struct url *listener_urls;
+	size_t nlisteners;
+	int listeners_line;
+
+	char *search_base;          /* as written (virtual) */
 	char *search_base_norm;
 	size_t search_base_len;
-	char **attributes;          /* allowlist, lower-cased */
+
+	/* virtual tree: longest match first */
+	struct dn_map *dn_maps;
+	size_t ndn_maps;
+	char *virtual_suffix;       /* for {suffix} in values; NULL without a virtual tree */
+
+	struct attr_map *attr_maps;
+	size_t nattr_maps;
+	struct oc_map *oc_maps;
+	size_t noc_maps;
+	struct vattr *vattrs;
+	size_t nvattrs;
+	struct default_attr *defaults;
+	size_t ndefaults;
+	char **dn_attributes;       /* attributes whose values are DNs (mapped both ways) */
+	size_t ndn_attributes;
+	char *user_class;           /* real class of people (default person) */
+	int memberof_groups_only;   /* drop memberOf values outside groups_base */
+	char *groups_base_norm;     /* real, normalized */
+	size_t groups_base_len;
+
+	char **visible_groups;      /* real normalized group DNs; empty: everyone */
+	size_t nvisible_groups;
+	char **login_groups;        /* real normalized group DNs; empty: everyone visible */
+	size_t nlogin_groups;
+
+	/* bind-name translation */
+	char *realm;                /* user@REALM */
+	char *netbios;              /* NETBIOS\user */
+	char *login_attr;           /* RDN attribute of users (uid) */
+	char *login_base;           /* real DN of the users' container */
+	int bind_upn, bind_netbios, bind_login;
+	int ad_diagnostics;
+	int rootdse_ad;
+
+	char **attributes;          /* allowlist */
 	size_t nattributes;
 	int all_attributes;         /* "*" */
 };
@@ -36,22 +134,28 @@ struct profile_set {
 	size_t n;
 };
 
-int  profile_set_load(const char *dir, struct profile_set **out, char *err, size_t errlen);
+/* cfg (may be NULL) is checked for listeners that clash with the profiles' own. */
+int  profile_set_load(const char *dir, const struct config *cfg, struct profile_set **out, char *err, size_t errlen);
 void profile_set_free(struct profile_set *set);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
 
 /*
- * Chooses the profile for a bind by the normalized DN ndn: the fixed
- * profile if the listener has one, else the profile naming ndn as a
- * service account, else the first whose user_bases hold ndn.  current is
- * the connection's profile so far and wins among user-base matches.
- * Returns NULL when no profile accepts the DN.
+ * Chooses the profile for a bind by the normalized (real) DN ndn: the
+ * fixed profile if the listener has one, else the profile naming ndn as a
+ * service account, else the current profile if its user bases hold ndn,
+ * else the first whose user_bases hold it.  Returns NULL when none does.
+ * *sa is set for service accounts.
  */
 const struct profile *profile_for_bind(const struct profile_set *set, const struct profile *fixed,
-    const struct profile *current, const char *ndn, size_t len, enum bind_role *role);
+    const struct profile *current, const char *ndn, size_t len, enum bind_role *role,
+    const struct service_account **sa);
 
-/* Attribute policy: secrets never; otherwise the allowlist. */
+/* Attribute policy (virtual names): secrets never; otherwise the allowlist. */
 int attr_is_secret(const char *name, size_t len);
 int profile_attr_allowed(const struct profile *p, const char *name, size_t len);
+
+/* Salted-hash passwords ({SSHA256}/{SSHA512}); see aldproxyctl hash-password. */
+int password_hash_make(const char *scheme, const char *pw, size_t pwlen, char *out, size_t outlen);
+int password_hash_check(const char *hash, const char *pw, size_t pwlen);   /* 1 match, 0 no, -1 bad hash */
 
 #endif

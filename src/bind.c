@@ -76,8 +76,9 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		char ndn[DN_MAX];
 		int nl = dn_normalize(b->dn.bv_val, b->dn.bv_len, ndn, sizeof(ndn));
 		enum bind_role role;
+		const struct service_account *sa;
 		const struct profile *p = nl < 0 ? NULL :
-		    profile_for_bind(c->srv->profiles, c->li->profile, c->profile, ndn, (size_t)nl, &role);
+		    profile_for_bind(c->srv->profiles, c->li->profile, c->profile, ndn, (size_t)nl, &role, &sa);
 		if (nl < 0)
 			rc = refuse(c, r, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid DN", "invalid DN");
 		else if (p == NULL)

@@ -17,7 +17,7 @@ load_all(const char *path, struct loaded *out, char *err, size_t errlen)
 	if (config_load(path, &out->cfg, err, errlen) < 0)
 		return -1;
 	struct config *cfg = out->cfg;
-	if (profile_set_load(cfg->profiles_dir, &out->profiles, err, errlen) < 0)
+	if (profile_set_load(cfg->profiles_dir, cfg, &out->profiles, err, errlen) < 0)
 		goto fail;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener_conf *lc = &cfg->listeners[i];

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "dn.h"
+#include "profile_load.h"
 #include "yamlcfg.h"
 
 /*
@@ -73,123 +74,6 @@ profile_attr_allowed(const struct profile *p, const char *name, size_t len)
 	return 0;
 }
 
-static void
-profile_free(struct profile *p)
-{
-	if (p == NULL)
-		return;
-	free(p->name);
-	free(p->description);
-	free(p->file);
-	yc_strlist_free(p->service_accounts, p->nservice);
-	yc_strlist_free(p->user_bases, p->nuser_bases);
-	free(p->search_base);
-	free(p->search_base_norm);
-	yc_strlist_free(p->attributes, p->nattributes);
-	free(p);
-}
-
-/* Replaces each DN of the list with its normal form. */
-static int
-normalize_list(struct yamlcfg *yc, yaml_node_t *map, const char *key, char **list, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		char buf[DN_MAX];
-		if (dn_normalize(list[i], strlen(list[i]), buf, sizeof(buf)) < 0)
-			return yc_error(yc, yc_seq_item(yc, map, key, i), key, "'%s' is not a valid DN", list[i]);
-		free(list[i]);
-		list[i] = strdup(buf);
-		if (list[i] == NULL)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-profile_load(const char *file, struct profile **out, char *err, size_t errlen)
-{
-	static const char *const keys[] = { "name", "description", "service_accounts", "user_bases",
-		"search_base", "attributes", NULL };
-	struct yamlcfg yc;
-	struct profile *p = calloc(1, sizeof(*p));
-	int rc = -1;
-	if (p == NULL)
-		return -1;
-	p->file = strdup(file);
-	if (yc_load(&yc, file, err, errlen) < 0)
-		goto out;
-	yaml_node_t *root = yc_root(&yc);
-	if (yc_check_keys(&yc, root, "", keys) < 0 || yc_str(&yc, root, "name", "", &p->name) < 0 ||
-	    yc_str(&yc, root, "description", "", &p->description) < 0 ||
-	    yc_strlist(&yc, root, "service_accounts", "", &p->service_accounts, &p->nservice) < 0 ||
-	    yc_strlist(&yc, root, "user_bases", "", &p->user_bases, &p->nuser_bases) < 0 ||
-	    yc_str(&yc, root, "search_base", "", &p->search_base) < 0 ||
-	    yc_strlist(&yc, root, "attributes", "", &p->attributes, &p->nattributes) < 0)
-		goto out;
-	if (p->name == NULL || p->name[0] == '\0') {
-		yc_error(&yc, root, "name", "every profile needs a name");
-		goto out;
-	}
-	for (const char *c = p->name; *c; c++)
-		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
-			yc_error(&yc, yc_get(&yc, root, "name"), "name",
-			    "'%s': use lower-case letters, digits, '-' and '_'", p->name);
-			goto out;
-		}
-	if (p->search_base == NULL) {
-		yc_error(&yc, root, "search_base", "the subtree this product may search is required");
-		goto out;
-	}
-	char nb[DN_MAX];
-	int nl = dn_normalize(p->search_base, strlen(p->search_base), nb, sizeof(nb));
-	if (nl < 0) {
-		yc_error(&yc, yc_get(&yc, root, "search_base"), "search_base", "not a valid DN");
-		goto out;
-	}
-	p->search_base_norm = strdup(nb);
-	p->search_base_len = (size_t)nl;
-	if (normalize_list(&yc, root, "service_accounts", p->service_accounts, p->nservice) < 0 ||
-	    normalize_list(&yc, root, "user_bases", p->user_bases, p->nuser_bases) < 0)
-		goto out;
-	if (p->nservice == 0 && p->nuser_bases == 0) {
-		yc_error(&yc, root, "service_accounts", "name at least one service account or user base, "
-		    "or nobody can bind with this profile");
-		goto out;
-	}
-	if (p->nattributes == 0) {
-		yaml_node_t *an = yc_get(&yc, root, "attributes");
-		yc_error(&yc, an ? an : root, "attributes", "list the attributes searches may return (\"*\" for all)");
-		goto out;
-	}
-	for (size_t i = 0; i < p->nattributes; i++) {
-		if (strcmp(p->attributes[i], "*") == 0) {
-			p->all_attributes = 1;
-			continue;
-		}
-		for (char *c = p->attributes[i]; *c; c++) {
-			if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-			    *c == '-' || *c == '.')) {
-				yc_error(&yc, yc_get(&yc, root, "attributes"), "attributes",
-				    "'%s' is not an attribute name", p->attributes[i]);
-				goto out;
-			}
-		}
-		if (attr_is_secret(p->attributes[i], strlen(p->attributes[i]))) {
-			yc_error(&yc, yc_get(&yc, root, "attributes"), "attributes",
-			    "'%s' holds secrets and is never returned", p->attributes[i]);
-			goto out;
-		}
-	}
-	rc = 0;
-out:
-	yc_free(&yc);
-	if (rc < 0)
-		profile_free(p);
-	else
-		*out = p;
-	return rc;
-}
-
 static int
 by_name(const void *a, const void *b)
 {
@@ -204,8 +88,38 @@ yaml_file(const struct dirent *d)
 	    (l > 4 && strcmp(d->d_name + l - 4, ".yml") == 0));
 }
 
+/* A listener address claimed twice: by the configuration or two profiles. */
+static int
+listener_clash(const struct profile_set *set, const struct config *cfg, char *err, size_t errlen)
+{
+	for (size_t i = 0; i < set->n; i++) {
+		const struct profile *p = set->v[i];
+		for (size_t a = 0; a < p->nlisteners; a++) {
+			const struct url *u = &p->listener_urls[a];
+			for (size_t c = 0; cfg != NULL && c < cfg->nlisteners; c++)
+				if (cfg->listeners[c].parsed.port == u->port && strcmp(cfg->listeners[c].parsed.host, u->host) == 0) {
+					snprintf(err, errlen, "%s:%d: key 'listeners': %s is also listeners[%zu] of %s", p->file,
+					    p->listeners_line, p->listeners[a], c, cfg->path);
+					return -1;
+				}
+			for (size_t j = 0; j <= i; j++)
+				for (size_t b = 0; b < set->v[j]->nlisteners; b++) {
+					if (j == i && b >= a)
+						break;
+					const struct url *v = &set->v[j]->listener_urls[b];
+					if (v->port == u->port && strcmp(v->host, u->host) == 0) {
+						snprintf(err, errlen, "%s:%d: key 'listeners': %s is also a listener of profile '%s' (%s)",
+						    p->file, p->listeners_line, p->listeners[a], set->v[j]->name, set->v[j]->file);
+						return -1;
+					}
+				}
+		}
+	}
+	return 0;
+}
+
 int
-profile_set_load(const char *dir, struct profile_set **out, char *err, size_t errlen)
+profile_set_load(const char *dir, const struct config *cfg, struct profile_set **out, char *err, size_t errlen)
 {
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, yaml_file, alphasort);
@@ -221,7 +135,7 @@ profile_set_load(const char *dir, struct profile_set **out, char *err, size_t er
 		char path[4096];
 		snprintf(path, sizeof(path), "%s/%s", dir, names[i]->d_name);
 		struct profile *p;
-		if (profile_load(path, &p, err, errlen) < 0)
+		if (profile_parse(path, &p, err, errlen) < 0)
 			goto out;
 		set->v[set->n++] = p;
 	}
@@ -239,13 +153,15 @@ profile_set_load(const char *dir, struct profile_set **out, char *err, size_t er
 		for (size_t j = 0; j < i; j++)
 			for (size_t a = 0; a < set->v[i]->nservice; a++)
 				for (size_t b = 0; b < set->v[j]->nservice; b++)
-					if (strcmp(set->v[i]->service_accounts[a], set->v[j]->service_accounts[b]) == 0) {
+					if (strcmp(set->v[i]->service[a].ndn, set->v[j]->service[b].ndn) == 0) {
 						snprintf(err, errlen, "%s: key 'service_accounts': %s is also the service "
 						    "account of profile '%s' (%s)", set->v[i]->file,
-						    set->v[i]->service_accounts[a], set->v[j]->name, set->v[j]->file);
+						    set->v[i]->service[a].dn, set->v[j]->name, set->v[j]->file);
 						goto out;
 					}
 	}
+	if (listener_clash(set, cfg, err, errlen) < 0)
+		goto out;
 	rc = 0;
 out:
 	for (int i = 0; i < n; i++)
@@ -278,13 +194,13 @@ profile_find(const struct profile_set *set, const char *name)
 	return NULL;
 }
 
-static int
+static const struct service_account *
 is_service(const struct profile *p, const char *ndn)
 {
 	for (size_t i = 0; i < p->nservice; i++)
-		if (strcmp(p->service_accounts[i], ndn) == 0)
-			return 1;
-	return 0;
+		if (strcmp(p->service[i].ndn, ndn) == 0)
+			return &p->service[i];
+	return NULL;
 }
 
 static int
@@ -299,18 +215,19 @@ is_user(const struct profile *p, const char *ndn, size_t len)
 
 const struct profile *
 profile_for_bind(const struct profile_set *set, const struct profile *fixed, const struct profile *current,
-    const char *ndn, size_t len, enum bind_role *role)
+    const char *ndn, size_t len, enum bind_role *role, const struct service_account **sa)
 {
 	*role = ROLE_NONE;
+	*sa = NULL;
 	if (fixed != NULL) {
-		if (is_service(fixed, ndn))
+		if ((*sa = is_service(fixed, ndn)) != NULL)
 			*role = ROLE_SERVICE;
 		else if (is_user(fixed, ndn, len))
 			*role = ROLE_USER;
 		return *role ? fixed : NULL;
 	}
 	for (size_t i = 0; i < set->n; i++)
-		if (is_service(set->v[i], ndn)) {
+		if ((*sa = is_service(set->v[i], ndn)) != NULL) {
 			*role = ROLE_SERVICE;
 			return set->v[i];
 		}

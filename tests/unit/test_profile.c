@@ -84,7 +84,7 @@ static void
 load_ok(struct env *e)
 {
 	e->err[0] = '\0';
-	if (profile_set_load(e->dir, &e->set, e->err, sizeof(e->err)) != 0)
+	if (profile_set_load(e->dir, NULL, &e->set, e->err, sizeof(e->err)) != 0)
 		fail_msg("profile_set_load failed: %s", e->err);
 	assert_non_null(e->set);
 }
@@ -94,7 +94,7 @@ load_fails(struct env *e, const char *file, int line, const char *key, const cha
 {
 	struct profile_set *set = (struct profile_set *)0x1;
 	e->err[0] = '\0';
-	assert_int_equal(profile_set_load(e->dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(e->dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_ptr_equal(set, (struct profile_set *)0x1);
 	char prefix[512];
 	if (key != NULL)
@@ -152,7 +152,8 @@ pick(const struct env *e, const struct profile *fixed, const struct profile *cur
     enum bind_role *role)
 {
 	*role = (enum bind_role)77;     /* must always be written */
-	return profile_for_bind(e->set, fixed, current, ndn, strlen(ndn), role);
+	const struct service_account *sa;
+	return profile_for_bind(e->set, fixed, current, ndn, strlen(ndn), role, &sa);
 }
 
 /* ------------------------------------------------------------------ */
@@ -182,8 +183,8 @@ test_load_fields(void **state)
 	assert_non_null(m);
 	assert_string_equal(m->description, "Dovecot and Postfix");
 	assert_int_equal(m->nservice, 2);
-	assert_string_equal(m->service_accounts[0], SVC_DOVECOT);
-	assert_string_equal(m->service_accounts[1], SVC_POSTFIX);
+	assert_string_equal(m->service[0].ndn, SVC_DOVECOT);
+	assert_string_equal(m->service[1].ndn, SVC_POSTFIX);
 	assert_int_equal(m->nuser_bases, 1);
 	assert_string_equal(m->user_bases[0], USERS);
 	assert_string_equal(m->search_base, "cn=Accounts, dc=ALD,dc=test");
@@ -196,7 +197,7 @@ test_load_fields(void **state)
 	assert_non_null(c);
 	/* a single scalar is a one-item list */
 	assert_int_equal(c->nservice, 1);
-	assert_string_equal(c->service_accounts[0], SVC_CRM);
+	assert_string_equal(c->service[0].ndn, SVC_CRM);
 	assert_int_equal(c->nuser_bases, 2);
 	assert_string_equal(c->user_bases[1], "ou=partners,dc=ald,dc=test");
 	assert_int_equal(c->all_attributes, 1);
@@ -623,7 +624,7 @@ test_err_bad_service_account_dn(void **state)
 	struct env *e = *state;
 	write_profile(e, "p.yaml",
 	    "name: p\nsearch_base: dc=x\nattributes: [uid]\nservice_accounts:\n  - uid=a,dc=x\n  - uid=b\\\n");
-	load_fails(e, "p.yaml", 6, "service_accounts", "not a valid DN");  /* the bad item */
+	load_fails(e, "p.yaml", 6, "service_accounts[1]", "not a valid DN");  /* the bad item */
 }
 
 static void
@@ -639,7 +640,7 @@ test_err_service_accounts_mapping(void **state)
 {
 	struct env *e = *state;
 	write_profile(e, "p.yaml", "name: p\nsearch_base: dc=x\nattributes: [uid]\nservice_accounts:\n  a: b\n");
-	load_fails(e, "p.yaml", 5, "service_accounts", "list of strings");
+	load_fails(e, "p.yaml", 5, "service_accounts", "must be a list");
 }
 
 static void
@@ -648,7 +649,8 @@ test_err_service_accounts_nested(void **state)
 	struct env *e = *state;
 	write_profile(e, "p.yaml",
 	    "name: p\nsearch_base: dc=x\nattributes: [uid]\nservice_accounts:\n  - uid=a,dc=x\n  - [uid=b]\n");
-	load_fails(e, "p.yaml", 6, "service_accounts", "item 2");
+	/* the item: a mapping {dn: ...} or a string, not a list */
+	load_fails(e, "p.yaml", 6, "service_accounts[1]", "mapping");
 }
 
 static void
@@ -689,7 +691,7 @@ test_err_secret_attribute(void **state)
 	struct env *e = *state;
 	write_profile(e, "p.yaml",
 	    "name: p\nservice_accounts: uid=svc,dc=x\nsearch_base: dc=x\nattributes:\n  - uid\n  - userPassword\n");
-	load_fails(e, "p.yaml", 5, "attributes", "'userPassword' holds secrets");
+	load_fails(e, "p.yaml", 6, "attributes", "'userPassword' holds secrets");   /* the item's line */
 }
 
 static void
@@ -743,7 +745,7 @@ test_err_duplicate_names(void **state)
 	write_profile(e, "a.yaml", "name: same\nservice_accounts: uid=a,dc=x\nsearch_base: dc=x\nattributes: [uid]\n");
 	write_profile(e, "b.yaml", "name: same\nservice_accounts: uid=b,dc=x\nsearch_base: dc=x\nattributes: [uid]\n");
 	struct profile_set *set = NULL;
-	assert_int_equal(profile_set_load(e->dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(e->dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_null(set);
 	char a[256], b[256];
 	snprintf(a, sizeof(a), "%s/a.yaml", e->dir);
@@ -764,7 +766,7 @@ test_err_shared_service_account(void **state)
 	write_profile(e, "b.yaml",
 	    "name: two\nservice_accounts: uid=shared,dc=x\nsearch_base: dc=x\nattributes: [uid]\n");
 	struct profile_set *set = NULL;
-	assert_int_equal(profile_set_load(e->dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(e->dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_null(set);
 	char a[256], b[256];
 	snprintf(a, sizeof(a), "%s/a.yaml", e->dir);
@@ -793,7 +795,7 @@ test_err_empty_directory(void **state)
 	struct env *e = *state;
 	write_profile(e, "README.txt", "profiles go here\n");
 	struct profile_set *set = NULL;
-	assert_int_equal(profile_set_load(e->dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(e->dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_null(set);
 	char prefix[256];
 	snprintf(prefix, sizeof(prefix), "%s: ", e->dir);
@@ -808,7 +810,7 @@ test_err_nonexistent_directory(void **state)
 	char dir[256];
 	snprintf(dir, sizeof(dir), "%s/missing", e->dir);
 	struct profile_set *set = NULL;
-	assert_int_equal(profile_set_load(dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_null(set);
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "%s: cannot read profile directory", dir);
@@ -828,7 +830,7 @@ test_err_unreadable_profile(void **state)
 	snprintf(target, sizeof(target), "%s/gone", e->dir);
 	assert_int_equal(symlink(target, path), 0);
 	struct profile_set *set = NULL;
-	assert_int_equal(profile_set_load(e->dir, &set, e->err, sizeof(e->err)), -1);
+	assert_int_equal(profile_set_load(e->dir, NULL, &set, e->err, sizeof(e->err)), -1);
 	assert_null(set);
 	char prefix[300];
 	snprintf(prefix, sizeof(prefix), "%s: cannot open", path);

@@ -1,0 +1,14 @@
+/*
+ * profile_load.h — parsing one profile file; used by profile.c.
+ */
+#ifndef ALDPROXY_PROFILE_LOAD_H
+#define ALDPROXY_PROFILE_LOAD_H
+
+#include <stddef.h>
+
+struct profile;
+
+int  profile_parse(const char *file, struct profile **out, char *err, size_t errlen);
+void profile_free(struct profile *p);
+
+#endif

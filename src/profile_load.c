@@ -1,0 +1,690 @@
+/*
+ * profile_load.c — one profile file (YAML) into a struct profile, with every
+ * error naming the file, the line and the key.  See docs/profiles.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dn.h"
+#include "profile.h"
+#include "profile_load.h"
+#include "yamlcfg.h"
+
+/*
+ * Attributes of an ALD Pro / FreeIPA directory (389-ds and FreeIPA schema)
+ * that a profile may name as the real side of a map or as a source.  A
+ * name outside this list is almost always a typo, so it is a load error;
+ * `extra_attributes` in a profile extends the list for local schema.
+ */
+static const char *const known_attrs[] = {
+	"objectclass", "uid", "cn", "sn", "givenname", "displayname", "initials", "gecos", "mail",
+	"uidnumber", "gidnumber", "homedirectory", "loginshell", "krbprincipalname", "krbcanonicalname",
+	"krbpasswordexpiration", "krblastpwdchange", "krblastsuccessfulauth", "krblastfailedauth",
+	"krbloginfailedcount", "nsaccountlock", "ipauniqueid", "memberof", "member", "memberuid",
+	"manager", "secretary", "title", "ou", "o", "description", "telephonenumber", "mobile",
+	"facsimiletelephonenumber", "pager", "homephone", "street", "l", "st", "postalcode",
+	"postaladdress", "employeenumber", "employeetype", "departmentnumber", "preferredlanguage",
+	"jpegphoto", "usercertificate", "ipasshpubkey", "ipantsecurityidentifier", "ipantuserattrs",
+	"carlicense", "businesscategory", "roomnumber", "labeleduri", "seealso", "owner", "uniquemember",
+	"entryuuid", "nsuniqueid", "entrydn", "createtimestamp", "modifytimestamp", "creatorsname",
+	"modifiersname", "fqdn", "serverhostname", "ipaexternalmember", "mepmanagedby", "mepmanagedentry",
+	"ipauserauthtype", "krbticketflags", "krbprincipalexpiration", "ipatokenradiusconfiglink",
+	"userclass", "ipaassignedidview", "name", "dc", "physicaldeliveryofficename", "destinationindicator",
+	"registeredaddress", "x121address", "internationalisdnnumber", "teletexterminalidentifier",
+	"telexnumber", "preferreddeliverymethod", "postofficebox", "audio", "photo", "homepostaladdress",
+	"x500uniqueidentifier", "userpkcs12", "usersmimecertificate", "inetuserstatus", "inetuserhttpurl",
+	"ipasudorunas", "ipaenabledflag", "accessruletype", "hostcategory", "usercategory", "memberhost",
+	"memberuser", "externalhost", NULL
+};
+
+static int
+known_attr(const char *name, char *const *extra, size_t nextra)
+{
+	for (const char *const *k = known_attrs; *k != NULL; k++)
+		if (strcasecmp(*k, name) == 0)
+			return 1;
+	for (size_t i = 0; i < nextra; i++)
+		if (strcasecmp(extra[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+valid_attr_name(const char *s)
+{
+	if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '-'))
+			return 0;
+	return 1;
+}
+
+static char *
+norm_dup(const char *dn, size_t *len)
+{
+	char buf[DN_MAX];
+	int n = dn_normalize(dn, strlen(dn), buf, sizeof(buf));
+	if (n < 0)
+		return NULL;
+	if (len)
+		*len = (size_t)n;
+	return strdup(buf);
+}
+
+void
+profile_free(struct profile *p)
+{
+	if (p == NULL)
+		return;
+	free(p->name);
+	free(p->description);
+	free(p->file);
+	for (size_t i = 0; i < p->nservice; i++) {
+		free(p->service[i].dn);
+		free(p->service[i].ndn);
+		if (p->service[i].hash)
+			explicit_bzero(p->service[i].hash, strlen(p->service[i].hash));
+		free(p->service[i].hash);
+	}
+	free(p->service);
+	yc_strlist_free(p->user_bases, p->nuser_bases);
+	yc_strlist_free(p->listeners, p->nlisteners);
+	free(p->listener_urls);
+	free(p->search_base);
+	free(p->search_base_norm);
+	for (size_t i = 0; i < p->ndn_maps; i++) {
+		free(p->dn_maps[i].virt);
+		free(p->dn_maps[i].real);
+		free(p->dn_maps[i].nvirt);
+		free(p->dn_maps[i].nreal);
+	}
+	free(p->dn_maps);
+	free(p->virtual_suffix);
+	for (size_t i = 0; i < p->nattr_maps; i++) {
+		free(p->attr_maps[i].virt);
+		free(p->attr_maps[i].real);
+	}
+	free(p->attr_maps);
+	for (size_t i = 0; i < p->noc_maps; i++) {
+		free(p->oc_maps[i].virt);
+		free(p->oc_maps[i].real);
+	}
+	free(p->oc_maps);
+	for (size_t i = 0; i < p->nvattrs; i++) {
+		struct vattr *v = &p->vattrs[i];
+		free(v->name);
+		free(v->source);
+		free(v->when_class);
+		for (size_t k = 0; k < v->ncases; k++) {
+			free(v->cases[k].real_class);
+			free(v->cases[k].value);
+		}
+		free(v->cases);
+	}
+	free(p->vattrs);
+	for (size_t i = 0; i < p->ndefaults; i++) {
+		free(p->defaults[i].name);
+		free(p->defaults[i].tmpl);
+		free(p->defaults[i].when_class);
+	}
+	free(p->defaults);
+	yc_strlist_free(p->dn_attributes, p->ndn_attributes);
+	free(p->user_class);
+	free(p->groups_base_norm);
+	yc_strlist_free(p->visible_groups, p->nvisible_groups);
+	yc_strlist_free(p->login_groups, p->nlogin_groups);
+	free(p->realm);
+	free(p->netbios);
+	free(p->login_attr);
+	free(p->login_base);
+	yc_strlist_free(p->attributes, p->nattributes);
+	free(p);
+}
+
+/* Iterates the pairs of a mapping node: calls fn(key, value node) for each. */
+typedef int (*pair_fn)(struct yamlcfg *yc, struct profile *p, const char *path, const char *key,
+    yaml_node_t *knode, yaml_node_t *vnode, void *arg);
+
+static int
+each_pair(struct yamlcfg *yc, struct profile *p, yaml_node_t *map, const char *path, pair_fn fn, void *arg)
+{
+	if (!yc_is_map(map))
+		return yc_error(yc, map, path, "must be a mapping");
+	for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < map->data.mapping.pairs.top; q++) {
+		yaml_node_t *k = yaml_document_get_node(&yc->doc, q->key);
+		yaml_node_t *v = yaml_document_get_node(&yc->doc, q->value);
+		if (k->type != YAML_SCALAR_NODE)
+			return yc_error(yc, k, path, "keys must be plain strings");
+		char full[256];
+		snprintf(full, sizeof(full), "%s.%s", path, (const char *)k->data.scalar.value);
+		if (fn(yc, p, full, (const char *)k->data.scalar.value, k, v, arg) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static const char *
+scalar(yaml_node_t *n)
+{
+	return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+struct extra {
+	char **v;
+	size_t n;
+};
+
+static int
+attr_pair_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *key, yaml_node_t *knode,
+    yaml_node_t *vnode, void *arg)
+{
+	struct extra *ex = arg;
+	const char *real = scalar(vnode);
+	if (real == NULL)
+		return yc_error(yc, vnode, path, "must be the name of a real attribute");
+	if (!valid_attr_name(key))
+		return yc_error(yc, knode, path, "'%s' is not an attribute name", key);
+	if (!valid_attr_name(real) || !known_attr(real, ex->v, ex->n))
+		return yc_error(yc, vnode, path, "unknown attribute '%s' (not in the ALD Pro schema; "
+		    "add it to extra_attributes if your directory has it)", real);
+	if (attr_is_secret(real, strlen(real)))
+		return yc_error(yc, vnode, path, "'%s' holds secrets and cannot be mapped", real);
+	for (size_t i = 0; i < p->nattr_maps; i++)
+		if (strcasecmp(p->attr_maps[i].virt, key) == 0)
+			return yc_error(yc, knode, path, "'%s' is mapped twice", key);
+	struct attr_map *m = realloc(p->attr_maps, (p->nattr_maps + 1) * sizeof(*m));
+	if (m == NULL)
+		return -1;
+	p->attr_maps = m;
+	m[p->nattr_maps].virt = strdup(key);
+	m[p->nattr_maps].real = strdup(real);
+	p->nattr_maps++;
+	return 0;
+}
+
+static int
+oc_pair_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *key, yaml_node_t *knode,
+    yaml_node_t *vnode, void *arg)
+{
+	(void)arg;
+	(void)knode;
+	const char *real = scalar(vnode);
+	if (real == NULL || !valid_attr_name(real))
+		return yc_error(yc, vnode, path, "must be the name of a real object class");
+	struct oc_map *m = realloc(p->oc_maps, (p->noc_maps + 1) * sizeof(*m));
+	if (m == NULL)
+		return -1;
+	p->oc_maps = m;
+	m[p->noc_maps].virt = strdup(key);
+	m[p->noc_maps].real = strdup(real);
+	p->noc_maps++;
+	return 0;
+}
+
+static int
+case_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *key, yaml_node_t *knode,
+    yaml_node_t *vnode, void *arg)
+{
+	(void)p;
+	(void)knode;
+	struct vattr *v = arg;
+	const char *val = scalar(vnode);
+	if (val == NULL)
+		return yc_error(yc, vnode, path, "must be a value");
+	struct vattr_case *c = realloc(v->cases, (v->ncases + 1) * sizeof(*c));
+	if (c == NULL)
+		return -1;
+	v->cases = c;
+	c[v->ncases].real_class = strdup(key);
+	c[v->ncases].value = strdup(val);
+	v->ncases++;
+	return 0;
+}
+
+static int
+vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *key, yaml_node_t *knode,
+    yaml_node_t *vnode, void *arg)
+{
+	static const char *const keys[] = { "type", "from", "when", "values", NULL };
+	struct extra *ex = arg;
+	if (!valid_attr_name(key))
+		return yc_error(yc, knode, path, "'%s' is not an attribute name", key);
+	if (yc_check_keys(yc, vnode, path, keys) < 0)
+		return -1;
+	struct vattr *arr = realloc(p->vattrs, (p->nvattrs + 1) * sizeof(*arr));
+	if (arr == NULL)
+		return -1;
+	p->vattrs = arr;
+	struct vattr *v = &arr[p->nvattrs++];
+	memset(v, 0, sizeof(*v));
+	v->name = strdup(key);
+	char *type = NULL;
+	if (yc_str(yc, vnode, "type", path, &type) < 0 || yc_str(yc, vnode, "from", path, &v->source) < 0 ||
+	    yc_str(yc, vnode, "when", path, &v->when_class) < 0) {
+		free(type);
+		return -1;
+	}
+	char tpath[300];
+	snprintf(tpath, sizeof(tpath), "%s.type", path);
+	if (type == NULL)
+		return yc_error(yc, vnode, tpath, "required: guid, account_control, dn or by_class");
+	int bad = 0;
+	if (strcmp(type, "guid") == 0)
+		v->kind = VA_GUID;
+	else if (strcmp(type, "account_control") == 0)
+		v->kind = VA_UAC;
+	else if (strcmp(type, "dn") == 0)
+		v->kind = VA_DN;
+	else if (strcmp(type, "by_class") == 0)
+		v->kind = VA_CATEGORY;
+	else
+		bad = 1;
+	free(type);
+	if (bad)
+		return yc_error(yc, yc_get(yc, vnode, "type"), tpath, "must be guid, account_control, dn or by_class");
+	char fpath[300];
+	snprintf(fpath, sizeof(fpath), "%s.from", path);
+	if ((v->kind == VA_GUID || v->kind == VA_UAC) && v->source == NULL)
+		v->source = strdup(v->kind == VA_GUID ? "ipaUniqueID" : "nsAccountLock");
+	if (v->source != NULL && !known_attr(v->source, ex->v, ex->n))
+		return yc_error(yc, yc_get(yc, vnode, "from"), fpath, "unknown attribute '%s'", v->source);
+	if (v->kind == VA_CATEGORY) {
+		yaml_node_t *vals = yc_get(yc, vnode, "values");
+		char vpath[300];
+		snprintf(vpath, sizeof(vpath), "%s.values", path);
+		if (vals == NULL)
+			return yc_error(yc, vnode, vpath, "by_class needs values: {real class: value}");
+		if (each_pair(yc, p, vals, vpath, case_cb, v) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+default_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *key, yaml_node_t *knode,
+    yaml_node_t *vnode, void *arg)
+{
+	(void)arg;
+	static const char *const keys[] = { "value", "when", NULL };
+	if (!valid_attr_name(key))
+		return yc_error(yc, knode, path, "'%s' is not an attribute name", key);
+	struct default_attr *arr = realloc(p->defaults, (p->ndefaults + 1) * sizeof(*arr));
+	if (arr == NULL)
+		return -1;
+	p->defaults = arr;
+	struct default_attr *d = &arr[p->ndefaults++];
+	memset(d, 0, sizeof(*d));
+	d->name = strdup(key);
+	if (scalar(vnode) != NULL) {
+		d->tmpl = strdup(scalar(vnode));
+	} else if (yc_check_keys(yc, vnode, path, keys) < 0 || yc_str(yc, vnode, "value", path, &d->tmpl) < 0 ||
+	    yc_str(yc, vnode, "when", path, &d->when_class) < 0) {
+		return -1;
+	}
+	if (d->tmpl == NULL)
+		return yc_error(yc, vnode, path, "a value (template such as \"{uid}@example.com\") is required");
+	/* {attr} placeholders must be closed and name attributes */
+	for (const char *s = d->tmpl; (s = strchr(s, '{')) != NULL; s++) {
+		const char *e = strchr(s, '}');
+		if (e == NULL || e == s + 1)
+			return yc_error(yc, vnode, path, "unclosed or empty {} in '%s'", d->tmpl);
+	}
+	return 0;
+}
+
+/* Groups given as DNs or as bare names (cn under groups_base). */
+static int
+group_list(struct yamlcfg *yc, struct profile *p, yaml_node_t *m, const char *key, const char *path,
+    char ***out, size_t *n)
+{
+	if (yc_strlist(yc, m, key, path, out, n) < 0)
+		return -1;
+	for (size_t i = 0; i < *n; i++) {
+		char buf[DN_MAX * 2];
+		if (strchr((*out)[i], '=') == NULL)
+			snprintf(buf, sizeof(buf), "cn=%s,%s", (*out)[i], p->groups_base_norm);
+		else
+			snprintf(buf, sizeof(buf), "%s", (*out)[i]);
+		size_t l;
+		char *nd = norm_dup(buf, &l);
+		if (nd == NULL) {
+			char full[256];
+			snprintf(full, sizeof(full), "%s.%s", path, key);
+			return yc_error(yc, yc_seq_item(yc, m, key, i), full, "'%s' is not a valid DN", (*out)[i]);
+		}
+		free((*out)[i]);
+		(*out)[i] = nd;
+	}
+	return 0;
+}
+
+static int
+by_longest_virt(const void *a, const void *b)
+{
+	const struct dn_map *x = a, *y = b;
+	return (int)y->nvlen - (int)x->nvlen;
+}
+
+static int
+parse_virtual_tree(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
+{
+	static const char *const keys[] = { "suffix", "map", NULL };
+	yaml_node_t *vt = yc_get(yc, root, "virtual_tree");
+	if (vt == NULL)
+		return 0;
+	if (yc_check_keys(yc, vt, "virtual_tree", keys) < 0 || yc_str(yc, vt, "suffix", "virtual_tree", &p->virtual_suffix) < 0)
+		return -1;
+	yaml_node_t *seq = yc_get(yc, vt, "map");
+	if (seq == NULL || !yc_is_seq(seq))
+		return yc_error(yc, seq ? seq : vt, "virtual_tree.map", "a list of {virtual: DN, real: DN} is required");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	p->dn_maps = calloc(n ? n : 1, sizeof(*p->dn_maps));
+	if (p->dn_maps == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		static const char *const mk[] = { "virtual", "real", NULL };
+		yaml_node_t *it = yaml_document_get_node(&yc->doc, seq->data.sequence.items.start[i]);
+		char path[64];
+		snprintf(path, sizeof(path), "virtual_tree.map[%zu]", i);
+		struct dn_map *m = &p->dn_maps[p->ndn_maps++];
+		if (yc_check_keys(yc, it, path, mk) < 0 || yc_str(yc, it, "virtual", path, &m->virt) < 0 ||
+		    yc_str(yc, it, "real", path, &m->real) < 0)
+			return -1;
+		if (m->virt == NULL || m->real == NULL)
+			return yc_error(yc, it, path, "both virtual and real DNs are required");
+		if ((m->nvirt = norm_dup(m->virt, &m->nvlen)) == NULL)
+			return yc_error(yc, yc_get(yc, it, "virtual"), path, "'%s' is not a valid DN", m->virt);
+		if ((m->nreal = norm_dup(m->real, &m->nrlen)) == NULL)
+			return yc_error(yc, yc_get(yc, it, "real"), path, "'%s' is not a valid DN", m->real);
+		for (size_t j = 0; j + 1 < p->ndn_maps; j++)
+			if (strcmp(p->dn_maps[j].nvirt, m->nvirt) == 0)
+				return yc_error(yc, it, path, "virtual DN %s is mapped twice", m->virt);
+	}
+	qsort(p->dn_maps, p->ndn_maps, sizeof(*p->dn_maps), by_longest_virt);
+	if (p->virtual_suffix == NULL)
+		p->virtual_suffix = strdup(p->dn_maps[p->ndn_maps - 1].virt);
+	return 0;
+}
+
+static int
+parse_service_accounts(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
+{
+	static const char *const keys[] = { "dn", "password_hash", "password_file", NULL };
+	yaml_node_t *seq = yc_get(yc, root, "service_accounts");
+	if (seq == NULL)
+		return 0;
+	if (seq->type == YAML_SCALAR_NODE) {
+		p->service = calloc(1, sizeof(*p->service));
+		if (p->service == NULL)
+			return -1;
+		p->service[0].dn = strdup(scalar(seq));
+		p->nservice = 1;
+	} else if (yc_is_seq(seq)) {
+		size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+		p->service = calloc(n ? n : 1, sizeof(*p->service));
+		if (p->service == NULL)
+			return -1;
+		for (size_t i = 0; i < n; i++) {
+			yaml_node_t *it = yaml_document_get_node(&yc->doc, seq->data.sequence.items.start[i]);
+			struct service_account *sa = &p->service[p->nservice++];
+			char path[64], *file = NULL;
+			snprintf(path, sizeof(path), "service_accounts[%zu]", i);
+			if (scalar(it) != NULL) {
+				sa->dn = strdup(scalar(it));
+			} else {
+				if (yc_check_keys(yc, it, path, keys) < 0 || yc_str(yc, it, "dn", path, &sa->dn) < 0 ||
+				    yc_str(yc, it, "password_hash", path, &sa->hash) < 0 ||
+				    yc_str(yc, it, "password_file", path, &file) < 0)
+					return -1;
+				if (sa->dn == NULL)
+					return yc_error(yc, it, path, "dn is required");
+				if (sa->hash != NULL && file != NULL) {
+					free(file);
+					return yc_error(yc, it, path, "give password_hash or password_file, not both");
+				}
+				if (file != NULL) {
+					FILE *fp = fopen(file, "r");
+					char line[512] = "";
+					if (fp == NULL) {
+						yc_error(yc, yc_get(yc, it, "password_file"), path, "cannot open %s", file);
+						free(file);
+						return -1;
+					}
+					if (fgets(line, sizeof(line), fp) == NULL)
+						line[0] = '\0';
+					fclose(fp);
+					line[strcspn(line, "\r\n")] = '\0';
+					sa->hash = strdup(line);
+					explicit_bzero(line, sizeof(line));
+					free(file);
+				}
+				if (sa->hash != NULL && password_hash_check(sa->hash, "", 0) < 0)
+					return yc_error(yc, it, path, "not a salted hash: use aldproxyctl hash-password "
+					    "({SSHA256} or {SSHA512}); clear-text passwords are not accepted");
+			}
+			if ((sa->ndn = norm_dup(sa->dn, NULL)) == NULL)
+				return yc_error(yc, it, path, "'%s' is not a valid DN", sa->dn);
+		}
+	} else {
+		return yc_error(yc, seq, "service_accounts", "must be a list");
+	}
+	if (p->nservice == 1 && p->service[0].ndn == NULL &&
+	    (p->service[0].ndn = norm_dup(p->service[0].dn, NULL)) == NULL)
+		return yc_error(yc, seq, "service_accounts", "'%s' is not a valid DN", p->service[0].dn);
+	return 0;
+}
+
+static int
+parse_bind_names(struct yamlcfg *yc, struct profile *p, yaml_node_t *root, const char *suffix)
+{
+	static const char *const keys[] = { "realm", "netbios", "login_attribute", "users_base", "formats", NULL };
+	yaml_node_t *m = yc_get(yc, root, "bind_names");
+	char **formats = NULL;
+	size_t nformats = 0;
+	if (m != NULL && (yc_check_keys(yc, m, "bind_names", keys) < 0 ||
+	    yc_str(yc, m, "realm", "bind_names", &p->realm) < 0 ||
+	    yc_str(yc, m, "netbios", "bind_names", &p->netbios) < 0 ||
+	    yc_str(yc, m, "login_attribute", "bind_names", &p->login_attr) < 0 ||
+	    yc_str(yc, m, "users_base", "bind_names", &p->login_base) < 0 ||
+	    yc_strlist(yc, m, "formats", "bind_names", &formats, &nformats) < 0))
+		return -1;
+	for (size_t i = 0; i < nformats; i++) {
+		if (strcmp(formats[i], "upn") == 0)
+			p->bind_upn = 1;
+		else if (strcmp(formats[i], "netbios") == 0)
+			p->bind_netbios = 1;
+		else if (strcmp(formats[i], "login") == 0)
+			p->bind_login = 1;
+		else if (strcmp(formats[i], "dn") != 0) {
+			yc_error(yc, yc_seq_item(yc, m, "formats", i), "bind_names.formats",
+			    "'%s': use dn, upn, netbios or login", formats[i]);
+			yc_strlist_free(formats, nformats);
+			return -1;
+		}
+	}
+	yc_strlist_free(formats, nformats);
+	if (p->bind_upn && p->realm == NULL)
+		return yc_error(yc, m, "bind_names.realm", "the upn format needs the realm");
+	if (p->bind_netbios && p->netbios == NULL)
+		return yc_error(yc, m, "bind_names.netbios", "the netbios format needs the NetBIOS domain name");
+	if (p->login_attr == NULL)
+		p->login_attr = strdup("uid");
+	if (p->login_base == NULL) {
+		char buf[DN_MAX];
+		snprintf(buf, sizeof(buf), "cn=users,cn=accounts,%s", suffix);
+		p->login_base = strdup(buf);
+	}
+	return 0;
+}
+
+int
+profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
+{
+	static const char *const keys[] = { "name", "description", "listeners", "service_accounts", "user_bases",
+		"search_base", "directory_suffix", "virtual_tree", "attribute_map", "objectclass_map",
+		"virtual_attributes", "defaults", "dn_attributes", "user_class", "memberof", "groups",
+		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", NULL };
+	struct yamlcfg yc;
+	struct profile *p = calloc(1, sizeof(*p));
+	char *dsuffix = NULL;
+	struct extra ex = { NULL, 0 };
+	int rc = -1;
+	if (p == NULL)
+		return -1;
+	p->file = strdup(file);
+	if (yc_load(&yc, file, err, errlen) < 0)
+		goto out;
+	yaml_node_t *root = yc_root(&yc);
+	if (yc_check_keys(&yc, root, "", keys) < 0 || yc_str(&yc, root, "name", "", &p->name) < 0 ||
+	    yc_str(&yc, root, "description", "", &p->description) < 0 ||
+	    yc_strlist(&yc, root, "extra_attributes", "", &ex.v, &ex.n) < 0 ||
+	    parse_service_accounts(&yc, p, root) < 0 ||
+	    yc_strlist(&yc, root, "user_bases", "", &p->user_bases, &p->nuser_bases) < 0 ||
+	    yc_strlist(&yc, root, "listeners", "", &p->listeners, &p->nlisteners) < 0 ||
+	    yc_str(&yc, root, "search_base", "", &p->search_base) < 0 ||
+	    yc_str(&yc, root, "directory_suffix", "", &dsuffix) < 0 ||
+	    yc_strlist(&yc, root, "attributes", "", &p->attributes, &p->nattributes) < 0 ||
+	    yc_strlist(&yc, root, "dn_attributes", "", &p->dn_attributes, &p->ndn_attributes) < 0 ||
+	    yc_str(&yc, root, "user_class", "", &p->user_class) < 0 ||
+	    yc_bool(&yc, root, "ad_diagnostics", "", &p->ad_diagnostics) < 0 ||
+	    parse_virtual_tree(&yc, p, root) < 0)
+		goto out;
+	p->listeners_line = yc_line(yc_get(&yc, root, "listeners"));
+	if (p->name == NULL) {
+		yc_error(&yc, root, "name", "every profile needs a name");
+		goto out;
+	}
+	for (const char *c = p->name; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
+			yc_error(&yc, yc_get(&yc, root, "name"), "name", "'%s': use lower-case letters, digits, '-' and '_'",
+			    p->name);
+			goto out;
+		}
+	if (p->search_base == NULL) {
+		yc_error(&yc, root, "search_base", "the subtree this product may search is required");
+		goto out;
+	}
+	if ((p->search_base_norm = norm_dup(p->search_base, &p->search_base_len)) == NULL) {
+		yc_error(&yc, yc_get(&yc, root, "search_base"), "search_base", "not a valid DN");
+		goto out;
+	}
+	/* the directory's own suffix: explicit, else the real side of the virtual suffix, else the search base */
+	if (dsuffix == NULL) {
+		if (p->ndn_maps > 0)
+			dsuffix = strdup(p->dn_maps[p->ndn_maps - 1].real);
+		else
+			dsuffix = strdup(p->search_base);
+	}
+	for (size_t i = 0; i < p->nuser_bases; i++) {
+		char *nd = norm_dup(p->user_bases[i], NULL);
+		if (nd == NULL) {
+			yc_error(&yc, yc_seq_item(&yc, root, "user_bases", i), "user_bases", "'%s' is not a valid DN",
+			    p->user_bases[i]);
+			goto out;
+		}
+		free(p->user_bases[i]);
+		p->user_bases[i] = nd;
+	}
+	if (p->nservice == 0 && p->nuser_bases == 0) {
+		yc_error(&yc, root, "service_accounts", "name at least one service account or user base, "
+		    "or nobody can bind with this profile");
+		goto out;
+	}
+	p->listener_urls = calloc(p->nlisteners ? p->nlisteners : 1, sizeof(*p->listener_urls));
+	for (size_t i = 0; i < p->nlisteners; i++) {
+		char uerr[256];
+		if (url_parse(p->listeners[i], &p->listener_urls[i], uerr, sizeof(uerr)) < 0) {
+			yc_error(&yc, yc_seq_item(&yc, root, "listeners", i), "listeners", "%s", uerr);
+			goto out;
+		}
+	}
+	yaml_node_t *n;
+	if ((n = yc_get(&yc, root, "attribute_map")) != NULL && each_pair(&yc, p, n, "attribute_map", attr_pair_cb, &ex) < 0)
+		goto out;
+	if ((n = yc_get(&yc, root, "objectclass_map")) != NULL && each_pair(&yc, p, n, "objectclass_map", oc_pair_cb, NULL) < 0)
+		goto out;
+	if ((n = yc_get(&yc, root, "virtual_attributes")) != NULL &&
+	    each_pair(&yc, p, n, "virtual_attributes", vattr_cb, &ex) < 0)
+		goto out;
+	if ((n = yc_get(&yc, root, "defaults")) != NULL && each_pair(&yc, p, n, "defaults", default_cb, NULL) < 0)
+		goto out;
+	for (size_t i = 0; i < p->ndn_attributes; i++)
+		if (!valid_attr_name(p->dn_attributes[i])) {
+			yc_error(&yc, yc_seq_item(&yc, root, "dn_attributes", i), "dn_attributes", "'%s' is not an attribute name",
+			    p->dn_attributes[i]);
+			goto out;
+		}
+	if (p->user_class == NULL)
+		p->user_class = strdup("person");
+	/* memberOf cleaning and the groups' container */
+	{
+		static const char *const mk[] = { "groups_only", "groups_base", NULL };
+		yaml_node_t *m = yc_get(&yc, root, "memberof");
+		char *gb = NULL, buf[DN_MAX];
+		if (m != NULL && (yc_check_keys(&yc, m, "memberof", mk) < 0 ||
+		    yc_bool(&yc, m, "groups_only", "memberof", &p->memberof_groups_only) < 0 ||
+		    yc_str(&yc, m, "groups_base", "memberof", &gb) < 0))
+			goto out;
+		if (gb == NULL) {
+			snprintf(buf, sizeof(buf), "cn=groups,cn=accounts,%s", dsuffix);
+			gb = strdup(buf);
+		}
+		p->groups_base_norm = norm_dup(gb, &p->groups_base_len);
+		free(gb);
+		if (p->groups_base_norm == NULL) {
+			yc_error(&yc, m, "memberof.groups_base", "not a valid DN");
+			goto out;
+		}
+	}
+	{
+		static const char *const gk[] = { "visible", "login", NULL };
+		yaml_node_t *g = yc_get(&yc, root, "groups");
+		if (g != NULL && (yc_check_keys(&yc, g, "groups", gk) < 0 ||
+		    group_list(&yc, p, g, "visible", "groups", &p->visible_groups, &p->nvisible_groups) < 0 ||
+		    group_list(&yc, p, g, "login", "groups", &p->login_groups, &p->nlogin_groups) < 0))
+			goto out;
+	}
+	if (parse_bind_names(&yc, p, root, dsuffix) < 0)
+		goto out;
+	{
+		static const char *const rk[] = { "active_directory", NULL };
+		yaml_node_t *r = yc_get(&yc, root, "rootdse");
+		if (r != NULL && (yc_check_keys(&yc, r, "rootdse", rk) < 0 ||
+		    yc_bool(&yc, r, "active_directory", "rootdse", &p->rootdse_ad) < 0))
+			goto out;
+	}
+	if (p->nattributes == 0) {
+		yaml_node_t *an = yc_get(&yc, root, "attributes");
+		yc_error(&yc, an ? an : root, "attributes", "list the attributes searches may return (\"*\" for all)");
+		goto out;
+	}
+	for (size_t i = 0; i < p->nattributes; i++) {
+		if (strcmp(p->attributes[i], "*") == 0) {
+			p->all_attributes = 1;
+			continue;
+		}
+		if (!valid_attr_name(p->attributes[i])) {
+			yc_error(&yc, yc_seq_item(&yc, root, "attributes", i), "attributes", "'%s' is not an attribute name",
+			    p->attributes[i]);
+			goto out;
+		}
+		if (attr_is_secret(p->attributes[i], strlen(p->attributes[i]))) {
+			yc_error(&yc, yc_seq_item(&yc, root, "attributes", i), "attributes",
+			    "'%s' holds secrets and is never returned", p->attributes[i]);
+			goto out;
+		}
+	}
+	rc = 0;
+out:
+	free(dsuffix);
+	yc_strlist_free(ex.v, ex.n);
+	yc_free(&yc);
+	if (rc < 0)
+		profile_free(p);
+	else
+		*out = p;
+	return rc;
+}
