@@ -24,6 +24,8 @@ struct server;
 struct listener;
 struct bufferevent;
 struct event;
+struct evbuffer;
+struct pdu_head;
 
 enum client_state {
 	C_ACTIVE,       /* reading requests */
@@ -85,6 +87,10 @@ void client_resume(struct client *c);
 #define HANDLER_WAIT 1
 int bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 void bind_finish(struct op *op, int code);
+int  bind_needs_group_check(const struct op *op);
+int  bind_group_check_start(struct op *op);
+void bind_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
+const char *bind_failure_diag(const struct op *op, int code);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);

@@ -16,12 +16,14 @@ struct evconnlistener;
 struct listener {
 	struct server *srv;
 	struct evconnlistener *lev;
-	const struct listener_conf *conf;   /* borrowed from srv->cfg */
+	const char *url;                    /* borrowed from the config or the profile */
 	const struct profile *profile;      /* fixed profile, or NULL */
 	int tls;                            /* ldaps:// */
 };
 
 int  listener_open_all(struct server *srv, char *err, size_t errlen);
-void listener_close_all(struct server *srv);
+/* Stops accepting; the structs stay (clients point at them) until listener_free_all(). */
+void listener_stop_all(struct server *srv);
+void listener_free_all(struct server *srv);
 
 #endif

@@ -27,7 +27,10 @@ struct evbuffer;
 enum op_flags {
 	OP_SCRUB = 1 << 0,      /* check each entry's attributes against the profile */
 	OP_PAGED = 1 << 1,      /* paged-results search on a leased connection */
+	OP_INTERNAL = 1 << 2,   /* aldproxy's own lookup (a bind's group check): never forwarded */
 };
+
+struct want;
 
 struct op {
 	struct client *client;          /* owner; NULL for an orphaned bind */
@@ -39,11 +42,16 @@ struct op {
 	unsigned flags;
 	uint64_t start_us;
 	uint32_t nentries;
+	const struct profile *profile;  /* the client's profile when the op began */
+	struct want *want;              /* owned: the client's view of a rewritten search */
+	struct op *parent, *child;      /* a bind and its group-check lookup (weak links both ways) */
+	int group_ok;                   /* internal lookup: the user is in an allowed group */
 	TAILQ_ENTRY(op) c_link;
 	TAILQ_ENTRY(op) u_link;         /* in up->ops, or in backend->bind_wait */
 	/* binds only */
 	struct evbuffer *held;          /* request body waiting for a bind connection; wiped */
-	char *bind_dn;                 /* DN to record on success */
+	char *bind_dn;                 /* the name as the client sent it */
+	char *bind_real;               /* the directory DN it stands for */
 	const struct profile *bind_profile;
 	enum bind_role bind_role;
 };
@@ -51,6 +59,8 @@ struct op {
 TAILQ_HEAD(op_list, op);
 
 struct op *op_new(struct client *c, int msgid, unsigned tag);
+/* An internal lookup on behalf of parent (not linked to any client). */
+struct op *op_new_internal(struct op *parent, unsigned tag);
 /* Frees the op: unlinks it from its client and upstream, releases its msgid. */
 void op_free(struct op *op);
 /* Frees the recycled ops at exit. */

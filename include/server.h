@@ -13,6 +13,7 @@
 #include <sys/queue.h>
 #include <openssl/ssl.h>
 
+#include "arena.h"
 #include "request.h"
 
 struct event_base;
@@ -53,6 +54,8 @@ struct server {
 	/* The request being handled.  One loop handles one request at a time,
 	 * so one scratch serves every client (it is 5 KB, too big per client). */
 	struct request req;
+	struct arena arena;         /* scratch of the request being handled */
+	struct arena resp_arena;    /* scratch of the entry being rewritten */
 };
 
 /* Monotonic clock in microseconds. */

@@ -19,6 +19,8 @@
 #include "client.h"
 #include "config.h"
 #include "dn.h"
+#include "rewrite.h"
+#include "upstream.h"
 #include "listener.h"
 #include "log.h"
 #include "server.h"
@@ -32,6 +34,138 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 	    (int)(b->dn.bv_len > 256 ? 256 : b->dn.bv_len), b->dn.bv_val ? b->dn.bv_val : "", logwhy);
 	pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, code, "", diag);
 	client_check_output(c);
+	return 0;
+}
+
+/* AD's answer for a failed bind (MS-ADTS: the "data" code names the reason). */
+static const char *
+ad_diagnostic(int code)
+{
+	switch (code) {
+	case LDAP_UNWILLING_TO_PERFORM:     /* 389-ds: account inactivated */
+		return "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 533, v4563";
+	case LDAP_CONSTRAINT_VIOLATION:     /* 389-ds: password retry limit exceeded */
+		return "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 775, v4563";
+	default:
+		return "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data 52e, v4563";
+	}
+}
+
+/*
+ * Chooses the profile and the directory DN for a bind name: a login form
+ * (user@REALM, DOMAIN\user, bare login) of the fixed, current or first
+ * accepting profile, or a DN selecting a profile by service account or
+ * user base, mapped from the virtual tree.
+ */
+static const struct profile *
+bind_target(struct client *c, const struct berval *name, char *real, size_t reallen, enum bind_role *role,
+    const struct service_account **sa)
+{
+	const struct profile_set *set = c->srv->profiles;
+	const struct profile *fixed = c->li->profile;
+	*sa = NULL;
+	*role = ROLE_NONE;
+	if (memchr(name->bv_val, '=', name->bv_len) == NULL) {
+		const struct profile *cands[2] = { fixed, fixed ? NULL : c->profile };
+		for (int k = 0; k < 2; k++)
+			if (cands[k] && rewrite_bind_is_login(cands[k], name->bv_val, name->bv_len) &&
+			    rewrite_bind_name(cands[k], name->bv_val, name->bv_len, real, reallen) >= 0) {
+				*role = ROLE_USER;
+				return cands[k];
+			}
+		for (size_t i = 0; fixed == NULL && i < set->n; i++)
+			if (rewrite_bind_is_login(set->v[i], name->bv_val, name->bv_len) &&
+			    rewrite_bind_name(set->v[i], name->bv_val, name->bv_len, real, reallen) >= 0) {
+				*role = ROLE_USER;
+				return set->v[i];
+			}
+		return NULL;
+	}
+	char ndn[DN_MAX];
+	int nl = dn_normalize(name->bv_val, name->bv_len, ndn, sizeof(ndn));
+	if (nl < 0)
+		return NULL;
+	const struct profile *p = profile_for_bind(set, fixed, c->profile, ndn, (size_t)nl, role, sa);
+	if (p == NULL || rewrite_bind_name(p, name->bv_val, name->bv_len, real, reallen) < 0)
+		return NULL;
+	return p;
+}
+
+static int
+bind_start(struct client *c, struct request *r)
+{
+	struct req_bind *b = &r->u.bind;
+	char real[DN_MAX];
+	enum bind_role role;
+	const struct service_account *sa;
+	const struct profile *p = bind_target(c, &b->dn, real, sizeof(real), &role, &sa);
+	if (p == NULL)
+		/* the same answer as a wrong password: reveal nothing */
+		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name");
+	if (sa != NULL && sa->hash != NULL) {
+		/* a service account kept in the profile: verified here, the directory is not asked */
+		int ok = password_hash_check(sa->hash, b->cred.bv_val, b->cred.bv_len) == 1;
+		if (!ok)
+			return refuse(c, r, LDAP_INVALID_CREDENTIALS, p->ad_diagnostics ? ad_diagnostic(49) : NULL,
+			    "wrong password for a profile service account");
+		c->bound_dn = strndup(b->dn.bv_val, b->dn.bv_len);
+		c->profile = p;
+		c->role = ROLE_SERVICE;
+		c->srv->stats.binds_ok++;
+		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=service (profile hash) result=0",
+		    (unsigned long long)c->id, r->msgid, c->bound_dn, p->name);
+		pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL);
+		client_check_output(c);
+		return 0;
+	}
+	struct op *op = op_new(c, r->msgid, PDU_BIND_REQ);
+	if (op == NULL || (op->bind_dn = strndup(b->dn.bv_val, b->dn.bv_len)) == NULL ||
+	    (op->bind_real = strdup(real)) == NULL) {
+		if (op != NULL)
+			op_free(op);
+		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory");
+	}
+	op->bind_profile = p;
+	op->bind_role = role;
+	/* the request as received, or re-encoded when the name was translated */
+	unsigned char hdr[PDU_HEAD_MAX * 2 + DN_MAX + 4096];
+	struct evbuffer_iovec parts[3];
+	int nparts = 0;
+	size_t rl = strlen(real);
+	if (rl == b->dn.bv_len && memcmp(real, b->dn.bv_val, rl) == 0) {
+		parts[nparts].iov_base = r->op.bv_val;
+		parts[nparts++].iov_len = r->op.bv_len;
+	} else {
+		if (b->cred.bv_len > 4000) {
+			op_free(op);
+			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes");
+		}
+		size_t credtlv = enc_tlv_size(b->cred.bv_len);
+		size_t body = 3 + enc_tlv_size(rl) + credtlv;
+		unsigned char *q = hdr;
+		*q++ = PDU_BIND_REQ;
+		q = enc_put_len(q, body);
+		q = enc_put_int(q, 0x02, 3);
+		*q++ = 0x04;
+		q = enc_put_len(q, rl);
+		memcpy(q, real, rl);
+		q += rl;
+		*q++ = 0x80;    /* simple [0] */
+		q = enc_put_len(q, b->cred.bv_len);
+		memcpy(q, b->cred.bv_val, b->cred.bv_len);
+		q += b->cred.bv_len;
+		parts[nparts].iov_base = hdr;
+		parts[nparts++].iov_len = (size_t)(q - hdr);
+	}
+	if (r->ctrls.raw.bv_len) {
+		parts[nparts].iov_base = r->ctrls.raw.bv_val;
+		parts[nparts++].iov_len = r->ctrls.raw.bv_len;
+	}
+	c->state = C_BINDING;
+	int sent = backend_bind_submit(c->srv->backend, op, parts, nparts);
+	explicit_bzero(hdr, sizeof(hdr));
+	if (sent < 0)
+		op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
 	return 0;
 }
 
@@ -72,39 +206,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	else if (c->srv->cfg->require_tls && !c->tls)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
 		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS");
-	else {
-		char ndn[DN_MAX];
-		int nl = dn_normalize(b->dn.bv_val, b->dn.bv_len, ndn, sizeof(ndn));
-		enum bind_role role;
-		const struct service_account *sa;
-		const struct profile *p = nl < 0 ? NULL :
-		    profile_for_bind(c->srv->profiles, c->li->profile, c->profile, ndn, (size_t)nl, &role, &sa);
-		if (nl < 0)
-			rc = refuse(c, r, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid DN", "invalid DN");
-		else if (p == NULL)
-			/* the same answer as a wrong password: reveal nothing */
-			rc = refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this DN");
-		else {
-			struct op *op = op_new(c, r->msgid, PDU_BIND_REQ);
-			if (op == NULL || (op->bind_dn = malloc(b->dn.bv_len + 1)) == NULL) {
-				if (op != NULL)
-					op_free(op);
-				rc = refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory");
-			} else {
-				memcpy(op->bind_dn, b->dn.bv_val, b->dn.bv_len);
-				op->bind_dn[b->dn.bv_len] = '\0';
-				op->bind_profile = p;
-				op->bind_role = role;
-				/* forward the request as received: BindRequest and its controls */
-				struct evbuffer_iovec parts[2] = {
-					{ r->op.bv_val, r->op.bv_len }, { r->ctrls.raw.bv_val, r->ctrls.raw.bv_len } };
-				c->state = C_BINDING;
-				if (backend_bind_submit(c->srv->backend, op, parts, r->ctrls.raw.bv_len ? 2 : 1) < 0)
-					op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
-				rc = 0;
-			}
-		}
-	}
+	else
+		rc = bind_start(c, r);
 	if (b->cred.bv_val != NULL)
 		explicit_bzero(b->cred.bv_val, b->cred.bv_len);
 	return rc;
@@ -137,4 +240,136 @@ bind_finish(struct op *op, int code)
 	if (c->state == C_BINDING)
 		c->state = C_ACTIVE;
 	client_resume(c);
+}
+
+/* ---- group check after a successful bind ---------------------------------- */
+
+static int
+in_groups(const struct profile *p, const struct berval *dn)
+{
+	char nd[DN_MAX];
+	int nl = dn_normalize(dn->bv_val, dn->bv_len, nd, sizeof(nd));
+	char **groups = p->nlogin_groups ? p->login_groups : p->visible_groups;
+	size_t n = p->nlogin_groups ? p->nlogin_groups : p->nvisible_groups;
+	for (size_t i = 0; nl >= 0 && i < n; i++)
+		if (strcmp(nd, groups[i]) == 0)
+			return 1;
+	return 0;
+}
+
+int
+bind_needs_group_check(const struct op *op)
+{
+	const struct profile *p = op->bind_profile;
+	return p != NULL && op->bind_role == ROLE_USER && (p->nlogin_groups > 0 || p->nvisible_groups > 0);
+}
+
+const char *
+bind_failure_diag(const struct op *op, int code)
+{
+	return op->bind_profile != NULL && op->bind_profile->ad_diagnostics ? ad_diagnostic(code) : NULL;
+}
+
+/*
+ * The directory accepted the password; now read the user's memberOf on a
+ * shared connection and let the bind succeed only for members of the
+ * profile's login (or visible) groups.  The bind op waits, detached from
+ * any connection, until bind_lookup_response() finishes it.
+ */
+int
+bind_group_check_start(struct op *op)
+{
+	struct client *c = op->client;
+	struct upstream *u = backend_pick(c->srv->backend);
+	struct op *lk = u ? op_new_internal(op, PDU_SEARCH_REQ) : NULL;
+	if (lk == NULL)
+		return -1;
+	unsigned char buf[DN_MAX + 128];
+	size_t dl = strlen(op->bind_real);
+	/* SearchRequest { base, baseObject, neverDeref, 1, 0, FALSE, (objectClass=*), [memberOf] } */
+	size_t body = enc_tlv_size(dl) + 3 + 3 + 3 + 3 + 3 + 13 + enc_tlv_size(enc_tlv_size(8));
+	unsigned char *q = buf;
+	*q++ = PDU_SEARCH_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x04;
+	q = enc_put_len(q, dl);
+	memcpy(q, op->bind_real, dl);
+	q += dl;
+	q = enc_put_int(q, 0x0a, 0);
+	q = enc_put_int(q, 0x0a, 0);
+	q = enc_put_int(q, 0x02, 1);
+	q = enc_put_int(q, 0x02, 0);
+	*q++ = 0x01;
+	*q++ = 1;
+	*q++ = 0;
+	*q++ = 0x87;
+	*q++ = 11;
+	memcpy(q, "objectClass", 11);
+	q += 11;
+	*q++ = 0x30;
+	q = enc_put_len(q, enc_tlv_size(8));
+	*q++ = 0x04;
+	*q++ = 8;
+	memcpy(q, "memberOf", 8);
+	q += 8;
+	struct evbuffer_iovec part = { buf, (size_t)(q - buf) };
+	if (upstream_send(u, lk, &part, 1) < 0) {
+		op_free(lk);
+		return -1;
+	}
+	return 0;
+}
+
+void
+bind_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
+{
+	if (h->op_tag == PDU_SEARCH_ENTRY) {
+		unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+		struct berval bv = { h->total, (char *)msg }, dn, name, val;
+		BerElement *ber = lk->up->ber;
+		ber_int_t id;
+		ber_len_t len;
+		char *last, *vlast;
+		ber_init2(ber, &bv, LBER_USE_DER);
+		if (lk->profile != NULL && bscan(ber, "{i{m", &id, &dn) == 0)
+			for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
+			     t = ber_next_element(ber, &len, last)) {
+				if (bscan(ber, "{m", &name) < 0)
+					break;
+				int mo = attr_eq(&name, "memberOf");
+				for (ber_tag_t vt = ber_first_element(ber, &len, &vlast); vt != LBER_DEFAULT;
+				     vt = ber_next_element(ber, &len, vlast)) {
+					if (bscan(ber, "m", &val) < 0)
+						break;
+					if (mo && in_groups(lk->profile, &val))
+						lk->group_ok = 1;
+				}
+			}
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	if (h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	evbuffer_drain(in, h->total);
+	struct op *parent = lk->parent;
+	int ok = lk->group_ok;
+	op_free(lk);
+	if (parent == NULL)
+		return;         /* the client left meanwhile */
+	struct client *c = parent->client;
+	if (!ok) {
+		log_notice("conn=%llu msgid=%d BIND dn=\"%s\": not a member of profile %s's login groups",
+		    (unsigned long long)parent->conn_id, parent->client_msgid, parent->bind_dn, parent->bind_profile->name);
+		op_fail(parent, LDAP_INVALID_CREDENTIALS, bind_failure_diag(parent, LDAP_INVALID_CREDENTIALS));
+		return;
+	}
+	int msgid = parent->client_msgid;
+	bind_finish(parent, LDAP_SUCCESS);
+	op_free(parent);
+	if (c != NULL && c->state != C_CLOSING) {
+		client_result(c, msgid, PDU_BIND_RES, LDAP_SUCCESS, NULL);
+		client_op_done(c);
+	}
 }

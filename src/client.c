@@ -145,7 +145,7 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	bufferevent_setwatermark(c->bev, EV_READ, 0, srv->cfg->max_pdu_size + 64 * 1024);
 	set_idle_timeout(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, li->conf->url);
+	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, li->url);
 }
 
 void

@@ -33,33 +33,32 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	(void)lev;
 	int err = EVUTIL_SOCKET_ERROR();
 	/* EMFILE and friends: keep listening, the next accept may work */
-	log_err("listener %s: accept failed: %s", li->conf->url, evutil_socket_error_to_string(err));
+	log_err("listener %s: accept failed: %s", li->url, evutil_socket_error_to_string(err));
 }
 
 static int
-open_socket(const struct listener_conf *lc, char *err, size_t errlen)
+open_socket(const char *url, const struct url *parsed, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	memset(&ss, 0, sizeof(ss));
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, lc->parsed.host, &sin->sin_addr) == 1) {
+	if (inet_pton(AF_INET, parsed->host, &sin->sin_addr) == 1) {
 		sin->sin_family = AF_INET;
-		sin->sin_port = htons((uint16_t)lc->parsed.port);
+		sin->sin_port = htons((uint16_t)parsed->port);
 		sl = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, lc->parsed.host, &sin6->sin6_addr) == 1) {
+	} else if (inet_pton(AF_INET6, parsed->host, &sin6->sin6_addr) == 1) {
 		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons((uint16_t)lc->parsed.port);
+		sin6->sin6_port = htons((uint16_t)parsed->port);
 		sl = sizeof(*sin6);
 	} else {
-		snprintf(err, errlen, "listener %s (line %d): the host must be an IPv4 or [IPv6] address",
-		    lc->url, lc->line);
+		snprintf(err, errlen, "listener %s: the host must be an IPv4 or [IPv6] address", url);
 		return -1;
 	}
 	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		snprintf(err, errlen, "listener %s: socket: %s", lc->url, strerror(errno));
+		snprintf(err, errlen, "listener %s: socket: %s", url, strerror(errno));
 		return -1;
 	}
 	int one = 1;
@@ -67,58 +66,88 @@ open_socket(const struct listener_conf *lc, char *err, size_t errlen)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 1024) < 0) {
-		snprintf(err, errlen, "listener %s: cannot listen: %s", lc->url, strerror(errno));
+		snprintf(err, errlen, "listener %s: cannot listen: %s", url, strerror(errno));
 		close(fd);
 		return -1;
 	}
 	return fd;
 }
 
+static int
+listener_open(struct server *srv, const char *url, const struct url *parsed, const struct profile *p,
+    char *err, size_t errlen)
+{
+	struct listener **v = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*v));
+	if (v == NULL)
+		return -1;
+	srv->listeners = v;
+	struct listener *li = calloc(1, sizeof(*li));
+	if (li == NULL)
+		return -1;
+	srv->listeners[srv->nlisteners++] = li;
+	li->srv = srv;
+	li->url = url;
+	li->tls = parsed->tls;
+	li->profile = p;
+	if (li->tls && srv->tls_server == NULL) {
+		snprintf(err, errlen, "listener %s: ldaps:// needs tls.certificate and tls.key in the configuration", url);
+		return -1;
+	}
+	int fd = open_socket(url, parsed, err, errlen);
+	if (fd < 0)
+		return -1;
+	li->lev = evconnlistener_new(srv->base, accept_cb, li, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (li->lev == NULL) {
+		close(fd);
+		snprintf(err, errlen, "listener %s: cannot register with the event loop", url);
+		return -1;
+	}
+	evconnlistener_set_error_cb(li->lev, accept_error_cb);
+	log_notice("listening on %s%s%s", url, p ? " for profile " : "", p ? p->name : "");
+	return 0;
+}
+
 int
 listener_open_all(struct server *srv, char *err, size_t errlen)
 {
 	struct config *cfg = srv->cfg;
-	srv->listeners = calloc(cfg->nlisteners, sizeof(*srv->listeners));
-	if (srv->listeners == NULL)
-		return -1;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener_conf *lc = &cfg->listeners[i];
-		struct listener *li = calloc(1, sizeof(*li));
-		if (li == NULL)
-			return -1;
-		srv->listeners[srv->nlisteners++] = li;
-		li->srv = srv;
-		li->conf = lc;
-		li->tls = lc->parsed.tls;
-		if (lc->profile != NULL && (li->profile = profile_find(srv->profiles, lc->profile)) == NULL) {
+		const struct profile *p = NULL;
+		if (lc->profile != NULL && (p = profile_find(srv->profiles, lc->profile)) == NULL) {
 			snprintf(err, errlen, "%s:%d: key 'listeners[%zu].profile': no profile named '%s' in %s",
 			    cfg->path, lc->line, i, lc->profile, cfg->profiles_dir);
 			return -1;
 		}
-		int fd = open_socket(lc, err, errlen);
-		if (fd < 0)
+		if (listener_open(srv, lc->url, &lc->parsed, p, err, errlen) < 0)
 			return -1;
-		li->lev = evconnlistener_new(srv->base, accept_cb, li, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-		if (li->lev == NULL) {
-			close(fd);
-			snprintf(err, errlen, "listener %s: cannot register with the event loop", lc->url);
-			return -1;
-		}
-		evconnlistener_set_error_cb(li->lev, accept_error_cb);
-		log_notice("listening on %s%s%s", lc->url, li->profile ? " for profile " : "",
-		    li->profile ? li->profile->name : "");
+	}
+	/* listeners a profile owns */
+	for (size_t k = 0; k < srv->profiles->n; k++) {
+		const struct profile *p = srv->profiles->v[k];
+		for (size_t i = 0; i < p->nlisteners; i++)
+			if (listener_open(srv, p->listeners[i], &p->listener_urls[i], p, err, errlen) < 0)
+				return -1;
 	}
 	return 0;
 }
 
 void
-listener_close_all(struct server *srv)
+listener_stop_all(struct server *srv)
 {
-	for (size_t i = 0; i < srv->nlisteners; i++) {
-		if (srv->listeners[i]->lev != NULL)
+	for (size_t i = 0; i < srv->nlisteners; i++)
+		if (srv->listeners[i]->lev != NULL) {
 			evconnlistener_free(srv->listeners[i]->lev);
+			srv->listeners[i]->lev = NULL;
+		}
+}
+
+void
+listener_free_all(struct server *srv)
+{
+	listener_stop_all(srv);
+	for (size_t i = 0; i < srv->nlisteners; i++)
 		free(srv->listeners[i]);
-	}
 	free(srv->listeners);
 	srv->listeners = NULL;
 	srv->nlisteners = 0;

@@ -80,7 +80,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 	srv->stopping = 1;
 	log_notice("signal %d: no longer accepting connections; draining for up to %d s", (int)sig, DRAIN_SECONDS);
-	listener_close_all(srv);
+	listener_stop_all(srv);
 	/* idle clients go now; the rest get DRAIN_SECONDS to finish */
 	struct client *c, *next;
 	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
@@ -116,9 +116,10 @@ static void
 server_free(struct server *srv)
 {
 	srv->stopping = 1;
-	listener_close_all(srv);
+	listener_stop_all(srv);
 	while (!TAILQ_EMPTY(&srv->clients))
 		client_free(TAILQ_FIRST(&srv->clients));
+	listener_free_all(srv);
 	backend_free(srv->backend);
 	srv->backend = NULL;
 	op_cache_clear();
@@ -135,6 +136,8 @@ server_free(struct server *srv)
 		SSL_CTX_free(srv->tls_client);
 	profile_set_free(srv->profiles);
 	config_free(srv->cfg);
+	arena_free(&srv->arena);
+	arena_free(&srv->resp_arena);
 	event_base_free(srv->base);
 }
 
@@ -183,6 +186,8 @@ main(int argc, char **argv)
 	if (level < 0)
 		log_init(srv.cfg->log_target ? srv.cfg->log_target : "stderr", srv.cfg->log_level, "aldproxyd");
 
+	if (arena_init(&srv.arena, 1 << 20) < 0 || arena_init(&srv.resp_arena, 4 << 20) < 0)
+		fatal("out of memory");
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)now_us());
 	/* the changelist folds the add/delete pairs of write events made within

@@ -16,14 +16,15 @@
 #include "request.h"
 #include "server.h"
 #include "upstream.h"
+#include "rewrite.h"
 
 /* Recycled ops: the hot path never calls malloc for an op. */
 static struct op *op_cache;
 static size_t op_cache_len;
 #define OP_CACHE_MAX 4096
 
-struct op *
-op_new(struct client *c, int msgid, unsigned tag)
+static struct op *
+op_alloc(void)
 {
 	struct op *op = op_cache;
 	if (op != NULL) {
@@ -33,13 +34,39 @@ op_new(struct client *c, int msgid, unsigned tag)
 		return NULL;
 	}
 	memset(op, 0, sizeof(*op));
+	op->start_us = now_us();
+	return op;
+}
+
+struct op *
+op_new(struct client *c, int msgid, unsigned tag)
+{
+	struct op *op = op_alloc();
+	if (op == NULL)
+		return NULL;
 	op->client = c;
 	op->conn_id = c->id;
 	op->client_msgid = msgid;
 	op->tag = tag;
-	op->start_us = now_us();
+	op->profile = c->profile;
 	TAILQ_INSERT_TAIL(&c->ops, op, c_link);
 	c->nops++;
+	return op;
+}
+
+struct op *
+op_new_internal(struct op *parent, unsigned tag)
+{
+	struct op *op = op_alloc();
+	if (op == NULL)
+		return NULL;
+	op->conn_id = parent->conn_id;
+	op->client_msgid = parent->client_msgid;
+	op->tag = tag;
+	op->flags = OP_INTERNAL;
+	op->profile = parent->bind_profile;
+	op->parent = parent;
+	parent->child = op;
 	return op;
 }
 
@@ -60,6 +87,12 @@ op_free(struct op *op)
 		evbuffer_free(op->held);
 	}
 	free(op->bind_dn);
+	free(op->bind_real);
+	free(op->want);
+	if (op->parent != NULL)
+		op->parent->child = NULL;
+	if (op->child != NULL)
+		op->child->parent = NULL;   /* the lookup finds no one to answer and is dropped */
 	if (op_cache_len < OP_CACHE_MAX) {
 		*(struct op **)op = op_cache;
 		op_cache = op;
@@ -199,8 +232,7 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 			if (pass == 0)
 				all += a_end - a_start;
 			if (attr_is_secret(name.bv_val, name.bv_len) ||
-			    (op->client && op->client->profile &&
-			     !profile_attr_allowed(op->client->profile, name.bv_val, name.bv_len)))
+			    (op->profile && !profile_attr_allowed(op->profile, name.bv_val, name.bv_len)))
 				continue;
 			if (pass == 0)
 				kept += a_end - a_start;
@@ -269,6 +301,37 @@ paged_update(struct op *op, struct evbuffer *in, const struct pdu_head *h, int c
 		upstream_lease_release(u);
 }
 
+/*
+ * A bind answered by the directory: plain pass-through, or held back for
+ * the profile's group check, or answered AD-style.  Returns 1 when the
+ * response was consumed here.
+ */
+static int
+bind_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code)
+{
+	struct client *c = op->client;
+	struct backend *be = op->up->be;
+	if (c == NULL || c->state == C_CLOSING)
+		return 0;
+	if (code == LDAP_SUCCESS && bind_needs_group_check(op)) {
+		evbuffer_drain(in, h->total);
+		upstream_detach(op->up, op);
+		backend_bind_dispatch(be);
+		if (bind_group_check_start(op) < 0)
+			op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the group check");
+		return 1;
+	}
+	if (code != LDAP_SUCCESS && bind_failure_diag(op, code) != NULL) {
+		evbuffer_drain(in, h->total);
+		upstream_detach(op->up, op);
+		backend_bind_dispatch(be);
+		/* AD answers every failed simple bind with invalidCredentials and a reason code */
+		op_fail(op, LDAP_INVALID_CREDENTIALS, bind_failure_diag(op, code));
+		return 1;
+	}
+	return 0;
+}
+
 void
 op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 {
@@ -276,6 +339,12 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	int final = h->op_tag != PDU_SEARCH_ENTRY && h->op_tag != PDU_SEARCH_REF && h->op_tag != PDU_INTERMEDIATE;
 	int code = final ? response_code(in, h) : 0;
 
+	if (op->flags & OP_INTERNAL) {
+		bind_lookup_response(op, in, h);
+		return;
+	}
+	if (final && op->tag == PDU_BIND_REQ && bind_response(op, in, h, code))
+		return;
 	if (final && (op->flags & OP_PAGED))
 		paged_update(op, in, h, code);
 	if (final && op->tag == PDU_BIND_REQ)
@@ -285,7 +354,18 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	} else {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 		int scrubbed = 0;
-		if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
+		if (h->op_tag == PDU_SEARCH_ENTRY && op->want != NULL) {
+			/* the profile's view: DN, names, computed attributes */
+			struct server *srv = c->srv;
+			unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+			arena_reset(&srv->resp_arena);
+			if (rewrite_entry(op->profile, op->want, &srv->resp_arena, op->up->ber, msg, h->total,
+			    op->client_msgid, out) < 0)
+				log_warn("conn=%llu msgid=%d: entry from %s could not be rewritten; dropped",
+				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
+			evbuffer_drain(in, h->total);
+			scrubbed = 1;
+		} else if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
 			scrubbed = scrub_entry(op, in, h, out);
 			if (scrubbed < 0) {
 				log_warn("conn=%llu msgid=%d: malformed entry from %s dropped",
@@ -322,6 +402,14 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 void
 op_fail(struct op *op, int code, const char *diag)
 {
+	if (op->flags & OP_INTERNAL) {
+		/* a failed lookup fails the bind it serves */
+		struct op *parent = op->parent;
+		op_free(op);
+		if (parent != NULL)
+			op_fail(parent, code, diag);
+		return;
+	}
 	struct client *c = op->client;
 	int msgid = op->client_msgid;
 	unsigned rtag = op_response_tag(op->tag);

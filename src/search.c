@@ -23,6 +23,7 @@
 #include "request.h"
 #include "pdu.h"
 #include "server.h"
+#include "rewrite.h"
 #include "upstream.h"
 
 #define ATTRS_BUF 16384
@@ -145,6 +146,12 @@ wanted(const struct req_search *s, const char *name, int operational)
  * advertises is what a client may use through the proxy, not what the
  * directory behind it supports.
  */
+static const char *
+naming_context(const struct profile *p)
+{
+	return p->virtual_suffix ? p->virtual_suffix : p->search_base;
+}
+
 static void
 rootdse_send(struct client *c, struct request *r)
 {
@@ -152,37 +159,57 @@ rootdse_send(struct client *c, struct request *r)
 	const char *contexts[64];
 	size_t ncontexts = 0;
 	const struct profile_set *set = c->srv->profiles;
-	if (c->profile != NULL)
-		contexts[ncontexts++] = c->profile->search_base;
+	const struct profile *p = c->profile;
+	if (p != NULL)
+		contexts[ncontexts++] = naming_context(p);
 	else
 		for (size_t i = 0; i < set->n && ncontexts < 64; i++) {
 			int dup = 0;
 			for (size_t k = 0; k < ncontexts; k++)
-				dup |= strcasecmp(contexts[k], set->v[i]->search_base) == 0;
+				dup |= strcasecmp(contexts[k], naming_context(set->v[i])) == 0;
 			if (!dup)
-				contexts[ncontexts++] = set->v[i]->search_base;
+				contexts[ncontexts++] = naming_context(set->v[i]);
 		}
 	static const char *const oc[] = { "top", "extensibleObject" };
 	static const char *const versions[] = { "3" };
 	static const char *const exts[] = { OID_STARTTLS, OID_WHOAMI };
 	static const char *const vendor[] = { "aldproxy" };
+	static const char *const level[] = { "7" };
+	static const char *const no[] = { "FALSE" };
+	static const char *const caps[] = { "1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670", "1.2.840.113556.1.4.1791" };
 	const char *const *ctrls = passthrough_controls;
 	size_t nctrls = 0;
 	while (ctrls[nctrls] != NULL)
 		nctrls++;
-	struct pdu_attr all[] = {
+	char cfgnc[DN_MAX + 32], schemanc[DN_MAX + 48];
+	const char *dflt[1], *cfgv[1] = { cfgnc }, *schv[1] = { schemanc };
+	struct pdu_attr all[16] = {
 		{ "objectClass", oc, 2 },
 		{ "namingContexts", contexts, ncontexts },
 		{ "supportedLDAPVersion", versions, 1 },
 		{ "supportedControl", ctrls, nctrls },
-		{ "supportedExtension", exts, c->srv->tls_server ? 2 : 1 },
+		{ "supportedExtension", c->srv->tls_server ? exts : exts + 1, c->srv->tls_server ? 2 : 1 },
 		{ "vendorName", vendor, 1 },
 	};
-	struct pdu_attr out[8];
+	size_t nall = 6;
+	if (p != NULL && p->rootdse_ad) {
+		/* what AD connectors read before anything else (MS-ADTS 3.1.1.3.2) */
+		dflt[0] = naming_context(p);
+		snprintf(cfgnc, sizeof(cfgnc), "CN=Configuration,%s", dflt[0]);
+		snprintf(schemanc, sizeof(schemanc), "CN=Schema,CN=Configuration,%s", dflt[0]);
+		all[nall++] = (struct pdu_attr){ "defaultNamingContext", dflt, 1 };
+		all[nall++] = (struct pdu_attr){ "rootDomainNamingContext", dflt, 1 };
+		all[nall++] = (struct pdu_attr){ "configurationNamingContext", cfgv, 1 };
+		all[nall++] = (struct pdu_attr){ "schemaNamingContext", schv, 1 };
+		all[nall++] = (struct pdu_attr){ "supportedCapabilities", caps, 3 };
+		all[nall++] = (struct pdu_attr){ "domainFunctionality", level, 1 };
+		all[nall++] = (struct pdu_attr){ "forestFunctionality", level, 1 };
+		all[nall++] = (struct pdu_attr){ "domainControllerFunctionality", level, 1 };
+		all[nall++] = (struct pdu_attr){ "isGlobalCatalogReady", no, 1 };
+	}
+	struct pdu_attr out[16];
 	size_t n = 0;
-	if (!c->srv->tls_server)
-		all[4].values = exts + 1;   /* no StartTLS without a certificate */
-	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
+	for (size_t i = 0; i < nall; i++)
 		if (wanted(s, all[i].name, i != 0)) {
 			out[n] = all[i];
 			if (s->typesonly)
@@ -240,7 +267,7 @@ check_base(struct client *c, const struct berval *base, int scope, char *diag, s
  * scrub_entry(): a supertype or an alias can still bring a secret.)
  */
 static int
-rewrite_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen)
+allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen)
 {
 	int all_user = s->nattrs == 0, all_oper = 0, change = 0;
 	for (size_t i = 0; i < s->nattrs; i++) {
@@ -315,6 +342,73 @@ forward(struct client *c, struct request *r, struct op *op, struct upstream *u,
 	return 0;
 }
 
+/*
+ * The SearchRequest in the directory's terms: base and filter from the
+ * virtual tree and AD names to ALD Pro's, attributes to what must be read
+ * to build the entries the client expects (*want).  The new protocolOp is
+ * in the request arena.  Returns LDAP_SUCCESS or a result code with diag.
+ */
+static int
+rewrite_search(struct client *c, struct request *r, struct berval *out, struct want **want, char *diag, size_t dlen)
+{
+	const struct profile *p = c->profile;
+	struct req_search *s = &r->u.search;
+	struct arena *a = &c->srv->arena;
+	char base[DN_MAX];
+	arena_reset(a);
+	int bl = rewrite_dn_in(p, s->base.bv_val, s->base.bv_len, base, sizeof(base));
+	struct fnode *f;
+	if (bl < 0) {
+		snprintf(diag, dlen, "aldproxy: invalid base DN");
+		return LDAP_INVALID_DN_SYNTAX;
+	}
+	if (filter_decode(a, &s->filter, &f) < 0) {
+		snprintf(diag, dlen, "aldproxy: malformed or too large search filter");
+		return LDAP_PROTOCOL_ERROR;
+	}
+	if ((f = rewrite_filter(p, a, f, 1)) == NULL) {
+		snprintf(diag, dlen, "aldproxy: the rewritten filter is too large");
+		return LDAP_ADMINLIMIT_EXCEEDED;
+	}
+	size_t fcap = 65536, acap = ATTRS_BUF;
+	unsigned char *fb = arena_alloc(a, fcap), *ab = arena_alloc(a, acap);
+	size_t fl = fb ? filter_encode(f, fb, fcap) : 0;
+	size_t al = ab ? rewrite_attrs(p, s->attrs, s->nattrs, s->typesonly, ab, acap, want) : 0;
+	if (fl == 0 || al == 0) {
+		free(*want);
+		*want = NULL;
+		snprintf(diag, dlen, "aldproxy: the rewritten request is too large");
+		return LDAP_ADMINLIMIT_EXCEEDED;
+	}
+	/* scope, deref, limits and typesOnly as received: between the base and the filter */
+	const unsigned char *mid = (const unsigned char *)s->base.bv_val + s->base.bv_len;
+	size_t midlen = (size_t)((const unsigned char *)s->filter.bv_val - mid);
+	size_t body = enc_tlv_size((size_t)bl) + midlen + fl + al;
+	unsigned char *op = arena_alloc(a, enc_tlv_size(body));
+	if (op == NULL) {
+		free(*want);
+		*want = NULL;
+		snprintf(diag, dlen, "aldproxy: the rewritten request is too large");
+		return LDAP_ADMINLIMIT_EXCEEDED;
+	}
+	unsigned char *q = op;
+	*q++ = PDU_SEARCH_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x04;
+	q = enc_put_len(q, (size_t)bl);
+	memcpy(q, base, (size_t)bl);
+	q += bl;
+	memcpy(q, mid, midlen);
+	q += midlen;
+	memcpy(q, fb, fl);
+	q += fl;
+	memcpy(q, ab, al);
+	q += al;
+	out->bv_val = (char *)op;
+	out->bv_len = (size_t)(q - op);
+	return LDAP_SUCCESS;
+}
+
 int
 search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 {
@@ -357,7 +451,19 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 
 	unsigned char attrs[ATTRS_BUF + 8];
 	size_t attrs_len = 0;
-	int rw = rewrite_attrs(c->profile, s, attrs, &attrs_len);
+	struct want *want = NULL;
+	struct berval rewritten = { 0, NULL };
+	int rw;
+	if (rewrite_active(c->profile)) {
+		int rc = rewrite_search(c, r, &rewritten, &want, diag, sizeof(diag));
+		if (rc != LDAP_SUCCESS) {
+			client_result(c, r->msgid, PDU_SEARCH_DONE, rc, diag);
+			return 0;
+		}
+		rw = 2;
+	} else {
+		rw = allowlist_attrs(c->profile, s, attrs, &attrs_len);
+	}
 	if (rw < 0) {
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
 		    "aldproxy: too many attributes requested");
@@ -387,6 +493,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		int fresh = cookie.bv_len == 0;
 		ber_free(pb, 1);
 		if (u == NULL) {
+			free(want);
 			if (fresh)
 				client_result(c, r->msgid, PDU_SEARCH_DONE, backend_ready_count(c->srv->backend, UP_PAGED) ?
 				    LDAP_BUSY : LDAP_UNAVAILABLE,
@@ -399,12 +506,14 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			return 0;
 		}
 		if (u->nops > 0) {
+			free(want);
 			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
 			    "aldproxy: the previous page of this search is still in progress");
 			return 0;
 		}
 		flags |= OP_PAGED;
 	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
+		free(want);
 		if (backend_saturated(c->srv->backend))
 			return HANDLER_WAIT;
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
@@ -413,15 +522,21 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 
 	struct op *op = op_new(c, r->msgid, PDU_SEARCH_REQ);
 	if (op == NULL) {
+		free(want);
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;
 	}
 	c->srv->stats.searches++;
 	op->flags = flags;
+	op->want = want;        /* the op owns it now */
 	struct evbuffer_iovec parts[3];
 	unsigned char tag_hdr[PDU_HEAD_MAX];
 	int nparts;
-	if (rw == 0) {
+	if (rw == 2) {
+		parts[0].iov_base = rewritten.bv_val;
+		parts[0].iov_len = rewritten.bv_len;
+		nparts = 1;
+	} else if (rw == 0) {
 		parts[0].iov_base = r->op.bv_val;
 		parts[0].iov_len = r->op.bv_len;
 		nparts = 1;
@@ -479,11 +594,59 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
 		return 0;
 	}
+	struct evbuffer_iovec part = { r->op.bv_val, r->op.bv_len };
+	if (rewrite_active(c->profile)) {
+		/* CompareRequest { entry, { attributeDesc, assertionValue } } in the directory's terms */
+		const struct profile *p = c->profile;
+		struct arena *a = &c->srv->arena;
+		struct fnode *f;
+		char dn[DN_MAX];
+		int dl = rewrite_dn_in(p, cmp->dn.bv_val, cmp->dn.bv_len, dn, sizeof(dn));
+		arena_reset(a);
+		f = fnode_new(a, F_EQ);
+		if (f == NULL || dl < 0 || arena_bv(a, &f->attr, cmp->attr.bv_val, cmp->attr.bv_len) < 0 ||
+		    arena_bv(a, &f->value, cmp->value.bv_val, cmp->value.bv_len) < 0) {
+			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid DN");
+			return 0;
+		}
+		struct fnode *g = rewrite_filter(p, a, f, 0);
+		if (g == NULL || g->kind != F_EQ) {
+			/* a computed attribute: the directory has nothing to compare */
+			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_UNWILLING_TO_PERFORM,
+			    "aldproxy: compare on a computed attribute is not supported; search for it instead");
+			return 0;
+		}
+		size_t ava = enc_tlv_size(g->attr.bv_len) + enc_tlv_size(g->value.bv_len);
+		size_t body = enc_tlv_size((size_t)dl) + enc_tlv_size(ava);
+		unsigned char *buf = arena_alloc(a, enc_tlv_size(body));
+		if (buf == NULL) {
+			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: request too large");
+			return 0;
+		}
+		unsigned char *q = buf;
+		*q++ = PDU_COMPARE_REQ;
+		q = enc_put_len(q, body);
+		*q++ = 0x04;
+		q = enc_put_len(q, (size_t)dl);
+		memcpy(q, dn, (size_t)dl);
+		q += dl;
+		*q++ = 0x30;
+		q = enc_put_len(q, ava);
+		*q++ = 0x04;
+		q = enc_put_len(q, g->attr.bv_len);
+		memcpy(q, g->attr.bv_val, g->attr.bv_len);
+		q += g->attr.bv_len;
+		*q++ = 0x04;
+		q = enc_put_len(q, g->value.bv_len);
+		memcpy(q, g->value.bv_val, g->value.bv_len);
+		q += g->value.bv_len;
+		part.iov_base = buf;
+		part.iov_len = (size_t)(q - buf);
+	}
 	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ);
 	if (op == NULL) {
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;
 	}
-	struct evbuffer_iovec part = { r->op.bv_val, r->op.bv_len };
 	return forward(c, r, op, u, &part, 1);
 }

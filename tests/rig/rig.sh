@@ -14,7 +14,8 @@
 # Functions
 #   rig_init                  RIG_DIR, cleanup trap, free ports
 #   rig_certs                 private CA + server cert in $RIG_DIR/tls
-#   rig_slapd_start [--users N]   build (once) and start slapd, wait for it
+#   rig_slapd_start [--users N]   build (once) and start the directory, wait for it
+#                             (slapd, or 389-ds ns-slapd with RIG_BACKEND=389ds)
 #   rig_slapd_stop | rig_slapd_restart | rig_slapd_pause | rig_slapd_resume
 #   rig_proxy_config [LINE...]    write aldproxy.yaml (+ LINEs appended) and profiles/demo.yaml
 #   rig_proxy_start | rig_proxy_stop
@@ -24,15 +25,20 @@
 #   assert_not_contains FILE|STRING NEEDLE [MSG] | assert_rc RC CMD... | rig_log MSG
 #
 # Exported variables
-#   REPO RIG_PYTHON RIG_DIR RIG_IPV6 SLAPD_PORT SLAPD_TLS_PORT PROXY_PORT PROXY_TLS_PORT PROXY_PORT2
+#   REPO RIG_PYTHON RIG_BACKEND DIRECTORY_KIND RIG_DIR RIG_IPV6 SLAPD_PORT SLAPD_TLS_PORT PROXY_PORT PROXY_TLS_PORT PROXY_PORT2
 #   CA_FILE SERVER_CERT SERVER_KEY LDAPTLS_CACERT
 #   SLAPD_URL SLAPD_LDAPS_URL SLAPD_PID BASE_DN USERS_DN GROUPS_DN DM_DN DM_PW
 #   PROXY_BIND_DN PROXY_BIND_PW SVC_DN SVC_PW
 #   PROXY_URL PROXY_LDAPS_URL PROXY_PID PROXY_CONFIG PROXY_LOG
 #
 # Knobs (environment)
+#   RIG_BACKEND           slapd (default) or 389ds: the directory is then a real
+#                         389 Directory Server (tests/rig/ds389.sh); DIRECTORY_KIND
+#                         says which one runs, DM_DN is "cn=Directory Manager"
+#                         and a locked account binds with 53 instead of 49.
+#                         SLAPD_* names then mean "the directory".
 #   RIG_KEEP=1            keep $RIG_DIR (logs, configs) after exit
-#   RIG_SKIP_DEPS=1       do not run tests/rig/deps.sh from rig_init
+#   RIG_SKIP_DEPS=1       do not run tests/rig/deps.sh (deps389.sh) from rig_init
 #   RIG_USERS             generated users (default 1000; --users wins)
 #   RIG_SLAPD_DEBUG       slapd -d level, logged to $RIG_DIR/slapd.log (default stats)
 #   ALDPROXYD             proxy binary (default $REPO/build/src/aldproxyd)
@@ -60,6 +66,17 @@ REPO=$(cd "$RIG_LIB_DIR/../.." && pwd)
 export REPO
 case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH="$PATH:/usr/sbin:/sbin" ;; esac
 export PATH
+
+RIG_BACKEND=${RIG_BACKEND:-slapd}
+case "$RIG_BACKEND" in
+slapd | 389ds) ;;
+*)
+	echo "rig.sh: RIG_BACKEND must be slapd or 389ds, not '$RIG_BACKEND'" >&2
+	return 1 2>/dev/null || exit 1
+	;;
+esac
+DIRECTORY_KIND=$RIG_BACKEND
+export RIG_BACKEND DIRECTORY_KIND
 # Debian's python3-ldap3 lives in the system interpreter; a pyenv/venv python3
 # earlier on PATH would not see it.  Tests: run ldap3 scripts with $RIG_PYTHON.
 if [ -x /usr/bin/python3 ]; then RIG_PYTHON=/usr/bin/python3; else RIG_PYTHON=python3; fi
@@ -68,7 +85,11 @@ export RIG_PYTHON
 export BASE_DN="dc=ald,dc=test"
 export USERS_DN="cn=users,cn=accounts,$BASE_DN"
 export GROUPS_DN="cn=groups,cn=accounts,$BASE_DN"
-export DM_DN="cn=Directory Manager,$BASE_DN"
+if [ "$RIG_BACKEND" = 389ds ]; then
+	export DM_DN="cn=Directory Manager"
+else
+	export DM_DN="cn=Directory Manager,$BASE_DN"
+fi
 export DM_PW="DMPass123"
 export PROXY_BIND_DN="uid=aldproxy,cn=sysaccounts,cn=etc,$BASE_DN"
 export PROXY_BIND_PW="ProxyPass1"
@@ -78,6 +99,9 @@ export SVC_PW="DemoPass1"
 SLAPD_PID=
 PROXY_PID=
 RIG_EXTRA_PIDS=()
+
+# shellcheck source=ds389.sh
+. "$RIG_LIB_DIR/ds389.sh"
 
 # ------------------------------------------------------------------ helpers
 
@@ -228,6 +252,9 @@ EOF
 rig_init() {
 	if [ "${RIG_SKIP_DEPS:-0}" != 1 ]; then
 		bash "$RIG_LIB_DIR/deps.sh" || { echo "rig: deps.sh failed" >&2; return 1; }
+		if [ "$RIG_BACKEND" = 389ds ]; then
+			bash "$RIG_LIB_DIR/deps389.sh" || { echo "rig: deps389.sh failed" >&2; return 1; }
+		fi
 	fi
 	RIG_DIR=$(mktemp -d /tmp/aldrig.XXXX)
 	export RIG_DIR
@@ -263,7 +290,7 @@ rig_cleanup() {
 	done
 	RIG_EXTRA_PIDS=()
 	if [ -n "${SLAPD_PID:-}" ]; then
-		_rig_kill "$SLAPD_PID" 10 || true
+		_rig_kill "$SLAPD_PID" "$(_rig_slapd_stop_secs)" || true
 		SLAPD_PID=
 	fi
 	if [ "$rc" != 0 ] && [ -s "$RIG_DIR/aldproxy.log" ]; then
@@ -431,13 +458,20 @@ rig_slapd_start() {
 	if [ -n "${SLAPD_PID:-}" ] && _rig_alive "$SLAPD_PID"; then
 		fail "rig_slapd_start: slapd already running (pid $SLAPD_PID)"
 	fi
+	if [ "$RIG_BACKEND" = 389ds ]; then
+		_rig_389_start "$users"
+		return
+	fi
 	[ -d "$RIG_DIR/slapd/slapd.d/cn=config" ] || _rig_slapd_build "$users"
 	_rig_slapd_launch
 }
 
+# ns-slapd flushes its database on SIGTERM: give it longer than slapd.
+_rig_slapd_stop_secs() { if [ "$RIG_BACKEND" = 389ds ]; then echo 30; else echo 10; fi; }
+
 rig_slapd_stop() {
 	[ -n "${SLAPD_PID:-}" ] || return 0
-	_rig_kill "$SLAPD_PID" 10 || rig_log "slapd needed SIGKILL"
+	_rig_kill "$SLAPD_PID" "$(_rig_slapd_stop_secs)" || rig_log "$RIG_BACKEND needed SIGKILL"
 	SLAPD_PID=
 }
 
@@ -445,7 +479,11 @@ rig_slapd_stop() {
 rig_slapd_restart() {
 	_rig_need_init
 	rig_slapd_stop
-	_rig_slapd_launch
+	if [ "$RIG_BACKEND" = 389ds ]; then
+		_rig_389_launch
+	else
+		_rig_slapd_launch
+	fi
 }
 
 # Freeze / thaw slapd (SIGSTOP / SIGCONT): connections stay open, nothing answers.
