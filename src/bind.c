@@ -225,8 +225,15 @@ bind_finish(struct op *op, int code)
 	if (c == NULL)
 		return;
 	if (code == LDAP_SUCCESS) {
-		c->bound_dn = op->bind_dn;
-		op->bind_dn = NULL;
+		/* the identity in the product's terms: the directory DN seen through the virtual tree */
+		char vdn[DN_MAX];
+		if (op->bind_real != NULL && rewrite_dn_out(op->bind_profile, op->bind_real, strlen(op->bind_real), vdn,
+		    sizeof(vdn)) >= 0) {
+			c->bound_dn = strdup(vdn);
+		} else {
+			c->bound_dn = op->bind_dn;
+			op->bind_dn = NULL;
+		}
 		c->profile = op->bind_profile;
 		c->role = op->bind_role;
 		c->srv->stats.binds_ok++;

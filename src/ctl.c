@@ -1,30 +1,170 @@
 /*
  * ctl.c — aldproxyctl, the administrator's command-line tool.
  *
- * In this release it checks configurations (the same checks as
- * `aldproxyd -t`, without starting anything) and lists the profiles a
- * configuration loads.  The control-socket commands (status, health,
- * stats, reload) come with the control socket.
+ *   check            the same checks as `aldproxyd -t`
+ *   profiles         what the profile directory holds
+ *   explain          how a profile rewrites a filter, a base, an attribute
+ *                    list and a bind name — the first thing to reach for
+ *                    when a product does not log in
+ *   hash-password    a salted hash for a service account kept in a profile
+ *
+ * The control-socket commands (status, health, stats, reload) come with
+ * the control socket.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "dn.h"
+#include "filter.h"
 #include "load.h"
 #include "profile.h"
+#include "request.h"
+#include "rewrite.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: aldproxyctl [-c FILE] COMMAND\n"
+	fprintf(stderr, "usage: aldproxyctl [-c FILE] COMMAND [ARGS]\n"
 	    "commands:\n"
-	    "  check      check the configuration and its profiles\n"
-	    "  profiles   list the profiles with their service accounts and search bases\n"
-	    "  version    print the version\n");
+	    "  check                          check the configuration and its profiles\n"
+	    "  profiles                       list the profiles\n"
+	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME]\n"
+	    "                                 show how PROFILE rewrites a search (and a bind name)\n"
+	    "  hash-password [sha256|sha512]  read a password (stdin or prompt), print its salted hash\n"
+	    "  version                        print the version\n");
 	exit(2);
+}
+
+static int
+hash_password(int argc, char **argv)
+{
+	const char *scheme = argc > 0 ? argv[0] : "sha512";
+	const char *tag = strcmp(scheme, "sha256") == 0 ? "SSHA256" : strcmp(scheme, "sha512") == 0 ? "SSHA512" : NULL;
+	if (tag == NULL) {
+		fprintf(stderr, "aldproxyctl: hash-password: scheme must be sha256 or sha512\n");
+		return 2;
+	}
+	char pw[1024];
+	struct termios old, quiet;
+	int tty = isatty(0) && tcgetattr(0, &old) == 0;
+	if (tty) {
+		fprintf(stderr, "Password: ");
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(0, TCSAFLUSH, &quiet);
+	}
+	char *got = fgets(pw, sizeof(pw), stdin);
+	if (tty) {
+		tcsetattr(0, TCSAFLUSH, &old);
+		fprintf(stderr, "\n");
+	}
+	if (got == NULL) {
+		fprintf(stderr, "aldproxyctl: hash-password: no password read\n");
+		return 1;
+	}
+	pw[strcspn(pw, "\r\n")] = '\0';
+	if (pw[0] == '\0') {
+		fprintf(stderr, "aldproxyctl: hash-password: empty passwords are not allowed\n");
+		return 1;
+	}
+	char out[256];
+	int rc = password_hash_make(tag, pw, strlen(pw), out, sizeof(out));
+	explicit_bzero(pw, sizeof(pw));
+	if (rc < 0) {
+		fprintf(stderr, "aldproxyctl: hash-password: cannot hash\n");
+		return 1;
+	}
+	printf("%s\n", out);
+	return 0;
+}
+
+static int
+explain(const struct profile_set *set, int argc, char **argv)
+{
+	if (argc < 2)
+		usage();
+	const struct profile *p = profile_find(set, argv[0]);
+	if (p == NULL) {
+		fprintf(stderr, "aldproxyctl: explain: no profile named '%s'\n", argv[0]);
+		return 1;
+	}
+	const char *fstr = argv[1], *base = p->search_base, *attrs = NULL, *bind = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "-b") == 0 && i + 1 < argc)
+			base = argv[++i];
+		else if (strcmp(argv[i], "-a") == 0 && i + 1 < argc)
+			attrs = argv[++i];
+		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
+			bind = argv[++i];
+		else
+			usage();
+	}
+	struct arena a;
+	if (arena_init(&a, 1 << 20) < 0)
+		return 1;
+	struct fnode *f;
+	const char *perr;
+	char buf[65536];
+	printf("profile     %s (%s)\n", p->name, p->file);
+	if (filter_parse(&a, fstr, &f, &perr) < 0) {
+		fprintf(stderr, "aldproxyctl: explain: bad filter: %s\n", perr);
+		arena_free(&a);
+		return 1;
+	}
+	char nbase[DN_MAX];
+	int nl = dn_normalize(base, strlen(base), nbase, sizeof(nbase));
+	if (nl < 0 || !dn_is_under(nbase, (size_t)nl, p->search_base_norm, p->search_base_len))
+		printf("base        %s\n            -> refused: outside search_base %s (noSuchObject)\n", base, p->search_base);
+	else {
+		char real[DN_MAX];
+		rewrite_dn_in(p, base, strlen(base), real, sizeof(real));
+		printf("base        %s\n            -> %s\n", base, real);
+	}
+	filter_print(f, buf, sizeof(buf));
+	printf("filter      %s\n", buf);
+	struct fnode *g = rewrite_filter(p, &a, f, 1);
+	if (g == NULL || filter_print(g, buf, sizeof(buf)) < 0)
+		printf("            -> too large\n");
+	else
+		printf("            -> %s\n", buf);
+	if (attrs != NULL) {
+		struct berval list[REQ_MAX_ATTRS];
+		size_t n = 0;
+		char *copy = strdup(attrs), *save, *tok;
+		for (tok = strtok_r(copy, ",", &save); tok && n < REQ_MAX_ATTRS; tok = strtok_r(NULL, ",", &save)) {
+			list[n].bv_val = tok;
+			list[n++].bv_len = strlen(tok);
+		}
+		unsigned char enc[16384];
+		struct want *w;
+		size_t el = rewrite_attrs(p, list, n, 0, enc, sizeof(enc), &w);
+		printf("attributes  %s\n            ->", attrs);
+		/* the encoded SEQUENCE OF: print each OCTET STRING */
+		for (size_t i = 2 + (enc[1] & 0x80 ? (enc[1] & 0x7f) : 0); el > 0 && i < el;) {
+			size_t l = enc[i + 1];
+			printf(" %.*s", (int)l, enc + i + 2);
+			i += 2 + l;
+		}
+		printf("\n");
+		free(w);
+		free(copy);
+	}
+	if (bind != NULL) {
+		char real[DN_MAX];
+		int ok = rewrite_bind_name(p, bind, strlen(bind), real, sizeof(real));
+		printf("bind        %s\n            -> %s\n", bind, ok < 0 ? "refused: not a name this profile accepts" : real);
+		if (p->nlogin_groups || p->nvisible_groups)
+			printf("            then: must be a member of %s\n",
+			    p->nlogin_groups ? p->login_groups[0] : p->visible_groups[0]);
+	}
+	arena_free(&a);
+	return 0;
 }
 
 int
@@ -36,14 +176,16 @@ main(int argc, char **argv)
 		path = argv[i + 1];
 		i += 2;
 	}
-	if (i != argc - 1)
+	if (i >= argc)
 		usage();
-	const char *cmd = argv[i];
+	const char *cmd = argv[i++];
 	if (strcmp(cmd, "version") == 0) {
 		printf("aldproxyctl 0.1.0\n");
 		return 0;
 	}
-	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "profiles") != 0) {
+	if (strcmp(cmd, "hash-password") == 0)
+		return hash_password(argc - i, argv + i);
+	if (strcmp(cmd, "check") != 0 && strcmp(cmd, "profiles") != 0 && strcmp(cmd, "explain") != 0) {
 		fprintf(stderr, "aldproxyctl: unknown command '%s'\n", cmd);
 		usage();
 	}
@@ -54,8 +196,13 @@ main(int argc, char **argv)
 		return 1;
 	}
 	struct profile_set *set = ld.profiles;
+	int rc = 0;
 	if (strcmp(cmd, "check") == 0) {
+		if (i != argc)
+			usage();
 		printf("%s: OK, %zu profile(s)\n", path, set->n);
+	} else if (strcmp(cmd, "explain") == 0) {
+		rc = explain(set, argc - i, argv + i);
 	} else {
 		for (size_t k = 0; k < set->n; k++) {
 			const struct profile *p = set->v[k];
@@ -64,5 +211,5 @@ main(int argc, char **argv)
 		}
 	}
 	load_free(&ld);
-	return 0;
+	return rc;
 }

@@ -8,7 +8,10 @@
 #
 # Everything lives in $RIG_DIR/389 (lib389's PREFIX install: no systemd, no
 # /etc, /var or /run writes); ns-slapd runs in the foreground (-d 0) as the
-# rig's child, so SLAPD_PID is its pid and the rig's trap stops it.
+# rig's child, so SLAPD_PID is its pid and the rig's trap stops it.  (In the
+# foreground ns-slapd writes nothing to its errors log unless
+# nsslapd-errorlog-level holds the severity bits EMERG..INFO, 0x07F00000:
+# they are set, so the errors log and $RIG_DIR/slapd.log show what it says.)
 #
 #   $RIG_DIR/389/root/etc/dirsrv/slapd-rig   config dir: dse.ldif, NSS db, schema/
 #   $RIG_DIR/389/root/log/slapd-rig          access and errors logs
@@ -306,6 +309,7 @@ EOF
 		"$C|nsslapd-sizelimit|2000" \
 		"$C|nsslapd-timelimit|3600" \
 		"$C|nsslapd-accesslog-logbuffering|off" \
+		"$C|nsslapd-errorlog-level|$((0x07F04000))" \
 		"$L|nsslapd-lookthroughlimit|5000" \
 		"$B|nsslapd-db-durable-transaction|off" \
 		"$B|nsslapd-cache-autosize|0" \
