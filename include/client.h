@@ -43,7 +43,8 @@ struct client {
 	int read_paused;
 	char peer[64];
 	char *bound_dn;                 /* as the client sent it; NULL while anonymous */
-	const struct profile *profile;  /* chosen at bind, or fixed by listener */
+	const struct profile *profile;  /* chosen at bind, or fixed by listener (held) */
+	const struct profile *fixed;    /* the listener's profile, resolved at accept (held) */
 	enum bind_role role;
 	struct op_list ops;
 	unsigned nops;
@@ -65,6 +66,8 @@ void client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen
  * of Disconnection with that code first.  Safe to call repeatedly.
  */
 void client_close(struct client *c, int code, const char *why);
+/* Replaces c->profile, holding the new one and releasing the old. */
+void client_set_profile(struct client *c, const struct profile *p);
 /* Frees at once; only from the close event or at server exit. */
 void client_free(struct client *c);
 

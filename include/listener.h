@@ -16,8 +16,8 @@ struct evconnlistener;
 struct listener {
 	struct server *srv;
 	struct evconnlistener *lev;
-	const char *url;                    /* borrowed from the config or the profile */
-	const struct profile *profile;      /* fixed profile, or NULL */
+	const char *url;                    /* owned copy */
+	char *profile_name;                 /* the profile its clients use, or NULL (resolved at accept) */
 	int tls;                            /* ldaps:// */
 };
 

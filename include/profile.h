@@ -73,6 +73,7 @@ struct default_attr {
 };
 
 struct profile {
+	int refs;                   /* the set's reference plus one per client and op using it */
 	char *name;
 	char *description;
 	char *file;
@@ -136,7 +137,11 @@ struct profile_set {
 
 /* cfg (may be NULL) is checked for listeners that clash with the profiles' own. */
 int  profile_set_load(const char *dir, const struct config *cfg, struct profile_set **out, char *err, size_t errlen);
+/* Drops the set's references: profiles still used by clients or ops live on until released. */
 void profile_set_free(struct profile_set *set);
+/* Reference counting, so a reload can replace the set under running clients. NULL is fine. */
+const struct profile *profile_hold(const struct profile *p);
+void profile_release(const struct profile *p);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
 
 /*

@@ -62,7 +62,7 @@ bind_target(struct client *c, const struct berval *name, char *real, size_t real
     const struct service_account **sa)
 {
 	const struct profile_set *set = c->srv->profiles;
-	const struct profile *fixed = c->li->profile;
+	const struct profile *fixed = c->fixed;
 	*sa = NULL;
 	*role = ROLE_NONE;
 	if (memchr(name->bv_val, '=', name->bv_len) == NULL) {
@@ -109,7 +109,7 @@ bind_start(struct client *c, struct request *r)
 			return refuse(c, r, LDAP_INVALID_CREDENTIALS, p->ad_diagnostics ? ad_diagnostic(49) : NULL,
 			    "wrong password for a profile service account");
 		c->bound_dn = strndup(b->dn.bv_val, b->dn.bv_len);
-		c->profile = p;
+		client_set_profile(c, p);
 		c->role = ROLE_SERVICE;
 		c->srv->stats.binds_ok++;
 		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=service (profile hash) result=0",
@@ -125,7 +125,7 @@ bind_start(struct client *c, struct request *r)
 			op_free(op);
 		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory");
 	}
-	op->bind_profile = p;
+	op->bind_profile = profile_hold(p);
 	op->bind_role = role;
 	/* the request as received, or re-encoded when the name was translated */
 	unsigned char hdr[PDU_HEAD_MAX * 2 + DN_MAX + 4096];
@@ -182,8 +182,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	free(c->bound_dn);
 	c->bound_dn = NULL;
 	c->role = ROLE_NONE;
-	if (c->li->profile == NULL)
-		c->profile = NULL;
+	if (c->fixed == NULL)
+		client_set_profile(c, NULL);
 
 	if (b->version != 3)
 		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2");
@@ -234,7 +234,7 @@ bind_finish(struct op *op, int code)
 			c->bound_dn = op->bind_dn;
 			op->bind_dn = NULL;
 		}
-		c->profile = op->bind_profile;
+		client_set_profile(c, op->bind_profile);
 		c->role = op->bind_role;
 		c->srv->stats.binds_ok++;
 		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=%s result=0", (unsigned long long)c->id,

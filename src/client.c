@@ -114,7 +114,6 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	c->srv = srv;
 	c->li = li;
 	c->id = ++srv->next_conn_id;
-	c->profile = li->profile;
 	TAILQ_INIT(&c->ops);
 	snprintf(c->peer, sizeof(c->peer), sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 	if (li->tls) {
@@ -133,6 +132,19 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	TAILQ_INSERT_TAIL(&srv->clients, c, link);
 	srv->nclients++;
 	srv->stats.conns_accepted++;
+	if (li->profile_name != NULL) {
+		/* looked up now: a reload may have replaced the profile since the listener opened */
+		c->fixed = profile_hold(profile_find(srv->profiles, li->profile_name));
+		if (c->fixed == NULL) {
+			log_warn("conn=%llu: listener %s belongs to profile %s, which the configuration no longer has",
+			    (unsigned long long)c->id, li->url, li->profile_name);
+			if (c->bev == NULL)
+				close(fd);
+			client_free(c);
+			return;
+		}
+		client_set_profile(c, c->fixed);
+	}
 	if (c->bev == NULL || c->ber == NULL || c->resume_ev == NULL || c->close_ev == NULL || c->flush_timer == NULL) {
 		if (c->bev == NULL)
 			close(fd);
@@ -186,7 +198,17 @@ client_free(struct client *c)
 	if (c->flush_timer != NULL)
 		event_free(c->flush_timer);
 	free(c->bound_dn);
+	profile_release(c->profile);
+	profile_release(c->fixed);
 	free(c);
+}
+
+void
+client_set_profile(struct client *c, const struct profile *p)
+{
+	const struct profile *old = c->profile;
+	c->profile = profile_hold(p);
+	profile_release(old);
 }
 
 void

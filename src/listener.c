@@ -74,7 +74,7 @@ open_socket(const char *url, const struct url *parsed, char *err, size_t errlen)
 }
 
 static int
-listener_open(struct server *srv, const char *url, const struct url *parsed, const struct profile *p,
+listener_open(struct server *srv, const char *url, const struct url *parsed, const char *pname,
     char *err, size_t errlen)
 {
 	struct listener **v = realloc(srv->listeners, (srv->nlisteners + 1) * sizeof(*v));
@@ -86,9 +86,12 @@ listener_open(struct server *srv, const char *url, const struct url *parsed, con
 		return -1;
 	srv->listeners[srv->nlisteners++] = li;
 	li->srv = srv;
-	li->url = url;
+	li->url = strdup(url);
+	if (li->url == NULL)
+		return -1;
 	li->tls = parsed->tls;
-	li->profile = p;
+	if (pname != NULL && (li->profile_name = strdup(pname)) == NULL)
+		return -1;
 	if (li->tls && srv->tls_server == NULL) {
 		snprintf(err, errlen, "listener %s: ldaps:// needs tls.certificate and tls.key in the configuration", url);
 		return -1;
@@ -103,7 +106,7 @@ listener_open(struct server *srv, const char *url, const struct url *parsed, con
 		return -1;
 	}
 	evconnlistener_set_error_cb(li->lev, accept_error_cb);
-	log_notice("listening on %s%s%s", url, p ? " for profile " : "", p ? p->name : "");
+	log_notice("listening on %s%s%s", url, pname ? " for profile " : "", pname ? pname : "");
 	return 0;
 }
 
@@ -113,20 +116,19 @@ listener_open_all(struct server *srv, char *err, size_t errlen)
 	struct config *cfg = srv->cfg;
 	for (size_t i = 0; i < cfg->nlisteners; i++) {
 		struct listener_conf *lc = &cfg->listeners[i];
-		const struct profile *p = NULL;
-		if (lc->profile != NULL && (p = profile_find(srv->profiles, lc->profile)) == NULL) {
+		if (lc->profile != NULL && profile_find(srv->profiles, lc->profile) == NULL) {
 			snprintf(err, errlen, "%s:%d: key 'listeners[%zu].profile': no profile named '%s' in %s",
 			    cfg->path, lc->line, i, lc->profile, cfg->profiles_dir);
 			return -1;
 		}
-		if (listener_open(srv, lc->url, &lc->parsed, p, err, errlen) < 0)
+		if (listener_open(srv, lc->url, &lc->parsed, lc->profile, err, errlen) < 0)
 			return -1;
 	}
 	/* listeners a profile owns */
 	for (size_t k = 0; k < srv->profiles->n; k++) {
 		const struct profile *p = srv->profiles->v[k];
 		for (size_t i = 0; i < p->nlisteners; i++)
-			if (listener_open(srv, p->listeners[i], &p->listener_urls[i], p, err, errlen) < 0)
+			if (listener_open(srv, p->listeners[i], &p->listener_urls[i], p->name, err, errlen) < 0)
 				return -1;
 	}
 	return 0;
@@ -146,8 +148,11 @@ void
 listener_free_all(struct server *srv)
 {
 	listener_stop_all(srv);
-	for (size_t i = 0; i < srv->nlisteners; i++)
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		free(srv->listeners[i]->profile_name);
+		free((char *)srv->listeners[i]->url);
 		free(srv->listeners[i]);
+	}
 	free(srv->listeners);
 	srv->listeners = NULL;
 	srv->nlisteners = 0;

@@ -65,13 +65,78 @@ shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(srv->base, NULL);
 }
 
+static int
+same_listeners(const struct config *a, const struct config *b)
+{
+	if (a->nlisteners != b->nlisteners)
+		return 0;
+	for (size_t i = 0; i < a->nlisteners; i++)
+		if (strcmp(a->listeners[i].url, b->listeners[i].url) != 0 ||
+		    (a->listeners[i].profile == NULL) != (b->listeners[i].profile == NULL) ||
+		    (a->listeners[i].profile && strcmp(a->listeners[i].profile, b->listeners[i].profile) != 0))
+			return 0;
+	return 1;
+}
+
+static int
+same_backend(const struct config *a, const struct config *b)
+{
+	if (a->nservers != b->nservers || strcmp(a->bind_dn, b->bind_dn) != 0 ||
+	    strcmp(a->bind_password, b->bind_password) != 0 || a->pool_size != b->pool_size ||
+	    a->bind_pool_size != b->bind_pool_size || a->paged_pool_size != b->paged_pool_size)
+		return 0;
+	for (size_t i = 0; i < a->nservers; i++)
+		if (strcmp(a->servers[i], b->servers[i]) != 0)
+			return 0;
+	return 1;
+}
+
+/*
+ * SIGHUP: load the configuration and every profile beside the running set
+ * and swap the profiles in whole; on any error keep the running set.
+ * Clients and operations hold references to the profiles they started
+ * with, so nothing in flight changes under them.  Listener and backend
+ * changes need a restart (logged); the front-end certificate is renewed.
+ */
+static void
+server_reload(struct server *srv)
+{
+	char err[1024];
+	struct loaded ld;
+	log_notice("reload: reading %s", srv->cfg->path);
+	if (load_all(srv->cfg->path, &ld, err, sizeof(err)) < 0) {
+		log_err("reload failed, the running configuration stays: %s", err);
+		return;
+	}
+	int restart = !same_listeners(srv->cfg, ld.cfg) || !same_backend(srv->cfg, ld.cfg);
+	for (size_t i = 0; i < ld.profiles->n && !restart; i++) {
+		const struct profile *np = ld.profiles->v[i], *op = profile_find(srv->profiles, np->name);
+		restart = np->nlisteners != (op ? op->nlisteners : 0);
+		for (size_t k = 0; !restart && k < np->nlisteners; k++)
+			restart = strcmp(np->listeners[k], op->listeners[k]) != 0;
+	}
+	struct profile_set *old = srv->profiles;
+	srv->profiles = ld.profiles;
+	ld.profiles = NULL;
+	profile_set_free(old);      /* profiles still in use live on until released */
+	if (ld.tls_server != NULL) {
+		if (srv->tls_server != NULL)
+			SSL_CTX_free(srv->tls_server);    /* established sessions keep their own reference */
+		srv->tls_server = ld.tls_server;
+		ld.tls_server = NULL;
+	}
+	log_notice("reload done: %zu profile(s)%s", srv->profiles->n,
+	    restart ? "; listener or backend changes need a restart to take effect" : "");
+	load_free(&ld);
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		log_notice("SIGHUP: live reload is not available yet; restart to apply changes");
+		server_reload(srv);
 		return;
 	}
 	if (srv->stopping) {

@@ -48,7 +48,7 @@ op_new(struct client *c, int msgid, unsigned tag)
 	op->conn_id = c->id;
 	op->client_msgid = msgid;
 	op->tag = tag;
-	op->profile = c->profile;
+	op->profile = profile_hold(c->profile);
 	TAILQ_INSERT_TAIL(&c->ops, op, c_link);
 	c->nops++;
 	return op;
@@ -64,7 +64,7 @@ op_new_internal(struct op *parent, unsigned tag)
 	op->client_msgid = parent->client_msgid;
 	op->tag = tag;
 	op->flags = OP_INTERNAL;
-	op->profile = parent->bind_profile;
+	op->profile = profile_hold(parent->bind_profile);
 	op->parent = parent;
 	parent->child = op;
 	return op;
@@ -89,6 +89,8 @@ op_free(struct op *op)
 	free(op->bind_dn);
 	free(op->bind_real);
 	free(op->want);
+	profile_release(op->profile);
+	profile_release(op->bind_profile);
 	if (op->parent != NULL)
 		op->parent->child = NULL;
 	if (op->child != NULL)

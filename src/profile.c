@@ -137,6 +137,7 @@ profile_set_load(const char *dir, const struct config *cfg, struct profile_set *
 		struct profile *p;
 		if (profile_parse(path, &p, err, errlen) < 0)
 			goto out;
+		p->refs = 1;    /* the set's */
 		set->v[set->n++] = p;
 	}
 	if (set->n == 0) {
@@ -174,13 +175,28 @@ out:
 	return rc;
 }
 
+const struct profile *
+profile_hold(const struct profile *p)
+{
+	if (p != NULL)
+		((struct profile *)p)->refs++;
+	return p;
+}
+
+void
+profile_release(const struct profile *p)
+{
+	if (p != NULL && --((struct profile *)p)->refs == 0)
+		profile_free((struct profile *)p);
+}
+
 void
 profile_set_free(struct profile_set *set)
 {
 	if (set == NULL)
 		return;
 	for (size_t i = 0; i < set->n; i++)
-		profile_free(set->v[i]);
+		profile_release(set->v[i]);
 	free(set->v);
 	free(set);
 }

@@ -62,6 +62,22 @@ valid_attr_name(const char *s)
 	return 1;
 }
 
+/*
+ * A DN of one RDN in a list of bind DNs or bases is almost always a DN that
+ * YAML's flow syntax split at its commas ([cn=a,dc=b] is two items).
+ */
+static int
+single_rdn(const char *dn)
+{
+	for (const char *s = dn; *s; s++) {
+		if (*s == '\\' && s[1] != '\0')
+			s++;
+		else if (*s == ',')
+			return 0;
+	}
+	return 1;
+}
+
 static char *
 norm_dup(const char *dn, size_t *len)
 {
@@ -467,6 +483,9 @@ parse_service_accounts(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
 			}
 			if ((sa->ndn = norm_dup(sa->dn, NULL)) == NULL)
 				return yc_error(yc, it, path, "'%s' is not a valid DN", sa->dn);
+			if (single_rdn(sa->dn))
+				return yc_error(yc, it, path, "'%s' is a single RDN: quote DNs inside [...] lists, "
+				    "YAML splits them at commas", sa->dn);
 		}
 	} else {
 		return yc_error(yc, seq, "service_accounts", "must be a list");
@@ -583,6 +602,12 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 		if (nd == NULL) {
 			yc_error(&yc, yc_seq_item(&yc, root, "user_bases", i), "user_bases", "'%s' is not a valid DN",
 			    p->user_bases[i]);
+			goto out;
+		}
+		if (single_rdn(p->user_bases[i])) {
+			free(nd);
+			yc_error(&yc, yc_seq_item(&yc, root, "user_bases", i), "user_bases",
+			    "'%s' is a single RDN: quote DNs inside [...] lists, YAML splits them at commas", p->user_bases[i]);
 			goto out;
 		}
 		free(p->user_bases[i]);
