@@ -42,7 +42,8 @@ struct client {
 	int tls;
 	int read_paused;
 	char peer[64];
-	char *bound_dn;                 /* as the client sent it; NULL while anonymous */
+	char *bound_dn;                 /* the product's view of the identity; NULL while anonymous */
+	char *bound_real;               /* its directory DN; NULL for profile-only service accounts */
 	const struct profile *profile;  /* chosen at bind, or fixed by listener (held) */
 	const struct profile *fixed;    /* the listener's profile, resolved at accept (held) */
 	enum bind_role role;
@@ -97,6 +98,8 @@ const char *bind_failure_diag(const struct op *op, int code);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int passwd_handle(struct client *c, struct request *r);
 /* Controls check shared by handlers: 0, or an LDAP result code with *diag set. */
 int controls_check(const struct request *r, const char **diag);
 

@@ -125,6 +125,11 @@ struct profile {
 	int ad_diagnostics;
 	int rootdse_ad;
 
+	/* writes, performed on the directory as the bound user (proxied authorization) */
+	int write_password;         /* Password Modify extended operation */
+	char **write_attrs;         /* attributes Modify may change (product's names) */
+	size_t nwrite_attrs;
+
 	char **attributes;          /* allowlist */
 	size_t nattributes;
 	int all_attributes;         /* "*" */

@@ -181,6 +181,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity */
 	free(c->bound_dn);
 	c->bound_dn = NULL;
+	free(c->bound_real);
+	c->bound_real = NULL;
 	c->role = ROLE_NONE;
 	if (c->fixed == NULL)
 		client_set_profile(c, NULL);
@@ -235,6 +237,8 @@ bind_finish(struct op *op, int code)
 			op->bind_dn = NULL;
 		}
 		client_set_profile(c, op->bind_profile);
+		c->bound_real = op->bind_real;
+		op->bind_real = NULL;
 		c->role = op->bind_role;
 		c->srv->stats.binds_ok++;
 		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=%s result=0", (unsigned long long)c->id,

@@ -198,6 +198,7 @@ client_free(struct client *c)
 	if (c->flush_timer != NULL)
 		event_free(c->flush_timer);
 	free(c->bound_dn);
+	free(c->bound_real);
 	profile_release(c->profile);
 	profile_release(c->fixed);
 	free(c);
@@ -376,7 +377,7 @@ static const struct {
 	{ PDU_UNBIND_REQ, unbind_handle },
 	{ PDU_ADD_REQ, write_handle },
 	{ PDU_DEL_REQ, write_handle },
-	{ PDU_MODIFY_REQ, write_handle },
+	{ PDU_MODIFY_REQ, modify_handle },
 	{ PDU_MODDN_REQ, write_handle },
 };
 

@@ -62,11 +62,8 @@ extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len
 		ext_reply(c, r->msgid, LDAP_SUCCESS, NULL, NULL, authzid, n > 0 ? (size_t)n : 0);
 		return 0;
 	}
-	if (is_oid(&e->oid, OID_PASSWD_MODIFY)) {
-		ext_reply(c, r->msgid, LDAP_UNWILLING_TO_PERFORM,
-		    "aldproxy: password changes are not allowed through this profile", NULL, NULL, 0);
-		return 0;
-	}
+	if (is_oid(&e->oid, OID_PASSWD_MODIFY))
+		return passwd_handle(c, r);
 	char diag[200];
 	snprintf(diag, sizeof(diag), "aldproxy: unsupported extended operation %.*s",
 	    (int)(e->oid.bv_len > 100 ? 100 : e->oid.bv_len), e->oid.bv_val);

@@ -157,6 +157,7 @@ profile_free(struct profile *p)
 	free(p->login_attr);
 	free(p->login_base);
 	yc_strlist_free(p->attributes, p->nattributes);
+	yc_strlist_free(p->write_attrs, p->nwrite_attrs);
 	free(p);
 }
 
@@ -545,7 +546,7 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 	static const char *const keys[] = { "name", "description", "listeners", "service_accounts", "user_bases",
 		"search_base", "directory_suffix", "virtual_tree", "attribute_map", "objectclass_map",
 		"virtual_attributes", "defaults", "dn_attributes", "user_class", "memberof", "groups",
-		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", NULL };
+		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", "writes", NULL };
 	struct yamlcfg yc;
 	struct profile *p = calloc(1, sizeof(*p));
 	char *dsuffix = NULL;
@@ -674,6 +675,24 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 	}
 	if (parse_bind_names(&yc, p, root, dsuffix) < 0)
 		goto out;
+	{
+		static const char *const wk[] = { "password_modify", "modify", NULL };
+		yaml_node_t *wn = yc_get(&yc, root, "writes");
+		if (wn != NULL && (yc_check_keys(&yc, wn, "writes", wk) < 0 ||
+		    yc_bool(&yc, wn, "password_modify", "writes", &p->write_password) < 0 ||
+		    yc_strlist(&yc, wn, "modify", "writes", &p->write_attrs, &p->nwrite_attrs) < 0))
+			goto out;
+		for (size_t i = 0; i < p->nwrite_attrs; i++) {
+			const char *a = p->write_attrs[i];
+			if (!valid_attr_name(a) || attr_is_secret(a, strlen(a)) || strcasecmp(a, "objectClass") == 0 ||
+			    strcasecmp(a, "memberOf") == 0 || strcasecmp(a, "nsAccountLock") == 0) {
+				yc_error(&yc, yc_seq_item(&yc, wn, "modify", i), "writes.modify",
+				    "'%s' may not be written through aldproxy (secrets, objectClass, memberOf and the account "
+				    "lock never are; passwords change with password_modify)", a);
+				goto out;
+			}
+		}
+	}
 	{
 		static const char *const rk[] = { "active_directory", NULL };
 		yaml_node_t *r = yc_get(&yc, root, "rootdse");

@@ -1,0 +1,324 @@
+/*
+ * write.c — the writes a profile may allow: Modify of listed attributes
+ * and the Password Modify extended operation (RFC 3062), for IDM products.
+ *
+ * aldproxy never writes as itself: the operation goes to a shared
+ * connection carrying the proxied authorization control (RFC 4370) for the
+ * bound user's directory DN, so the directory applies that user's own
+ * access rights.  aldproxy's account needs proxy rights on the directory
+ * (389-ds: an ACI granting "proxy"; OpenLDAP: authzTo) — docs/operations.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <ldap.h>
+
+#include "backend.h"
+#include "client.h"
+#include "dn.h"
+#include "log.h"
+#include "pdu.h"
+#include "request.h"
+#include "rewrite.h"
+#include "server.h"
+#include "upstream.h"
+
+#define OID_PROXY_AUTHZ "2.16.840.1.113730.3.4.18"
+#define WRITE_BUF 65536
+
+static int
+may_write(const struct profile *p, const struct berval *attr)
+{
+	for (size_t i = 0; i < p->nwrite_attrs; i++)
+		if (attr_eq(attr, p->write_attrs[i]))
+			return 1;
+	return 0;
+}
+
+/* Appends the client's checked controls plus proxied authorization for c's directory DN. */
+static size_t
+controls_with_proxy(struct client *c, const struct request *r, unsigned char *out, size_t cap)
+{
+	char authz[DN_MAX + 8];
+	int al = snprintf(authz, sizeof(authz), "dn:%s", c->bound_real);
+	size_t ctl = enc_tlv_size(strlen(OID_PROXY_AUTHZ)) + 3 + enc_tlv_size((size_t)al);
+	size_t keep = 0;
+	for (size_t i = 0; i < r->ctrls.n; i++)
+		if (!attr_eq(&r->ctrls.c[i].oid, OID_PROXY_AUTHZ) && !attr_eq(&r->ctrls.c[i].oid, "2.16.840.1.113730.3.4.12"))
+			keep += r->ctrls.c[i].raw.bv_len;
+	size_t body = keep + enc_tlv_size(ctl);
+	if (enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_CONTROLS;
+	q = enc_put_len(q, body);
+	for (size_t i = 0; i < r->ctrls.n; i++)
+		if (!attr_eq(&r->ctrls.c[i].oid, OID_PROXY_AUTHZ) && !attr_eq(&r->ctrls.c[i].oid, "2.16.840.1.113730.3.4.12")) {
+			memcpy(q, r->ctrls.c[i].raw.bv_val, r->ctrls.c[i].raw.bv_len);
+			q += r->ctrls.c[i].raw.bv_len;
+		}
+	*q++ = 0x30;
+	q = enc_put_len(q, ctl);
+	*q++ = 0x04;
+	q = enc_put_len(q, strlen(OID_PROXY_AUTHZ));
+	memcpy(q, OID_PROXY_AUTHZ, strlen(OID_PROXY_AUTHZ));
+	q += strlen(OID_PROXY_AUTHZ);
+	*q++ = 0x01;        /* critical: never run the write as aldproxy itself */
+	*q++ = 1;
+	*q++ = 0xff;
+	*q++ = 0x04;
+	q = enc_put_len(q, (size_t)al);
+	memcpy(q, authz, (size_t)al);
+	q += al;
+	return (size_t)(q - out);
+}
+
+/* Common checks: bound with a directory identity, and a connection to send on. 0 or a result code. */
+static int
+write_preflight(struct client *c, struct upstream **u, const char **diag)
+{
+	if (c->bound_dn == NULL || c->profile == NULL) {
+		*diag = "aldproxy: bind first";
+		return LDAP_INSUFFICIENT_ACCESS;
+	}
+	if (c->bound_real == NULL) {
+		*diag = "aldproxy: this identity exists only in the profile; it cannot write to the directory";
+		return LDAP_UNWILLING_TO_PERFORM;
+	}
+	if ((*u = backend_pick(c->srv->backend)) == NULL) {
+		*diag = backend_saturated(c->srv->backend) ? NULL : "aldproxy: no directory server is available";
+		return backend_saturated(c->srv->backend) ? -1 : LDAP_UNAVAILABLE;
+	}
+	return LDAP_SUCCESS;
+}
+
+static int
+forward_write(struct client *c, struct request *r, struct upstream *u, unsigned tag, const unsigned char *op,
+    size_t oplen)
+{
+	unsigned char ctl[DN_MAX + 4096];
+	size_t cl = controls_with_proxy(c, r, ctl, sizeof(ctl));
+	struct op *o = cl ? op_new(c, r->msgid, tag) : NULL;
+	if (o == NULL) {
+		client_result(c, r->msgid, op_response_tag(tag), LDAP_OTHER, "aldproxy: request too large");
+		return 0;
+	}
+	struct evbuffer_iovec parts[2] = { { (void *)op, oplen }, { ctl, cl } };
+	if (upstream_send(u, o, parts, 2) < 0)
+		op_fail(o, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
+	log_info("conn=%llu msgid=%d %s as \"%s\" profile=%s forwarded", (unsigned long long)c->id, r->msgid,
+	    tag == PDU_MODIFY_REQ ? "MODIFY" : "PASSWD", c->bound_real, c->profile->name);
+	return 0;
+}
+
+int
+modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	const struct profile *p = c->profile;
+	struct upstream *u;
+	const char *diag;
+	char d[400];
+	(void)buf;
+	(void)len;
+	int code = write_preflight(c, &u, &diag);
+	if (code < 0)
+		return HANDLER_WAIT;
+	if (code == LDAP_SUCCESS && p->nwrite_attrs == 0) {
+		snprintf(d, sizeof(d), "aldproxy: write operations are not allowed by profile %s", p->name);
+		diag = d;
+		code = LDAP_UNWILLING_TO_PERFORM;
+	}
+	if (code != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_MODIFY_RES, code, diag);
+		return 0;
+	}
+	/* ModifyRequest ::= [APPLICATION 6] SEQUENCE { object, changes SEQUENCE OF change } */
+	BerElement *ber = c->ber;
+	struct berval opbv = r->op, dn, type;
+	ber_len_t blen;
+	char *last;
+	ber_init2(ber, &opbv, LBER_USE_DER);
+	if (bscan(ber, "{m", &dn) < 0 || ber_peek_tag(ber, &blen) != LBER_SEQUENCE) {
+		client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_PROTOCOL_ERROR, "aldproxy: malformed modify request");
+		return 0;
+	}
+	char ndn[DN_MAX], real[DN_MAX];
+	int nl = dn_normalize(dn.bv_val, dn.bv_len, ndn, sizeof(ndn));
+	if (nl < 0 || !dn_is_under(ndn, (size_t)nl, p->search_base_norm, p->search_base_len) ||
+	    rewrite_dn_in(p, dn.bv_val, dn.bv_len, real, sizeof(real)) < 0) {
+		client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_NO_SUCH_OBJECT, "aldproxy: the entry is outside this profile");
+		return 0;
+	}
+	arena_reset(&c->srv->arena);
+	unsigned char *out = arena_alloc(&c->srv->arena, WRITE_BUF);
+	unsigned char *changes = arena_alloc(&c->srv->arena, WRITE_BUF);
+	size_t cl = 0;
+	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
+		ber_int_t mop;
+		struct berval vals;
+		if (bscan(ber, "{e{m", &mop, &type) < 0 || ber_skip_element(ber, &vals) == LBER_DEFAULT) {
+			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_PROTOCOL_ERROR, "aldproxy: malformed modification");
+			return 0;
+		}
+		if (!may_write(p, &type) || !profile_attr_allowed(p, type.bv_val, type.bv_len)) {
+			snprintf(d, sizeof(d), "aldproxy: profile %s does not allow modifying '%.*s'", p->name,
+			    (int)(type.bv_len > 100 ? 100 : type.bv_len), type.bv_val);
+			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_INSUFFICIENT_ACCESS, d);
+			return 0;
+		}
+		/* the real attribute name, the values as received */
+		struct berval rt = type;
+		for (size_t i = 0; i < p->nattr_maps; i++)
+			if (attr_eq(&type, p->attr_maps[i].virt)) {
+				rt.bv_val = p->attr_maps[i].real;
+				rt.bv_len = strlen(rt.bv_val);
+			}
+		size_t mod = enc_tlv_size(rt.bv_len) + vals.bv_len;
+		size_t change = 3 + enc_tlv_size(mod);
+		if (out == NULL || changes == NULL || cl + enc_tlv_size(change) > WRITE_BUF) {
+			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: modify request too large");
+			return 0;
+		}
+		unsigned char *q = changes + cl;
+		*q++ = 0x30;
+		q = enc_put_len(q, change);
+		q = enc_put_int(q, 0x0a, mop);
+		*q++ = 0x30;
+		q = enc_put_len(q, mod);
+		*q++ = 0x04;
+		q = enc_put_len(q, rt.bv_len);
+		memcpy(q, rt.bv_val, rt.bv_len);
+		q += rt.bv_len;
+		memcpy(q, vals.bv_val, vals.bv_len);
+		q += vals.bv_len;
+		cl = (size_t)(q - changes);
+	}
+	size_t rl = strlen(real);
+	size_t body = enc_tlv_size(rl) + enc_tlv_size(cl);
+	if (enc_tlv_size(body) > WRITE_BUF) {
+		client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: modify request too large");
+		return 0;
+	}
+	unsigned char *q = out;
+	*q++ = PDU_MODIFY_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x04;
+	q = enc_put_len(q, rl);
+	memcpy(q, real, rl);
+	q += rl;
+	*q++ = 0x30;
+	q = enc_put_len(q, cl);
+	memcpy(q, changes, cl);
+	q += cl;
+	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out));
+}
+
+int
+passwd_handle(struct client *c, struct request *r)
+{
+	const struct profile *p = c->profile;
+	struct upstream *u;
+	const char *diag;
+	char d[300];
+	int code = write_preflight(c, &u, &diag);
+	if (code < 0)
+		return HANDLER_WAIT;
+	if (code == LDAP_SUCCESS && !p->write_password) {
+		snprintf(d, sizeof(d), "aldproxy: password changes are not allowed by profile %s", p->name);
+		diag = d;
+		code = LDAP_UNWILLING_TO_PERFORM;
+	}
+	if (code != LDAP_SUCCESS) {
+		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
+		client_check_output(c);
+		return 0;
+	}
+	/* PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] } (all optional) */
+	struct berval id = { 0, NULL }, oldpw = { 0, NULL }, newpw = { 0, NULL }, v = r->u.ext.value;
+	ber_len_t blen;
+	if (v.bv_val != NULL) {
+		BerElement *ber = c->ber;
+		ber_init2(ber, &v, LBER_USE_DER);
+		int bad = bscan(ber, "{") < 0;
+		if (!bad && ber_peek_tag(ber, &blen) == 0x80)
+			bad = bscan(ber, "m", &id) < 0;
+		if (!bad && ber_peek_tag(ber, &blen) == 0x81)
+			bad = bscan(ber, "m", &oldpw) < 0;
+		if (!bad && ber_peek_tag(ber, &blen) == 0x82)
+			bad = bscan(ber, "m", &newpw) < 0;
+		if (bad) {
+			pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_PROTOCOL_ERROR,
+			    "aldproxy: malformed password modify request", NULL, NULL, 0);
+			client_check_output(c);
+			return 0;
+		}
+	}
+	char real[DN_MAX];
+	if (id.bv_val != NULL) {
+		char ndn[DN_MAX];
+		int nl = dn_normalize(id.bv_val, id.bv_len, ndn, sizeof(ndn));
+		if (nl < 0 || !dn_is_under(ndn, (size_t)nl, p->search_base_norm, p->search_base_len) ||
+		    rewrite_dn_in(p, id.bv_val, id.bv_len, real, sizeof(real)) < 0) {
+			pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_NO_SUCH_OBJECT,
+			    "aldproxy: the user is outside this profile", NULL, NULL, 0);
+			client_check_output(c);
+			return 0;
+		}
+	}
+	/* ExtendedRequest { requestName [0], requestValue [1] } with the identity in directory terms */
+	unsigned char val[DN_MAX + 2048], out[DN_MAX + 2200];
+	size_t vbody = (id.bv_val ? enc_tlv_size(strlen(real)) : 0) + (oldpw.bv_val ? enc_tlv_size(oldpw.bv_len) : 0) +
+	    (newpw.bv_val ? enc_tlv_size(newpw.bv_len) : 0);
+	if (enc_tlv_size(vbody) + 64 > sizeof(val)) {
+		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_ADMINLIMIT_EXCEEDED,
+		    "aldproxy: request too large", NULL, NULL, 0);
+		client_check_output(c);
+		return 0;
+	}
+	unsigned char *q = val;
+	*q++ = 0x30;
+	q = enc_put_len(q, vbody);
+	if (id.bv_val) {
+		*q++ = 0x80;
+		q = enc_put_len(q, strlen(real));
+		memcpy(q, real, strlen(real));
+		q += strlen(real);
+	}
+	if (oldpw.bv_val) {
+		*q++ = 0x81;
+		q = enc_put_len(q, oldpw.bv_len);
+		memcpy(q, oldpw.bv_val, oldpw.bv_len);
+		q += oldpw.bv_len;
+	}
+	if (newpw.bv_val) {
+		*q++ = 0x82;
+		q = enc_put_len(q, newpw.bv_len);
+		memcpy(q, newpw.bv_val, newpw.bv_len);
+		q += newpw.bv_len;
+	}
+	size_t vl = (size_t)(q - val);
+	size_t ol = strlen(OID_PASSWD_MODIFY);
+	size_t body = enc_tlv_size(ol) + enc_tlv_size(vl);
+	q = out;
+	*q++ = PDU_EXT_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x80;
+	q = enc_put_len(q, ol);
+	memcpy(q, OID_PASSWD_MODIFY, ol);
+	q += ol;
+	*q++ = 0x81;
+	q = enc_put_len(q, vl);
+	memcpy(q, val, vl);
+	q += vl;
+	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out));
+	explicit_bzero(val, sizeof(val));
+	explicit_bzero(out, sizeof(out));
+	if (oldpw.bv_val)
+		explicit_bzero(oldpw.bv_val, oldpw.bv_len);
+	if (newpw.bv_val)
+		explicit_bzero(newpw.bv_val, newpw.bv_len);
+	return rc;
+}
