@@ -76,6 +76,8 @@ int  backend_saturated(const struct backend *be);
 void backend_wait_capacity(struct backend *be, struct client *c);
 void backend_unwait(struct backend *be, struct client *c);
 void backend_capacity_freed(struct backend *be);
+/* A shared connection became ready or failed: every waiting client tries again. */
+void backend_wake_all(struct backend *be);
 
 /* Counts for health and logs */
 unsigned backend_ready_count(const struct backend *be, int kind);

@@ -95,6 +95,7 @@ int  bind_needs_group_check(const struct op *op);
 int  bind_group_check_start(struct op *op);
 void bind_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
 const char *bind_failure_diag(const struct op *op, int code);
+void compare_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);

@@ -18,6 +18,8 @@ struct url {
 	int port;
 };
 int url_parse(const char *url, struct url *out, char *err, size_t errlen);
+/* Listeners bind addresses, not names: 1 if the host is an IPv4 or IPv6 literal. */
+int url_host_is_ip(const struct url *u);
 
 struct listener_conf {
 	char *url;

@@ -83,6 +83,14 @@ struct pdu_attr {
 };
 int pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr *attrs, size_t nattrs);
 
+/*
+ * End offset of the BER element starting at off in buf[0..len), from its
+ * own length octets (definite lengths only), or 0 when malformed.  Used to
+ * check that a decoded element ended exactly where its length said
+ * (liblber's '}' checks nothing).
+ */
+size_t pdu_tlv_end(const unsigned char *buf, size_t len, size_t off);
+
 /* Human-readable name of a result code, for logs. */
 const char *pdu_result_name(int code);
 

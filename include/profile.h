@@ -25,6 +25,7 @@ struct service_account {
 	char *dn;                   /* as written (virtual or real) */
 	char *ndn;                  /* normalized */
 	char *hash;                 /* "{SSHA256}..." / "{SSHA512}..."; NULL: the directory verifies */
+	int line;                   /* in the profile file, for messages */
 };
 
 /* One subtree of the virtual tree and the real subtree it stands for. */
@@ -75,6 +76,7 @@ struct default_attr {
 struct profile {
 	int refs;                   /* the set's reference plus one per client and op using it */
 	char *name;
+	int name_line;
 	char *description;
 	char *file;
 
@@ -117,7 +119,8 @@ struct profile {
 	size_t nlogin_groups;
 
 	/* bind-name translation */
-	char *realm;                /* user@REALM */
+	char **realms;              /* user@REALM: the product's realm(s) and ALD Pro's */
+	size_t nrealms;
 	char *netbios;              /* NETBIOS\user */
 	char *login_attr;           /* RDN attribute of users (uid) */
 	char *login_base;           /* real DN of the users' container */

@@ -235,10 +235,22 @@ backend_bind_dispatch(struct backend *be)
 int
 backend_saturated(const struct backend *be)
 {
+	/* ready but full, or (re)connecting right now: waiting makes sense;
+	 * everything down and waiting for a retry: answer unavailable at once */
 	for (size_t i = 0; i < be->nshared; i++)
-		if (be->shared[i]->state == UP_READY)
-			return 1;       /* ready but full: waiting makes sense */
+		if (be->shared[i]->state != UP_DOWN)
+			return 1;
 	return 0;
+}
+
+void
+backend_wake_all(struct backend *be)
+{
+	struct client *c;
+	while ((c = TAILQ_FIRST(&be->cap_wait)) != NULL) {
+		backend_unwait(be, c);
+		client_resume(c);       /* deferred; the request is tried again */
+	}
 }
 
 void

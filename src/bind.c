@@ -51,54 +51,15 @@ ad_diagnostic(int code)
 	}
 }
 
-/*
- * Chooses the profile and the directory DN for a bind name: a login form
- * (user@REALM, DOMAIN\user, bare login) of the fixed, current or first
- * accepting profile, or a DN selecting a profile by service account or
- * user base, mapped from the virtual tree.
- */
-static const struct profile *
-bind_target(struct client *c, const struct berval *name, char *real, size_t reallen, enum bind_role *role,
-    const struct service_account **sa)
-{
-	const struct profile_set *set = c->srv->profiles;
-	const struct profile *fixed = c->fixed;
-	*sa = NULL;
-	*role = ROLE_NONE;
-	if (memchr(name->bv_val, '=', name->bv_len) == NULL) {
-		const struct profile *cands[2] = { fixed, fixed ? NULL : c->profile };
-		for (int k = 0; k < 2; k++)
-			if (cands[k] && rewrite_bind_is_login(cands[k], name->bv_val, name->bv_len) &&
-			    rewrite_bind_name(cands[k], name->bv_val, name->bv_len, real, reallen) >= 0) {
-				*role = ROLE_USER;
-				return cands[k];
-			}
-		for (size_t i = 0; fixed == NULL && i < set->n; i++)
-			if (rewrite_bind_is_login(set->v[i], name->bv_val, name->bv_len) &&
-			    rewrite_bind_name(set->v[i], name->bv_val, name->bv_len, real, reallen) >= 0) {
-				*role = ROLE_USER;
-				return set->v[i];
-			}
-		return NULL;
-	}
-	char ndn[DN_MAX];
-	int nl = dn_normalize(name->bv_val, name->bv_len, ndn, sizeof(ndn));
-	if (nl < 0)
-		return NULL;
-	const struct profile *p = profile_for_bind(set, fixed, c->profile, ndn, (size_t)nl, role, sa);
-	if (p == NULL || rewrite_bind_name(p, name->bv_val, name->bv_len, real, reallen) < 0)
-		return NULL;
-	return p;
-}
-
 static int
-bind_start(struct client *c, struct request *r)
+bind_start(struct client *c, struct request *r, const struct profile *prev)
 {
 	struct req_bind *b = &r->u.bind;
 	char real[DN_MAX];
 	enum bind_role role;
 	const struct service_account *sa;
-	const struct profile *p = bind_target(c, &b->dn, real, sizeof(real), &role, &sa);
+	const struct profile *p = rewrite_bind_select(c->srv->profiles, c->fixed, prev, b->dn.bv_val, b->dn.bv_len, real,
+	    sizeof(real), &role, &sa);
 	if (p == NULL)
 		/* the same answer as a wrong password: reveal nothing */
 		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name");
@@ -178,7 +139,10 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	int rc;
 	const char *cdiag;
 
-	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity */
+	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity;
+	 * the old profile still guides the choice of the new one (a product
+	 * re-binding as the user it just found) */
+	const struct profile *prev = profile_hold(c->profile);
 	free(c->bound_dn);
 	c->bound_dn = NULL;
 	free(c->bound_real);
@@ -209,7 +173,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
 		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS");
 	else
-		rc = bind_start(c, r);
+		rc = bind_start(c, r, prev);
+	profile_release(prev);
 	if (b->cred.bv_val != NULL)
 		explicit_bzero(b->cred.bv_val, b->cred.bv_len);
 	return rc;

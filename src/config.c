@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -68,6 +69,13 @@ url_parse(const char *url, struct url *out, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+url_host_is_ip(const struct url *u)
+{
+	unsigned char buf[16];
+	return inet_pton(AF_INET, u->host, buf) == 1 || inet_pton(AF_INET6, u->host, buf) == 1;
 }
 
 static void
@@ -160,6 +168,8 @@ parse_listeners(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		char uerr[256];
 		if (url_parse(l->url, &l->parsed, uerr, sizeof(uerr)) < 0)
 			return yc_error(yc, it, path, "%s", uerr);
+		if (!url_host_is_ip(&l->parsed))
+			return yc_error(yc, it, path, "'%s': listen on an IPv4 or [IPv6] address, not a host name", l->url);
 		for (size_t j = 0; j < i; j++)
 			if (c->listeners[j].parsed.port == l->parsed.port &&
 			    strcmp(c->listeners[j].parsed.host, l->parsed.host) == 0)

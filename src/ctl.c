@@ -128,11 +128,17 @@ explain(const struct profile_set *set, int argc, char **argv)
 	}
 	filter_print(f, buf, sizeof(buf));
 	printf("filter      %s\n", buf);
-	struct fnode *g = rewrite_filter(p, &a, f, 1);
-	if (g == NULL || filter_print(g, buf, sizeof(buf)) < 0)
-		printf("            -> too large\n");
-	else
-		printf("            -> %s\n", buf);
+	const char *denied = rewrite_filter_denied(p, f);
+	if (denied != NULL)
+		printf("            -> refused: tests '%s', which the profile does not allow (insufficientAccessRights)\n",
+		    denied);
+	if (denied == NULL) {
+		struct fnode *g = rewrite_filter(p, &a, f, 1);
+		if (g == NULL || filter_print(g, buf, sizeof(buf)) < 0)
+			printf("            -> too large\n");
+		else
+			printf("            -> %s\n", buf);
+	}
 	if (attrs != NULL) {
 		struct berval list[REQ_MAX_ATTRS];
 		size_t n = 0;
@@ -156,12 +162,27 @@ explain(const struct profile_set *set, int argc, char **argv)
 		free(copy);
 	}
 	if (bind != NULL) {
+		/* as on a listener of this profile: the daemon's own selection rules */
 		char real[DN_MAX];
-		int ok = rewrite_bind_name(p, bind, strlen(bind), real, sizeof(real));
-		printf("bind        %s\n            -> %s\n", bind, ok < 0 ? "refused: not a name this profile accepts" : real);
-		if (p->nlogin_groups || p->nvisible_groups)
-			printf("            then: must be a member of %s\n",
-			    p->nlogin_groups ? p->login_groups[0] : p->visible_groups[0]);
+		enum bind_role role;
+		const struct service_account *sa;
+		const struct profile *q = rewrite_bind_select(set, p, NULL, bind, strlen(bind), real, sizeof(real), &role, &sa);
+		if (q == NULL)
+			printf("bind        %s\n            -> refused: not a name this profile accepts (invalidCredentials)\n", bind);
+		else if (sa != NULL && sa->hash != NULL)
+			printf("bind        %s\n            -> service account checked against the profile's hash\n", bind);
+		else {
+			printf("bind        %s\n            -> %s (%s, password checked by the directory)\n", bind, real,
+			    role == ROLE_SERVICE ? "service account" : "user");
+			char **groups = p->nlogin_groups ? p->login_groups : p->visible_groups;
+			size_t ng = p->nlogin_groups ? p->nlogin_groups : p->nvisible_groups;
+			if (role == ROLE_USER && ng > 0) {
+				printf("            then: must be a member of");
+				for (size_t k = 0; k < ng; k++)
+					printf("%s %s", k ? "," : "", groups[k]);
+				printf("\n");
+			}
+		}
 	}
 	arena_free(&a);
 	return 0;

@@ -80,7 +80,18 @@ struct dec {
 	BerElement *ber;
 	struct arena *a;
 	int nodes;
+	const unsigned char *buf;
+	size_t total;
 };
+
+/* Offset of the decoder's cursor. */
+static size_t
+dcur(struct dec *d)
+{
+	ber_len_t remaining = 0;
+	ber_get_option(d->ber, LBER_OPT_REMAINING_BYTES, &remaining);
+	return d->total - remaining;
+}
 
 static int
 dup_bv(struct arena *a, struct berval *dst, const struct berval *src)
@@ -88,8 +99,22 @@ dup_bv(struct arena *a, struct berval *dst, const struct berval *src)
 	return arena_bv(a, dst, src->bv_val ? src->bv_val : "", src->bv_len);
 }
 
+static struct fnode *dec_elem(struct dec *d, int depth);
+
+/* One filter element, which must end exactly where its length says. */
 static struct fnode *
 dec(struct dec *d, int depth)
+{
+	size_t start = dcur(d);
+	size_t end = pdu_tlv_end(d->buf, d->total, start);
+	if (end == 0)
+		return NULL;
+	struct fnode *f = dec_elem(d, depth);
+	return f != NULL && dcur(d) == end ? f : NULL;
+}
+
+static struct fnode *
+dec_elem(struct dec *d, int depth)
 {
 	ber_len_t len;
 	char *last;
@@ -133,18 +158,18 @@ dec(struct dec *d, int depth)
 		if (bscan(d->ber, "{mm}", &attr, &val) < 0)
 			return NULL;
 		f = fnode_new(d->a, tag == 0xa3 ? F_EQ : tag == 0xa5 ? F_GE : tag == 0xa6 ? F_LE : F_APPROX);
-		if (f == NULL || dup_bv(d->a, &f->attr, &attr) < 0 || dup_bv(d->a, &f->value, &val) < 0)
+		if (f == NULL || attr.bv_len == 0 || dup_bv(d->a, &f->attr, &attr) < 0 || dup_bv(d->a, &f->value, &val) < 0)
 			return NULL;
 		return f;
 	case 0x87:
-		if (bscan(d->ber, "m", &attr) < 0)
+		if (bscan(d->ber, "m", &attr) < 0 || attr.bv_len == 0)
 			return NULL;
 		f = fnode_new(d->a, F_PRESENT);
 		if (f == NULL || dup_bv(d->a, &f->attr, &attr) < 0)
 			return NULL;
 		return f;
 	case 0xa4: {
-		if (bscan(d->ber, "{m", &attr) < 0)
+		if (bscan(d->ber, "{m", &attr) < 0 || attr.bv_len == 0)
 			return NULL;
 		f = fnode_new(d->a, F_SUB);
 		if (f == NULL || dup_bv(d->a, &f->attr, &attr) < 0)
@@ -212,12 +237,17 @@ dec(struct dec *d, int depth)
 int
 filter_decode(struct arena *a, const struct berval *filter, struct fnode **out)
 {
-	BerElement *ber = ber_init((struct berval *)filter);
+	BerElement *ber = ber_alloc_t(LBER_USE_DER);
 	if (ber == NULL)
 		return -1;
-	struct dec d = { ber, a, 0 };
+	struct berval bv = *filter;
+	ber_init2(ber, &bv, LBER_USE_DER);
+	struct dec d = { ber, a, 0, (const unsigned char *)filter->bv_val, filter->bv_len };
 	*out = dec(&d, 0);
-	ber_free(ber, 1);
+	/* the whole buffer is the filter: nothing may follow it */
+	if (*out != NULL && dcur(&d) != filter->bv_len)
+		*out = NULL;
+	ber_free(ber, 0);
 	return *out ? 0 : -1;
 }
 
@@ -454,6 +484,10 @@ parse_item(struct parser *ps)
 		ps->err = "filter too large";
 		return NULL;
 	}
+	if (kind != F_EXT && aend == start) {
+		ps->err = "expected attribute=value (no attribute before the operator)";
+		return NULL;
+	}
 	if (kind == F_EXT) {
 		/* attr[:dn][:rule]:=value, or [:dn]:rule:=value */
 		const char *p = start;
@@ -490,20 +524,20 @@ parse_item(struct parser *ps)
 	}
 	if (kind == F_EQ && memchr(val, '*', vlen) != NULL) {
 		f->kind = F_SUB;
-		struct berval parts[64];
+		struct berval parts[64] = { { 0, NULL } };
 		size_t np = 0;
 		const char *p = val, *vend = val + vlen;
-		while (p <= vend && np < 64) {
+		while (p <= vend) {
+			if (np == 64) {
+				ps->err = "too many '*' in a substring filter (at most 63)";
+				return NULL;
+			}
 			const char *q = memchr(p, '*', (size_t)(vend - p));
 			if (q == NULL)
 				q = vend;
 			if (unescape(ps, p, (size_t)(q - p), &parts[np++]) < 0)
 				return NULL;
 			p = q + 1;
-		}
-		if (np < 2) {
-			ps->err = "too many '*' in a substring filter";
-			return NULL;
 		}
 		if (parts[0].bv_len)
 			f->initial = parts[0];
@@ -618,6 +652,8 @@ struct out {
 static void
 put(struct out *o, const char *s, size_t n)
 {
+	if (n == 0)
+		return;
 	if (o->len + n >= o->cap) {
 		o->over = 1;
 		return;

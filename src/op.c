@@ -64,7 +64,8 @@ op_new_internal(struct op *parent, unsigned tag)
 	op->client_msgid = parent->client_msgid;
 	op->tag = tag;
 	op->flags = OP_INTERNAL;
-	op->profile = profile_hold(parent->bind_profile);
+	op->profile = profile_hold(parent->bind_profile ? parent->bind_profile : parent->profile);
+	op->lookup_for = parent->tag;
 	op->parent = parent;
 	parent->child = op;
 	return op;
@@ -342,7 +343,10 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	int code = final ? response_code(in, h) : 0;
 
 	if (op->flags & OP_INTERNAL) {
-		bind_lookup_response(op, in, h);
+		if (op->lookup_for == PDU_COMPARE_REQ)
+			compare_lookup_response(op, in, h);
+		else
+			bind_lookup_response(op, in, h);
 		return;
 	}
 	if (final && op->tag == PDU_BIND_REQ && bind_response(op, in, h, code))

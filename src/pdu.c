@@ -302,6 +302,26 @@ pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr
 	return 0;
 }
 
+size_t
+pdu_tlv_end(const unsigned char *buf, size_t len, size_t off)
+{
+	if (off + 2 > len)
+		return 0;
+	size_t l = buf[off + 1], hdr = 2;
+	if (l & 0x80) {
+		size_t n = l & 0x7f;
+		if (n == 0 || n > 4 || off + 2 + n > len)
+			return 0;
+		l = 0;
+		for (size_t k = 0; k < n; k++)
+			l = (l << 8) | buf[off + 2 + k];
+		hdr += n;
+	}
+	if (l > len - off - hdr)
+		return 0;
+	return off + hdr + l;
+}
+
 const char *
 pdu_result_name(int code)
 {

@@ -88,6 +88,19 @@ yaml_file(const struct dirent *d)
 	    (l > 4 && strcmp(d->d_name + l - 4, ".yml") == 0));
 }
 
+/* Two listener addresses that cannot both be bound: same port, same address or a wildcard of its family. */
+static int
+same_socket(const struct url *a, const struct url *b)
+{
+	if (a->port != b->port)
+		return 0;
+	int a6 = strchr(a->host, ':') != NULL, b6 = strchr(b->host, ':') != NULL;
+	if (a6 != b6)
+		return 0;
+	const char *any = a6 ? "::" : "0.0.0.0";
+	return strcmp(a->host, b->host) == 0 || strcmp(a->host, any) == 0 || strcmp(b->host, any) == 0;
+}
+
 /* A listener address claimed twice: by the configuration or two profiles. */
 static int
 listener_clash(const struct profile_set *set, const struct config *cfg, char *err, size_t errlen)
@@ -97,7 +110,7 @@ listener_clash(const struct profile_set *set, const struct config *cfg, char *er
 		for (size_t a = 0; a < p->nlisteners; a++) {
 			const struct url *u = &p->listener_urls[a];
 			for (size_t c = 0; cfg != NULL && c < cfg->nlisteners; c++)
-				if (cfg->listeners[c].parsed.port == u->port && strcmp(cfg->listeners[c].parsed.host, u->host) == 0) {
+				if (same_socket(&cfg->listeners[c].parsed, u)) {
 					snprintf(err, errlen, "%s:%d: key 'listeners': %s is also listeners[%zu] of %s", p->file,
 					    p->listeners_line, p->listeners[a], c, cfg->path);
 					return -1;
@@ -107,7 +120,7 @@ listener_clash(const struct profile_set *set, const struct config *cfg, char *er
 					if (j == i && b >= a)
 						break;
 					const struct url *v = &set->v[j]->listener_urls[b];
-					if (v->port == u->port && strcmp(v->host, u->host) == 0) {
+					if (same_socket(v, u)) {
 						snprintf(err, errlen, "%s:%d: key 'listeners': %s is also a listener of profile '%s' (%s)",
 						    p->file, p->listeners_line, p->listeners[a], set->v[j]->name, set->v[j]->file);
 						return -1;
@@ -147,16 +160,16 @@ profile_set_load(const char *dir, const struct config *cfg, struct profile_set *
 	qsort(set->v, set->n, sizeof(*set->v), by_name);
 	for (size_t i = 0; i < set->n; i++) {
 		if (i > 0 && strcmp(set->v[i]->name, set->v[i - 1]->name) == 0) {
-			snprintf(err, errlen, "%s: profile name '%s' is also used by %s", set->v[i]->file,
-			    set->v[i]->name, set->v[i - 1]->file);
+			snprintf(err, errlen, "%s:%d: key 'name': profile name '%s' is also used by %s", set->v[i]->file,
+			    set->v[i]->name_line, set->v[i]->name, set->v[i - 1]->file);
 			goto out;
 		}
 		for (size_t j = 0; j < i; j++)
 			for (size_t a = 0; a < set->v[i]->nservice; a++)
 				for (size_t b = 0; b < set->v[j]->nservice; b++)
 					if (strcmp(set->v[i]->service[a].ndn, set->v[j]->service[b].ndn) == 0) {
-						snprintf(err, errlen, "%s: key 'service_accounts': %s is also the service "
-						    "account of profile '%s' (%s)", set->v[i]->file,
+						snprintf(err, errlen, "%s:%d: key 'service_accounts': %s is also the service "
+						    "account of profile '%s' (%s)", set->v[i]->file, set->v[i]->service[a].line,
 						    set->v[i]->service[a].dn, set->v[j]->name, set->v[j]->file);
 						goto out;
 					}

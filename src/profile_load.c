@@ -152,7 +152,7 @@ profile_free(struct profile *p)
 	free(p->groups_base_norm);
 	yc_strlist_free(p->visible_groups, p->nvisible_groups);
 	yc_strlist_free(p->login_groups, p->nlogin_groups);
-	free(p->realm);
+	yc_strlist_free(p->realms, p->nrealms);
 	free(p->netbios);
 	free(p->login_attr);
 	free(p->login_base);
@@ -438,6 +438,7 @@ parse_service_accounts(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
 		if (p->service == NULL)
 			return -1;
 		p->service[0].dn = strdup(scalar(seq));
+		p->service[0].line = yc_line(seq);
 		p->nservice = 1;
 	} else if (yc_is_seq(seq)) {
 		size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
@@ -448,6 +449,7 @@ parse_service_accounts(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
 			yaml_node_t *it = yaml_document_get_node(&yc->doc, seq->data.sequence.items.start[i]);
 			struct service_account *sa = &p->service[p->nservice++];
 			char path[64], *file = NULL;
+			sa->line = yc_line(it);
 			snprintf(path, sizeof(path), "service_accounts[%zu]", i);
 			if (scalar(it) != NULL) {
 				sa->dn = strdup(scalar(it));
@@ -505,7 +507,7 @@ parse_bind_names(struct yamlcfg *yc, struct profile *p, yaml_node_t *root, const
 	char **formats = NULL;
 	size_t nformats = 0;
 	if (m != NULL && (yc_check_keys(yc, m, "bind_names", keys) < 0 ||
-	    yc_str(yc, m, "realm", "bind_names", &p->realm) < 0 ||
+	    yc_strlist(yc, m, "realm", "bind_names", &p->realms, &p->nrealms) < 0 ||
 	    yc_str(yc, m, "netbios", "bind_names", &p->netbios) < 0 ||
 	    yc_str(yc, m, "login_attribute", "bind_names", &p->login_attr) < 0 ||
 	    yc_str(yc, m, "users_base", "bind_names", &p->login_base) < 0 ||
@@ -526,7 +528,7 @@ parse_bind_names(struct yamlcfg *yc, struct profile *p, yaml_node_t *root, const
 		}
 	}
 	yc_strlist_free(formats, nformats);
-	if (p->bind_upn && p->realm == NULL)
+	if (p->bind_upn && p->nrealms == 0)
 		return yc_error(yc, m, "bind_names.realm", "the upn format needs the realm");
 	if (p->bind_netbios && p->netbios == NULL)
 		return yc_error(yc, m, "bind_names.netbios", "the netbios format needs the NetBIOS domain name");
@@ -573,6 +575,7 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 	    parse_virtual_tree(&yc, p, root) < 0)
 		goto out;
 	p->listeners_line = yc_line(yc_get(&yc, root, "listeners"));
+	p->name_line = yc_line(yc_get(&yc, root, "name"));
 	if (p->name == NULL) {
 		yc_error(&yc, root, "name", "every profile needs a name");
 		goto out;
@@ -624,6 +627,11 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 		char uerr[256];
 		if (url_parse(p->listeners[i], &p->listener_urls[i], uerr, sizeof(uerr)) < 0) {
 			yc_error(&yc, yc_seq_item(&yc, root, "listeners", i), "listeners", "%s", uerr);
+			goto out;
+		}
+		if (!url_host_is_ip(&p->listener_urls[i])) {
+			yc_error(&yc, yc_seq_item(&yc, root, "listeners", i), "listeners",
+			    "'%s': listen on an IPv4 or [IPv6] address, not a host name", p->listeners[i]);
 			goto out;
 		}
 	}

@@ -59,31 +59,6 @@ cursor(BerElement *ber, size_t total)
 	return total - remaining;
 }
 
-/*
- * End offset of the TLV starting at off, from its own length octets, or 0
- * when they are malformed.  Used to check that a decoded element ended
- * exactly where its length said (liblber's '}' checks nothing).
- */
-static size_t
-tlv_end(const unsigned char *buf, size_t len, size_t off)
-{
-	if (off + 2 > len)
-		return 0;
-	size_t l = buf[off + 1], hdr = 2;
-	if (l & 0x80) {
-		size_t n = l & 0x7f;
-		if (n == 0 || n > 4 || off + 2 + n > len)
-			return 0;
-		l = 0;
-		for (size_t k = 0; k < n; k++)
-			l = (l << 8) | buf[off + 2 + k];
-		hdr += n;
-	}
-	if (l > len - off - hdr)
-		return 0;
-	return off + hdr + l;
-}
-
 static int
 skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
 {
@@ -116,7 +91,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 		}
 		struct req_control *ct = &c->c[c->n++];
 		size_t cstart = cursor(ber, len);
-		size_t cend = tlv_end(buf, len, cstart);
+		size_t cend = pdu_tlv_end(buf, len, cstart);
 		memset(ct, 0, sizeof(*ct));
 		if (tag != LBER_SEQUENCE || cend == 0 || bscan(ber, "{") < 0 ||
 		    ber_peek_tag(ber, &blen) != LBER_OCTETSTRING || bscan(ber, "m", &ct->oid) < 0 ||
@@ -316,7 +291,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		return -1;
 	}
 	/* the protocolOp must end exactly where its length says */
-	size_t opend = tlv_end(buf, len, opstart);
+	size_t opend = pdu_tlv_end(buf, len, opstart);
 	if (opend == 0 || cursor(ber, len) != opend) {
 		*why = "protocolOp length does not match its contents";
 		return -1;
@@ -332,9 +307,36 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 	return 0;
 }
 
+struct walker {
+	BerElement *ber;
+	const unsigned char *buf;
+	size_t total;
+	filter_attr_cb cb;
+	void *arg;
+};
+
+static int walk_elem(struct walker *w, int depth);
+
+/* Each element must end where its length says: a NOT may not hide a second filter. */
 static int
-walk(BerElement *ber, int depth, filter_attr_cb cb, void *arg)
+walk(struct walker *w, int depth)
 {
+	size_t start = cursor(w->ber, w->total);
+	size_t end = pdu_tlv_end(w->buf, w->total, start);
+	if (end == 0)
+		return -1;
+	int rc = walk_elem(w, depth);
+	if (rc == 0 && cursor(w->ber, w->total) != end)
+		return -1;
+	return rc;
+}
+
+static int
+walk_elem(struct walker *w, int depth)
+{
+	BerElement *ber = w->ber;
+	filter_attr_cb cb = w->cb;
+	void *arg = w->arg;
 	ber_len_t len;
 	char *last;
 	struct berval attr, val;
@@ -346,7 +348,7 @@ walk(BerElement *ber, int depth, filter_attr_cb cb, void *arg)
 	case 0xa1: /* or */
 		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
 		     t = ber_next_element(ber, &len, last)) {
-			int rc = walk(ber, depth + 1, cb, arg);
+			int rc = walk(w, depth + 1);
 			if (rc != 0)
 				return rc;
 		}
@@ -354,7 +356,7 @@ walk(BerElement *ber, int depth, filter_attr_cb cb, void *arg)
 	case 0xa2: /* not */
 		if (ber_skip_tag(ber, &len) == LBER_DEFAULT)
 			return -1;
-		return walk(ber, depth + 1, cb, arg);
+		return walk(w, depth + 1);
 	case 0xa3: /* equalityMatch */
 	case 0xa5: /* greaterOrEqual */
 	case 0xa6: /* lessOrEqual */
@@ -396,7 +398,11 @@ filter_walk(BerElement *ber, const struct berval *filter, filter_attr_cb cb, voi
 {
 	struct berval bv = *filter;
 	ber_init2(ber, &bv, LBER_USE_DER);
-	return walk(ber, 0, cb, arg);
+	struct walker w = { ber, (const unsigned char *)filter->bv_val, filter->bv_len, cb, arg };
+	int rc = walk(&w, 0);
+	if (rc == 0 && cursor(ber, filter->bv_len) != filter->bv_len)
+		return -1;
+	return rc;
 }
 
 const struct req_control *

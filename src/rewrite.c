@@ -34,13 +34,16 @@ rdn_starts(const char *dn, size_t len, size_t *pos, size_t max)
 	if (len == 0)
 		return 0;
 	pos[n++] = 0;
-	for (size_t i = 0; i < len && n < max; i++) {
+	for (size_t i = 0; i < len; i++) {
 		if (dn[i] == '\\') {
 			i++;
 			continue;
 		}
-		if (dn[i] == ',' || dn[i] == ';')
+		if (dn[i] == ',' || dn[i] == ';') {
+			if (n == max)
+				return (size_t)-1;      /* deeper than any directory: refused */
 			pos[n++] = i + 1;
+		}
 	}
 	return n;
 }
@@ -55,7 +58,7 @@ replace_suffix(const char *dn, size_t len, const char *nfrom, const char *to, ch
 	size_t fpos[128], dpos[128];
 	size_t fn = rdn_starts(nfrom, strlen(nfrom), fpos, 128);
 	size_t dnn = rdn_starts(dn, len, dpos, 128);
-	if (dnn < fn)
+	if (fn == (size_t)-1 || dnn == (size_t)-1 || dnn < fn)
 		return -1;
 	size_t keep = dnn - fn;
 	int n;
@@ -63,8 +66,14 @@ replace_suffix(const char *dn, size_t len, const char *nfrom, const char *to, ch
 		n = snprintf(out, outlen, "%s", to);
 	} else {
 		size_t plen = dpos[keep] - 1;     /* up to the comma before the suffix */
-		while (plen > 0 && dn[plen - 1] == ' ')
+		while (plen > 0 && dn[plen - 1] == ' ') {
+			size_t bs = 0;      /* an escaped space ("\\ ") is part of the value */
+			while (bs + 1 < plen && dn[plen - 2 - bs] == '\\')
+				bs++;
+			if (bs % 2 == 1)
+				break;
 			plen--;
+		}
 		size_t s = 0;
 		while (s < plen && dn[s] == ' ')
 			s++;
@@ -181,7 +190,9 @@ guid_from_uuid(const char *uuid, size_t len, unsigned char out[16])
 {
 	unsigned char b[16];
 	size_t k = 0;
-	for (size_t i = 0; i < len && k < 16;) {
+	for (size_t i = 0; i < len;) {
+		if (k == 16)
+			return -1;      /* trailing text */
 		if (uuid[i] == '-') {
 			i++;
 			continue;
@@ -729,12 +740,14 @@ expand(const struct profile *p, const char *tmpl, const struct eattr *e, size_t 
 		o += vl;
 		s = end;
 	}
-	return arena_bv(a, out, buf, o);
+	return arena_bv(a, out, buf, o) < 0 ? -2 : 0;   /* -2: out of scratch, -1: nothing to build from */
 }
 
 static int
 emit(struct oattr *o, size_t *no, const char *name, size_t nlen, struct berval *vals, size_t n)
 {
+	if (n == 0)
+		return 0;       /* every value was dropped (memberOf cleaning): no attribute, RFC 4511 4.1.7 */
 	if (*no >= ENTRY_MAX_ATTRS)
 		return -1;
 	for (size_t i = 0; i < *no; i++)
@@ -914,8 +927,9 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 		case VA_GUID: {
 			const struct eattr *src = entry_get(e, ne, v->source);
 			unsigned char g[16];
-			if (src != NULL && src->n > 0 && guid_from_uuid(src->vals[0].bv_val, src->vals[0].bv_len, g) == 0)
-				val = one_value(a, g, 16);
+			if (src != NULL && src->n > 0 && guid_from_uuid(src->vals[0].bv_val, src->vals[0].bv_len, g) == 0 &&
+			    (val = one_value(a, g, 16)) == NULL)
+				return -1;
 			break;
 		}
 		case VA_UAC:
@@ -923,18 +937,21 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 				const struct eattr *src = entry_get(e, ne, v->source);
 				int locked = src != NULL && src->n > 0 && src->vals[0].bv_len == 4 &&
 				    strncasecmp(src->vals[0].bv_val, "TRUE", 4) == 0;
-				val = one_value(a, locked ? "514" : "512", 3);
+				if ((val = one_value(a, locked ? "514" : "512", 3)) == NULL)
+					return -1;
 			}
 			break;
 		case VA_DN:
-			val = one_value(a, vdn, (size_t)vdl);
+			if ((val = one_value(a, vdn, (size_t)vdl)) == NULL)
+				return -1;
 			break;
 		case VA_CATEGORY:
 			for (size_t k = 0; k < v->ncases && val == NULL; k++)
 				if (has_class(e, ne, v->cases[k].real_class)) {
 					struct berval x;
-					if (expand(p, v->cases[k].value, e, ne, a, &x) == 0)
-						val = one_value(a, x.bv_val, x.bv_len);
+					int xr = expand(p, v->cases[k].value, e, ne, a, &x);
+					if (xr == -2 || (xr == 0 && (val = one_value(a, x.bv_val, x.bv_len)) == NULL))
+						return -1;
 				}
 			break;
 		}
@@ -951,8 +968,13 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 		if (present || !wanted(w, d->name, dl) || !profile_attr_allowed(p, d->name, dl) ||
 		    !has_class(e, ne, d->when_class ? d->when_class : p->user_class))
 			continue;
-		struct berval x;
-		if (expand(p, d->tmpl, e, ne, a, &x) == 0 && emit(o, &no, d->name, dl, one_value(a, x.bv_val, x.bv_len), 1) < 0)
+		struct berval x, *dv;
+		int xr = expand(p, d->tmpl, e, ne, a, &x);
+		if (xr == -2)
+			return -1;
+		if (xr < 0)
+			continue;       /* a placeholder's attribute is missing: no default */
+		if ((dv = one_value(a, x.bv_val, x.bv_len)) == NULL || emit(o, &no, d->name, dl, dv, 1) < 0)
 			return -1;
 	}
 	/* encode */
@@ -993,8 +1015,15 @@ rewrite_bind_is_login(const struct profile *p, const char *name, size_t len)
 	const char *at = memchr(name, '@', len);
 	const char *bs = memchr(name, '\\', len);
 	if (at != NULL)
-		return p->bind_upn && p->realm != NULL && (size_t)(name + len - at - 1) == strlen(p->realm) &&
-		    strncasecmp(at + 1, p->realm, strlen(p->realm)) == 0 && at > name;
+	{
+		if (!p->bind_upn || at == name)
+			return 0;
+		size_t rl = (size_t)(name + len - at - 1);
+		for (size_t i = 0; i < p->nrealms; i++)
+			if (rl == strlen(p->realms[i]) && strncasecmp(at + 1, p->realms[i], rl) == 0)
+				return 1;
+		return 0;
+	}
 	if (bs != NULL)
 		return p->bind_netbios && p->netbios != NULL && (size_t)(bs - name) == strlen(p->netbios) &&
 		    strncasecmp(name, p->netbios, strlen(p->netbios)) == 0 && bs + 1 < name + len;
@@ -1021,12 +1050,61 @@ rewrite_bind_name(const struct profile *p, const char *name, size_t len, char *o
 	size_t o = 0;
 	for (size_t i = 0; i < ulen; i++) {
 		char c = user[i];
-		if (o + 3 >= sizeof(esc))
-			return -1;
+		if (o + 3 >= sizeof(esc) || c == '\0' || (unsigned char)c < 0x20)
+			return -1;      /* no control characters in a login */
 		if (strchr(",+\"\\<>;=#", c) != NULL || (c == ' ' && (i == 0 || i + 1 == ulen)))
 			esc[o++] = '\\';
 		esc[o++] = (char)tolower((unsigned char)c);
 	}
 	int n = snprintf(out, outlen, "%s=%.*s,%s", p->login_attr, (int)o, esc, p->login_base);
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
+}
+
+const struct profile *
+rewrite_bind_select(const struct profile_set *set, const struct profile *fixed, const struct profile *current,
+    const char *name, size_t len, char *real, size_t reallen, enum bind_role *role, const struct service_account **sa)
+{
+	*sa = NULL;
+	*role = ROLE_NONE;
+	if (memchr(name, '=', len) == NULL) {
+		/* a login form: the fixed profile, else the current one, else the first that takes it */
+		const struct profile *cands[2] = { fixed, fixed ? NULL : current };
+		for (int k = 0; k < 2; k++)
+			if (cands[k] && rewrite_bind_is_login(cands[k], name, len) &&
+			    rewrite_bind_name(cands[k], name, len, real, reallen) >= 0) {
+				*role = ROLE_USER;
+				return cands[k];
+			}
+		for (size_t i = 0; fixed == NULL && i < set->n; i++)
+			if (rewrite_bind_is_login(set->v[i], name, len) &&
+			    rewrite_bind_name(set->v[i], name, len, real, reallen) >= 0) {
+				*role = ROLE_USER;
+				return set->v[i];
+			}
+		return NULL;
+	}
+	char ndn[DN_MAX];
+	int nl = dn_normalize(name, len, ndn, sizeof(ndn));
+	if (nl < 0)
+		return NULL;
+	const struct profile *p = profile_for_bind(set, fixed, current, ndn, (size_t)nl, role, sa);
+	if (p == NULL || rewrite_bind_name(p, name, len, real, reallen) < 0)
+		return NULL;
+	return p;
+}
+
+const char *
+rewrite_filter_denied(const struct profile *p, const struct fnode *f)
+{
+	if (f->kind == F_AND || f->kind == F_OR || f->kind == F_NOT) {
+		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
+			const char *d = rewrite_filter_denied(p, c);
+			if (d != NULL)
+				return d;
+		}
+		return NULL;
+	}
+	if (f->kind == F_TRUE || f->kind == F_FALSE || f->attr.bv_len == 0)
+		return NULL;
+	return profile_attr_allowed(p, f->attr.bv_val, f->attr.bv_len) ? NULL : f->attr.bv_val;
 }

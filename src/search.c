@@ -560,6 +560,85 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	return forward(c, r, op, u, parts, nparts);
 }
 
+/*
+ * A profile with visible groups: an entry outside them must not answer a
+ * compare either (compareTrue/False would reveal it).  A base search with
+ * the visibility filter runs first; the compare is forwarded only when it
+ * finds the entry, else noSuchObject as for a search.
+ */
+static int
+compare_visible_first(struct client *c, struct request *r, struct op *op, struct upstream *u,
+    const struct evbuffer_iovec *part)
+{
+	const struct profile *p = c->profile;
+	struct arena *a = &c->srv->arena;
+	const struct req_compare *cmp = &r->u.compare;
+	char dn[DN_MAX];
+	int dl = rewrite_dn_in(p, cmp->dn.bv_val, cmp->dn.bv_len, dn, sizeof(dn));
+	struct fnode *vis = rewrite_filter(p, a, fnode_new(a, F_TRUE), 1);
+	unsigned char *fb = arena_alloc(a, 16384), *req = arena_alloc(a, 16384 + DN_MAX + 64);
+	size_t fl = vis && fb ? filter_encode(vis, fb, 16384) : 0;
+	struct op *lk = NULL;
+	if (dl >= 0 && fl > 0 && req != NULL && (op->held = evbuffer_new()) != NULL &&
+	    evbuffer_add(op->held, part->iov_base, part->iov_len) == 0)
+		lk = op_new_internal(op, PDU_SEARCH_REQ);
+	if (lk == NULL) {
+		op_fail(op, LDAP_OTHER, "aldproxy: cannot check the entry's visibility");
+		return 0;
+	}
+	/* SearchRequest { dn, baseObject, neverDeref, 1, 0, FALSE, visibility, [1.1] } */
+	size_t body = enc_tlv_size((size_t)dl) + 15 + fl + 7;
+	unsigned char *q = req;
+	*q++ = PDU_SEARCH_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x04;
+	q = enc_put_len(q, (size_t)dl);
+	memcpy(q, dn, (size_t)dl);
+	q += dl;
+	q = enc_put_int(q, 0x0a, 0);
+	q = enc_put_int(q, 0x0a, 0);
+	q = enc_put_int(q, 0x02, 1);
+	q = enc_put_int(q, 0x02, 0);
+	*q++ = 0x01;
+	*q++ = 1;
+	*q++ = 0;
+	memcpy(q, fb, fl);
+	q += fl;
+	memcpy(q, "\x30\x05\x04\x03" "1.1", 7);
+	q += 7;
+	struct evbuffer_iovec sp = { req, (size_t)(q - req) };
+	if (upstream_send(u, lk, &sp, 1) < 0) {
+		op_free(lk);
+		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
+	}
+	return 0;
+}
+
+void
+compare_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
+{
+	if (h->op_tag == PDU_SEARCH_ENTRY)
+		lk->group_ok = 1;
+	evbuffer_drain(in, h->total);
+	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE)
+		return;
+	struct op *parent = lk->parent;
+	int visible = lk->group_ok;
+	struct backend *be = lk->up->be;
+	op_free(lk);
+	if (parent == NULL)
+		return;
+	if (!visible) {
+		op_fail(parent, LDAP_NO_SUCH_OBJECT, NULL);
+		return;
+	}
+	struct upstream *u = backend_pick(be);
+	size_t n = evbuffer_get_length(parent->held);
+	struct evbuffer_iovec part = { evbuffer_pullup(parent->held, -1), n };
+	if (u == NULL || upstream_send(u, parent, &part, 1) < 0)
+		op_fail(parent, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the compare");
+}
+
 int
 compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 {
@@ -648,5 +727,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;
 	}
+	if (c->profile->nvisible_groups > 0)
+		return compare_visible_first(c, r, op, u, &part);
 	return forward(c, r, op, u, &part, 1);
 }

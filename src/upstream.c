@@ -148,6 +148,8 @@ ready(struct upstream *u)
 	u->was_ready = 1;
 	if (u->kind == UP_BIND)
 		backend_bind_dispatch(u->be);
+	else if (u->kind == UP_SHARED)
+		backend_wake_all(u->be);
 }
 
 /* TLS is up (or not wanted): bind as aldproxy, or become ready. */
@@ -334,6 +336,8 @@ upstream_fail(struct upstream *u, const char *why)
 		op_fail(op, LDAP_UNAVAILABLE, diag);
 	}
 	upstream_lease_release(u);
+	if (u->kind == UP_SHARED)
+		backend_wake_all(u->be);      /* waiters fail fast if nothing is left connecting */
 	if (srv->stopping)
 		return;
 	/* exponential backoff with +-20% jitter */

@@ -35,22 +35,31 @@
 #     (uid=aldproxy included) may read/search/compare everything but
 #     userPassword and krbPrincipalKey; an entry may change its own password;
 #   * limits: nsslapd-sizelimit 2000, lookthrough 5000 (389 / FreeIPA
-#     defaults); uid=aldproxy has nsSizeLimit, nsLookThroughLimit,
+#     defaults; a paged search is limited per page, so any user can page
+#     through everything); uid=aldproxy has nsSizeLimit, nsLookThroughLimit,
 #     nsPagedSizeLimit, nsPagedLookThroughLimit and nsTimeLimit -1 (unlimited);
+#     nsslapd-maxthreadsperconn stays 5 (389's default, as in FreeIPA): at most
+#     5 operations of one connection run at once, the rest wait unread;
 #   * TLS: the rig's own server certificate ($SERVER_CERT, $SERVER_KEY) as
 #     "Server-Cert" and its CA ($CA_FILE, trusted "CT,,") in the instance's NSS
 #     database; StartTLS on SLAPD_PORT, ldaps on SLAPD_TLS_PORT, both on
 #     127.0.0.1 only, like the slapd rig.
 #
 # Knobs: RIG_389_CACHE=0 disables the pristine-instance cache (below);
-# RIG_389_CACHE_DIR (default /tmp/aldrig-389-cache).
+# RIG_389_CACHE_DIR (default /tmp/aldrig-389-cache);
+# RIG_389_SELF_READS_PASSWORD=1 adds an ACI that lets every entry read its
+# own userPassword, as the slapd rig does ("by self write" implies read);
+# without it (the default, as in FreeIPA) no one but Directory Manager ever
+# reads userPassword, and the tests that need a directory showing aldproxy
+# its own password to prove the proxy strips it cannot prove anything.
 #
-# Cache: building an instance (dscreate + schema + ldif2db) takes ~10-20 s.
-# The result before certificates and ports are applied is kept as a tarball
-# under RIG_389_CACHE_DIR, keyed by a hash of gen_tree.py, the schema, this
-# file, the user count and the 389-ds-base version; a later run on the same
-# machine unpacks it and rewrites the paths.  Nothing else is shared between
-# runs; a missing or broken cache means a build from scratch.
+# Cache: building an instance (dscreate + schema + ldif2db) takes ~8-10 s,
+# the start ~1 s.  The built instance, before certificates and ports are
+# applied, is kept as a tarball (~16 MB) under RIG_389_CACHE_DIR, keyed by a
+# hash of gen_tree.py, the schema, this file, the user count, the knobs
+# above, the accounts and the 389-ds-base version; a later run on the same
+# machine unpacks it and rewrites the paths (start ~1.5 s).  Nothing else is
+# shared between runs; a missing or broken cache means a build from scratch.
 
 RIG_389_INSTANCE=rig
 
@@ -182,9 +191,9 @@ EOF
 # _rig_389_data IN OUT — gen_tree.py output plus the FreeIPA-like ACIs on the
 # suffix and unlimited limits on uid=aldproxy.
 _rig_389_data() {
-	"$RIG_PYTHON" - "$1" "$2" "$BASE_DN" "$PROXY_BIND_DN" <<'EOF' || fail "ds389: cannot prepare the data LDIF"
+	"$RIG_PYTHON" - "$1" "$2" "$BASE_DN" "$PROXY_BIND_DN" "${RIG_389_SELF_READS_PASSWORD:-0}" <<'EOF' ||
 import sys
-src, dst, base, proxy = sys.argv[1:5]
+src, dst, base, proxy, self_read = sys.argv[1:6]
 extra = {
     base.lower(): [
         'aci: (targetattr != "userPassword || krbPrincipalKey")(version 3.0; '
@@ -192,7 +201,10 @@ extra = {
         'allow (read, search, compare) userdn = "ldap:///all";)',
         'aci: (targetattr = "userPassword")(version 3.0; '
         'acl "rig: self may change its password"; allow (write) userdn = "ldap:///self";)',
-    ],
+    ] + ([
+        'aci: (targetattr = "userPassword")(version 3.0; '
+        'acl "rig: self may read its password (RIG_389_SELF_READS_PASSWORD)"; '
+        'allow (read, search, compare) userdn = "ldap:///self";)'] if self_read == "1" else []),
     proxy.lower(): ["nsSizeLimit: -1", "nsLookThroughLimit: -1", "nsPagedSizeLimit: -1",
                     "nsPagedLookThroughLimit: -1", "nsTimeLimit: -1"],
 }
@@ -211,6 +223,7 @@ for block in text.split("\n\n"):
     out.append("\n".join(lines))
 open(dst, "w", encoding="utf-8").write("\n\n".join(out) + "\n")
 EOF
+		fail "ds389: cannot prepare the data LDIF"
 }
 
 # _rig_389_run LOG CMD... — run, output to LOG; on failure show it and fail.
@@ -229,7 +242,8 @@ _rig_389_cache_key() {
 	local users=$1
 	{
 		cat "$RIG_LIB_DIR/gen_tree.py" "$RIG_LIB_DIR/schema/freeipa-lite.schema" "$RIG_LIB_DIR/ds389.sh"
-		echo "users=$users"
+		echo "users=$users self_reads_password=${RIG_389_SELF_READS_PASSWORD:-0}"
+		echo "base=$BASE_DN dm=$DM_PW proxy=$PROXY_BIND_DN"
 		dpkg-query -W -f='${Version}' 389-ds-base 2>/dev/null || ns-slapd -v 2>&1
 		id -u
 	} | sha256sum | cut -c1-24
@@ -239,8 +253,10 @@ _rig_389_cache_key() {
 # loaded (server stopped), then apply this run's certificate and ports.
 _rig_389_build() {
 	local users=$1 d="$RIG_DIR/389" log="$RIG_DIR/389/build.log"
-	command -v dscreate >/dev/null && command -v ns-slapd >/dev/null && command -v pk12util >/dev/null ||
+	if ! command -v dscreate >/dev/null || ! command -v ns-slapd >/dev/null ||
+		! command -v pk12util >/dev/null; then
 		fail "ds389: 389-ds-base / libnss3-tools not installed (tests/rig/deps389.sh)"
+	fi
 	_rig_389_paths
 	mkdir -p "$d"
 	: >"$log"
@@ -342,7 +358,8 @@ EOF
 _rig_389_pack() {
 	local cache_dir=$1 tarball=$2 tmp
 	mkdir -p "$cache_dir" || return 1
-	rm -f "$cache_dir"/pristine-*.tar.tmp.* 2>/dev/null || true
+	# leftovers of interrupted runs (not another rig's tarball in progress)
+	find "$cache_dir" -maxdepth 1 -name 'pristine-*.tar.tmp.*' -mmin +30 -delete 2>/dev/null || true
 	printf '%s\n' "$RIG_389_ROOT" >"$RIG_DIR/389/prefix.txt"
 	tmp="$tarball.tmp.$$"
 	# Not the database environment's region files (__db.*): recreated at start.
@@ -424,6 +441,23 @@ _rig_389_launch() {
 	done
 	echo "--- $RIG_389_LOGDIR/errors" >&2; tail -n 40 "$RIG_389_LOGDIR/errors" >&2
 	fail "ns-slapd did not answer on $SLAPD_URL within 40 s"
+}
+
+# _rig_389_cleanup — (from rig_cleanup, after SLAPD_PID) stop any ns-slapd
+# still running from this rig's instance, e.g. the one dscreate starts for
+# its own setup when the test was interrupted during a build: by the pid
+# files under $RIG_DIR/389 only, and only if its command line names this rig.
+_rig_389_cleanup() {
+	local f pid
+	[ -n "${RIG_DIR:-}" ] && [ -d "$RIG_DIR/389/root/run" ] || return 0
+	for f in "$RIG_DIR"/389/root/run/*.pid; do
+		[ -r "$f" ] || continue
+		pid=$(cat "$f" 2>/dev/null) || continue
+		case "$pid" in '' | *[!0-9]*) continue ;; esac
+		if { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null | grep -qF -- "$RIG_DIR/389/"; then
+			_rig_kill "$pid" 30 || true
+		fi
+	done
 }
 
 # _rig_389_start USERS — build (first call only) and launch.

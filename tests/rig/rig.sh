@@ -100,7 +100,8 @@ SLAPD_PID=
 PROXY_PID=
 RIG_EXTRA_PIDS=()
 
-# shellcheck source=ds389.sh
+# RIG_BACKEND=389ds: the directory as a real 389 Directory Server.
+# shellcheck source-path=SCRIPTDIR source=ds389.sh
 . "$RIG_LIB_DIR/ds389.sh"
 
 # ------------------------------------------------------------------ helpers
@@ -293,6 +294,7 @@ rig_cleanup() {
 		_rig_kill "$SLAPD_PID" "$(_rig_slapd_stop_secs)" || true
 		SLAPD_PID=
 	fi
+	[ "$RIG_BACKEND" != 389ds ] || _rig_389_cleanup
 	if [ "$rc" != 0 ] && [ -s "$RIG_DIR/aldproxy.log" ]; then
 		echo "--- $RIG_DIR/aldproxy.log (last 40 lines)" >&2
 		tail -n 40 "$RIG_DIR/aldproxy.log" >&2

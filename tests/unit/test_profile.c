@@ -773,7 +773,7 @@ test_err_shared_service_account(void **state)
 	snprintf(b, sizeof(b), "%s/b.yaml", e->dir);
 	/* "two" sorts after "one": it is the one reported, naming "one" */
 	char prefix[512];
-	snprintf(prefix, sizeof(prefix), "%s: key 'service_accounts': uid=shared,dc=x", b);
+	snprintf(prefix, sizeof(prefix), "%s:2: key 'service_accounts': uid=shared,dc=x", b);   /* the line of the account */
 	if (strncmp(e->err, prefix, strlen(prefix)) != 0)
 		fail_msg("error \"%s\" does not start with \"%s\"", e->err, prefix);
 	assert_non_null(strstr(e->err, "'one'"));

@@ -1,0 +1,192 @@
+# shellcheck shell=bash
+# product.sh — shared by tests/integration/test_product_*.sh: the ALD Pro
+# side of a product's set-up (its system account and login group), the
+# shipped profile installed into the rig, and direct reads of the directory
+# for counts the tests compare with what the product sees through the proxy.
+# Source after ../rig/rig.sh and common.sh.
+#
+#   prod_sysaccount NAME PASSWORD     uid=NAME,cn=sysaccounts,cn=etc,$BASE_DN
+#                                     (account + simpleSecurityObject), as $DM_DN
+#   prod_user LOGIN GIVEN SN          a user like gen_tree.py's (password
+#                                     Secret123), names in UTF-8 as given
+#   prod_group NAME MEMBER_DN...      cn=NAME,$GROUPS_DN with these members, as
+#                                     FreeIPA makes a user group; on slapd (no
+#                                     memberof overlay in the rig) the members'
+#                                     memberOf, nesting included, is written too;
+#                                     389-ds's MemberOf plugin does that itself
+#   prod_add_members GROUP MEMBER_DN...  more members for an existing group
+#                                     (memberOf likewise)
+#   prod_profile NAME [SED_EXPR...]   profiles/NAME.yaml into $RIG_DIR/profiles
+#                                     with the rig's suffix (dc=ald,dc=test) and
+#                                     the extra sed expressions; call after
+#                                     rig_proxy_config (which writes demo.yaml)
+#   prod_other_profile                another product's profile, a-other.yaml,
+#                                     accepting every user with no group rule:
+#                                     it sorts before every product profile, so
+#                                     a bind that picks "the first profile by
+#                                     name" instead of the product's shows up
+#   prod_listener PROFILE URL         a RIG_EXTRA_LISTENERS line pinning URL to
+#                                     PROFILE (listeners[].profile in aldproxy.yaml)
+#   prod_direct_dns FILTER [BASE]     sorted, lower-cased DNs straight from the
+#                                     directory as $PROXY_BIND_DN (no proxy)
+#   prod_direct_count FILTER [BASE]   how many of them
+#   udn LOGIN | gdn NAME              a user's / group's DN in the rig
+
+udn() { echo "uid=$1,$USERS_DN"; }
+gdn() { echo "cn=$1,$GROUPS_DN"; }
+
+_prod_dm() {  # ldapadd/ldapmodify as the directory manager, LDIF on stdin
+	local tool=$1 out
+	shift
+	if ! out=$("$tool" -x -H "$SLAPD_URL" -D "$DM_DN" -w "$DM_PW" -o nettimeout=10 "$@" 2>&1); then
+		echo "$out" >&2
+		fail "$tool as $DM_DN failed"
+	fi
+}
+
+prod_sysaccount() {
+	local name=$1 pw=$2
+	_prod_dm ldapadd <<EOF
+dn: uid=$name,cn=sysaccounts,cn=etc,$BASE_DN
+objectClass: top
+objectClass: account
+objectClass: simpleSecurityObject
+uid: $name
+description: $name service account (aldproxy product test)
+userPassword: $pw
+EOF
+}
+
+prod_user() {
+	local login=$1 given=$2 sn=$3 num domain=${BASE_DN//dc=/}
+	domain=${domain//,/.}
+	num=$((1668700000 + $(printf '%s' "$login" | cksum | cut -d' ' -f1) % 90000))
+	_prod_dm ldapadd <<EOF
+dn: uid=$login,$USERS_DN
+objectClass: top
+objectClass: person
+objectClass: organizationalPerson
+objectClass: inetOrgPerson
+objectClass: inetUser
+objectClass: posixAccount
+objectClass: krbPrincipalAux
+objectClass: krbTicketPolicyAux
+objectClass: ipaObject
+objectClass: ipaSshUser
+uid: $login
+cn: $given $sn
+sn: $sn
+givenName: $given
+displayName: $given $sn
+mail: $login@$domain
+uidNumber: $num
+gidNumber: $num
+homeDirectory: /home/$login
+loginShell: /bin/bash
+krbPrincipalName: $login@ALD.TEST
+krbCanonicalName: $login@ALD.TEST
+ipaUniqueID: $(cat /proc/sys/kernel/random/uuid)
+userPassword: Secret123
+EOF
+}
+
+prod_group() {
+	local name=$1 m dn ldif
+	shift
+	dn=$(gdn "$name")
+	ldif="dn: $dn
+objectClass: top
+objectClass: groupOfNames
+objectClass: nestedGroup
+objectClass: ipaUserGroup
+objectClass: ipaObject
+cn: $name
+description: $name (aldproxy product test)
+ipaUniqueID: $(cat /proc/sys/kernel/random/uuid)"
+	for m in "$@"; do
+		ldif="$ldif
+member: $m"
+	done
+	printf '%s\n' "$ldif" | _prod_dm ldapadd
+	_prod_memberof "$dn" "$@"
+}
+
+# prod_add_members GROUP MEMBER_DN... — more members for an existing group
+prod_add_members() {
+	local dn m
+	dn=$(gdn "$1")
+	shift
+	for m in "$@"; do
+		printf 'dn: %s\nchangetype: modify\nadd: member\nmember: %s\n\n' "$dn" "$m"
+	done | _prod_dm ldapmodify
+	_prod_memberof "$dn" "$@"
+}
+
+# _prod_memberof GROUP_DN MEMBER_DN... — on slapd (memberOf is static data,
+# computed transitively by gen_tree.py), give GROUP_DN to each member and to
+# everything (transitively) in a member group: those entries already name
+# that group in their memberOf.  389-ds's MemberOf plugin does this itself.
+_prod_memberof() {
+	[ "$DIRECTORY_KIND" = slapd ] || return 0
+	local dn=$1 m targets
+	shift
+	targets=$(
+		{
+			# entries that already have it: skipped
+			_prod_dm_search "(memberOf=$dn)" | sed 's/^/-/'
+			for m in "$@"; do
+				echo "$m"
+				_prod_dm_search "(memberOf=$m)"
+			done
+		} | awk '/^-/ { seen[tolower(substr($0, 2))] = 1; next }
+			{ k = tolower($0); if (!(k in seen)) { seen[k] = 1; print } }'
+	)
+	[ -n "$targets" ] || return 0
+	while IFS= read -r m; do
+		printf 'dn: %s\nchangetype: modify\nadd: memberOf\nmemberOf: %s\n\n' "$m" "$dn"
+	done <<<"$targets" | _prod_dm ldapmodify
+}
+
+_prod_dm_search() {
+	ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -H "$SLAPD_URL" -D "$DM_DN" -w "$DM_PW" \
+		-b "$BASE_DN" "$1" 1.1 | sed -n 's/^dn: //p'
+}
+
+prod_profile() {
+	local name=$1 src="$REPO/profiles/$1.yaml" e
+	shift
+	[ -f "$src" ] || fail "no shipped profile $src"
+	[ -d "$RIG_DIR/profiles" ] || fail "prod_profile: call rig_proxy_config first"
+	local args=(-e 's/dc=ald,dc=example/dc=ald,dc=test/g')
+	for e in "$@"; do
+		args+=(-e "$e")
+	done
+	sed "${args[@]}" "$src" >"$RIG_DIR/profiles/$name.yaml"
+}
+
+prod_other_profile() {
+	[ -d "$RIG_DIR/profiles" ] || fail "prod_other_profile: call rig_proxy_config first"
+	cat >"$RIG_DIR/profiles/a-other.yaml" <<EOF
+# another product on the same aldproxy: every user, no group rule
+name: a-other
+service_accounts:
+  - uid=a-other,cn=sysaccounts,cn=etc,$BASE_DN
+user_bases:
+  - $USERS_DN
+search_base: $BASE_DN
+attributes: ["*"]
+EOF
+}
+
+prod_listener() {
+	printf '  - url: %s\n    profile: %s\n' "$2" "$1"
+}
+
+prod_direct_dns() {
+	ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -H "$SLAPD_URL" -D "$PROXY_BIND_DN" \
+		-w "$PROXY_BIND_PW" -b "${2:-$BASE_DN}" "$1" 1.1 | sed -n 's/^dn: //p' | tr 'A-Z' 'a-z' | sort
+}
+
+prod_direct_count() {
+	prod_direct_dns "$@" | grep -c . || true
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test_product_astra-monitoring.sh — Astra Monitoring (Zabbix-based) through
+# aldproxy with the shipped profiles/astra-monitoring.yaml, over ldaps: the
+# Zabbix connector's sequence (lib/product_zabbix.py: one connection, service
+# bind x2, (uid=<escaped login>) search, the user's bind on the same
+# connection, JIT read of memberOf; the DN-template mode on an ldaps listener
+# pinned to the profile), then libldap's ldapsearch over ldaps for the login
+# search and a paged listing compared with the directory's own count.  The
+# login group astra-monitoring-users is created here as an ALD Pro admin
+# would: groups engineering (nested: developers) and the users dave and eve.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rig/rig.sh"
+. "$here/lib/common.sh"
+. "$here/lib/product.sh"
+
+P=astra-monitoring
+P_PW=AstraMon-Pass1
+GROUP=astra-monitoring-users
+test_begin test_product_$P
+rig_init
+rig_certs
+rig_slapd_start
+prod_sysaccount "$P" "$P_PW"
+prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
+prod_group "$GROUP" "$(gdn engineering)" "$(udn dave)" "$(udn eve)" "$(udn ivanov)"
+export RIG_EXTRA_LISTENERS
+RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldaps://127.0.0.1:$PROXY_PORT2")
+export PINNED_URL="ldaps://127.0.0.1:$PROXY_PORT2"
+rig_proxy_config
+prod_profile "$P"
+prod_other_profile
+rig_proxy_start
+
+py product_zabbix.py "$P" "$P_PW" ldaps "$GROUP" || fail "lib/product_zabbix.py ($P) failed"
+
+# ---- libldap (ldapsearch) over ldaps, certificate checked against the rig CA
+SVC="uid=$P,cn=sysaccounts,cn=etc,$BASE_DN"
+asearch() {
+	LDAPTLS_REQCERT=demand ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -H "$PROXY_LDAPS_URL" \
+		-D "$SVC" -w "$P_PW" -b "$USERS_DN" "$@"
+}
+out=$(asearch '(uid=carol)' dn) || fail "ldapsearch over ldaps (uid=carol) failed"
+assert_eq "dn: uid=carol,$USERS_DN" "$out" "the login search for carol (nested member)"
+out=$(asearch '(uid=user0015)' dn) || fail "ldapsearch over ldaps (uid=user0015) failed"
+assert_eq "" "$out" "user0015 (outside $GROUP) must not be found"
+ok "ldapsearch over ldaps: (uid=carol) finds one DN, (uid=user0015) none"
+
+W="$RIG_DIR/$P"
+mkdir -p "$W"
+asearch -E pr=4/noprompt '(objectClass=person)' 1.1 >"$W/proxy" || fail "paged listing through the proxy failed"
+grep '^dn: ' "$W/proxy" | sed 's/^dn: //' | tr 'A-Z' 'a-z' | sort >"$W/proxy.dns"
+prod_direct_dns "(&(objectClass=person)(memberOf=$(gdn "$GROUP")))" "$USERS_DN" >"$W/direct.dns"
+nd=$(grep -c . "$W/direct.dns" || true)
+np=$(grep -c . "$W/proxy.dns" || true)
+[ "$nd" -ge 16 ] || fail "the directory lists only $nd members of $GROUP (memberOf not maintained?)"
+assert_eq "$nd" "$np" "paged (pr=4) listing of visible users: count through the proxy"
+diff "$W/direct.dns" "$W/proxy.dns" >/dev/null || fail "paged listing: DNs differ from the members of $GROUP"
+ok "ldapsearch -E pr=4 over ldaps: $np users, exactly the members of $GROUP in the directory"
+
+no_log_problems
+rig_proxy_stop || fail "aldproxyd did not stop cleanly"
+test_pass

@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# test_product_zabbix.sh — Zabbix 6.4+ (frontend LDAP login + JIT
+# provisioning) through aldproxy with the shipped profiles/zabbix.yaml:
+# the connector's sequence replayed by lib/product_zabbix.py (one connection:
+# StartTLS, service bind x2, (uid=<escaped login>) search, the user's bind on
+# the same connection, service bind + JIT read of memberOf; the DN-template
+# mode on a listener pinned to the profile), then libldap's
+# ldapsearch (what PHP's ext/ldap is built on) for the service search and a
+# paged listing compared with the directory's own count.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rig/rig.sh"
+. "$here/lib/common.sh"
+. "$here/lib/product.sh"
+
+P=zabbix
+P_PW=ZbxSvc-Pass1
+GROUP=zabbix-users
+test_begin test_product_$P
+rig_init
+rig_certs
+rig_slapd_start
+# ALD Pro side: the system account, and the login group (the rig's
+# zabbix-users: engineering (alice, bob, developers: carol, user0001-0010) and
+# dave) plus the locked eve, so that her lock is what refuses her
+prod_sysaccount "$P" "$P_PW"
+prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
+prod_add_members "$GROUP" "$(udn eve)" "$(udn ivanov)"
+# a second listener pinned to the profile (listeners[].profile in
+# aldproxy.yaml) for Zabbix's DN-template bind mode: a fresh connection
+# carries no profile, so only a pinned listener ties its bind to this one
+export RIG_EXTRA_LISTENERS
+RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldap://127.0.0.1:$PROXY_PORT2")
+export PINNED_URL="ldap://127.0.0.1:$PROXY_PORT2"
+rig_proxy_config
+prod_profile "$P"
+prod_other_profile
+rig_proxy_start
+
+py product_$P.py "$P" "$P_PW" starttls "$GROUP" || fail "lib/product_$P.py failed"
+
+# ---- libldap (ldapsearch), as PHP: the login search with StartTLS
+SVC="uid=$P,cn=sysaccounts,cn=etc,$BASE_DN"
+zsearch() {
+	LDAPTLS_REQCERT=demand ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -ZZ -H "$PROXY_URL" \
+		-D "$SVC" -w "$P_PW" -b "$USERS_DN" "$@"
+}
+out=$(zsearch '(uid=alice)' dn) || fail "ldapsearch -ZZ (uid=alice) failed"
+assert_eq "dn: uid=alice,$USERS_DN" "$out" "the login search for alice"
+out=$(zsearch '(uid=user0015)' dn) || fail "ldapsearch -ZZ (uid=user0015) failed"
+assert_eq "" "$out" "user0015 (outside $GROUP) must not be found"
+ok "ldapsearch -ZZ: (uid=alice) finds one DN, (uid=user0015) none"
+
+# ---- every visible user, paged by ldapsearch, against the directory's count
+W="$RIG_DIR/$P"
+mkdir -p "$W"
+zsearch -E pr=4/noprompt '(objectClass=person)' 1.1 >"$W/proxy" || fail "paged listing through the proxy failed"
+grep '^dn: ' "$W/proxy" | sed 's/^dn: //' | tr 'A-Z' 'a-z' | sort >"$W/proxy.dns"
+prod_direct_dns "(&(objectClass=person)(memberOf=$(gdn "$GROUP")))" "$USERS_DN" >"$W/direct.dns"
+nd=$(grep -c . "$W/direct.dns" || true)
+np=$(grep -c . "$W/proxy.dns" || true)
+[ "$nd" -ge 16 ] || fail "the directory lists only $nd members of $GROUP"
+assert_eq "$nd" "$np" "paged (pr=4) listing of visible users: count through the proxy"
+diff "$W/direct.dns" "$W/proxy.dns" >/dev/null || fail "paged listing: DNs differ from the members of $GROUP"
+ok "ldapsearch -E pr=4: $np users, exactly the members of $GROUP in the directory"
+
+no_log_problems
+rig_proxy_stop || fail "aldproxyd did not stop cleanly"
+test_pass
