@@ -51,6 +51,7 @@ struct upstream {
 	unsigned char *cookie;
 	size_t cookie_len;
 	uint64_t lease_used_us;
+	uint32_t lease_gen;             /* bumped at every lease: stale client cookies never match */
 };
 
 struct upstream *upstream_new(struct backend *be, struct backend_server *srv, enum up_kind kind, int index);

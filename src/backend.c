@@ -33,7 +33,8 @@ make_pool(struct backend *be, enum up_kind kind, long per_server, struct upstrea
 		return -1;
 	for (long i = 0; i < per_server; i++)
 		for (size_t s = 0; s < be->nservers; s++) {
-			struct upstream *u = upstream_new(be, &be->servers[s], kind, (int)i);
+			/* the index is the position in the pool: unique across servers (paged cookies name it) */
+			struct upstream *u = upstream_new(be, &be->servers[s], kind, (int)*n);
 			if (u == NULL)
 				return -1;
 			(*out)[(*n)++] = u;
@@ -135,6 +136,7 @@ backend_lease(struct backend *be, struct client *c)
 		struct upstream *u = be->paged[i];
 		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0) {
 			u->lessee = c;
+			u->lease_gen++;
 			u->lease_used_us = now_us();
 			return u;
 		}
@@ -145,10 +147,16 @@ backend_lease(struct backend *be, struct client *c)
 struct upstream *
 backend_leased(struct backend *be, struct client *c, const void *cookie, size_t len)
 {
+	/* aldproxy's cookie: "ALDP", the connection's index, the lease generation */
+	const unsigned char *k = cookie;
+	if (len != 12 || memcmp(k, "ALDP", 4) != 0)
+		return NULL;
+	uint32_t idx = ((uint32_t)k[4] << 24) | ((uint32_t)k[5] << 16) | ((uint32_t)k[6] << 8) | k[7];
+	uint32_t gen = ((uint32_t)k[8] << 24) | ((uint32_t)k[9] << 16) | ((uint32_t)k[10] << 8) | k[11];
 	for (size_t i = 0; i < be->npaged; i++) {
 		struct upstream *u = be->paged[i];
-		if (u->lessee == c && u->state == UP_READY && u->cookie_len == len &&
-		    memcmp(u->cookie, cookie, len) == 0)
+		if ((uint32_t)u->index == idx && u->lease_gen == gen && u->lessee == c && u->state == UP_READY &&
+		    u->cookie_len > 0)
 			return u;
 	}
 	return NULL;

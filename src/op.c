@@ -254,19 +254,54 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 	return 1;
 }
 
-/* Records the cookie of a paged-results response, keeping or ending the lease. */
+/* Encodes a paged-results response control with `cookie` into out (room for 64 + len bytes). */
+static size_t
+paged_control(unsigned char *out, ber_int_t size, const unsigned char *cookie, size_t len)
+{
+	size_t ol = strlen(OID_PAGED_RESULTS);
+	size_t inner = 2 + enc_int_size(size) + enc_tlv_size(len);
+	size_t ctl = enc_tlv_size(ol) + enc_tlv_size(enc_tlv_size(inner));
+	unsigned char *q = out;
+	*q++ = 0x30;
+	q = enc_put_len(q, ctl);
+	*q++ = 0x04;
+	q = enc_put_len(q, ol);
+	memcpy(q, OID_PAGED_RESULTS, ol);
+	q += ol;
+	*q++ = 0x04;
+	q = enc_put_len(q, enc_tlv_size(inner));
+	*q++ = 0x30;
+	q = enc_put_len(q, inner);
+	q = enc_put_int(q, 0x02, size);
+	*q++ = 0x04;
+	q = enc_put_len(q, len);
+	if (len)
+		memcpy(q, cookie, len);
+	return (size_t)(q + len - out);
+}
+
+/*
+ * The last message of a page.  The directory's cookie stays with the
+ * leased connection; the client gets aldproxy's own cookie naming the
+ * lease (389-ds hands out the same cookie on every connection, so its
+ * cookie cannot tell two paged searches apart).  An empty cookie ends the
+ * lease.  Writes the re-addressed message to out (NULL: client gone).
+ */
 static void
-paged_update(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code)
+paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code, struct evbuffer *out)
 {
 	struct upstream *u = op->up;
 	BerElement *ber = u->ber;
 	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
 	struct berval bv = { h->total, (char *)msg }, oid, value, cookie = { 0, NULL };
-	ber_int_t msgid, size;
+	ber_int_t msgid, size = 0;
 	ber_len_t len;
 	char *last;
+	size_t op_start = h->prefix, op_end = pdu_tlv_end(msg, h->total, h->prefix);
+	unsigned char ctls[1024];
+	size_t cl = 0;
 	ber_init2(ber, &bv, LBER_USE_DER);
-	if (code == LDAP_SUCCESS && bscan(ber, "{ix", &msgid) == 0 &&
+	if (code == LDAP_SUCCESS && op_end != 0 && bscan(ber, "{ix", &msgid) == 0 &&
 	    ber_peek_tag(ber, &len) == PDU_CONTROLS) {
 		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
 		     t = ber_next_element(ber, &len, last)) {
@@ -277,22 +312,16 @@ paged_update(struct op *op, struct evbuffer *in, const struct pdu_head *h, int c
 				break;
 			if (ber_peek_tag(ber, &len) == LBER_OCTETSTRING && bscan(ber, "m", &value) < 0)
 				break;
-			if (bscan(ber, "}") < 0)
-				break;
 			if (oid.bv_len == strlen(OID_PAGED_RESULTS) && memcmp(oid.bv_val, OID_PAGED_RESULTS, oid.bv_len) == 0) {
 				BerElement *inner = ber_init(&value);
-				if (inner != NULL) {
-					struct berval c;
-					if (bscan(inner, "{im}", &size, &c) == 0 && c.bv_len > 0) {
-						cookie.bv_val = malloc(c.bv_len);
-						if (cookie.bv_val != NULL) {
-							memcpy(cookie.bv_val, c.bv_val, c.bv_len);
-							cookie.bv_len = c.bv_len;
-						}
-					}
-					ber_free(inner, 1);
+				struct berval ck;
+				if (inner != NULL && bscan(inner, "{im}", &size, &ck) == 0 && ck.bv_len > 0 &&
+				    (cookie.bv_val = malloc(ck.bv_len)) != NULL) {
+					memcpy(cookie.bv_val, ck.bv_val, ck.bv_len);
+					cookie.bv_len = ck.bv_len;
 				}
-				break;
+				if (inner != NULL)
+					ber_free(inner, 1);
 			}
 		}
 	}
@@ -300,8 +329,41 @@ paged_update(struct op *op, struct evbuffer *in, const struct pdu_head *h, int c
 	u->cookie = (unsigned char *)cookie.bv_val;
 	u->cookie_len = cookie.bv_len;
 	u->lease_used_us = now_us();
-	if (cookie.bv_len == 0)
+	unsigned char mine[12] = { 'A', 'L', 'D', 'P' };
+	size_t minelen = 0;
+	if (cookie.bv_len == 0) {
 		upstream_lease_release(u);
+	} else {
+		for (int k = 0; k < 4; k++) {
+			mine[4 + k] = (unsigned char)((uint32_t)u->index >> (24 - 8 * k));
+			mine[8 + k] = (unsigned char)(u->lease_gen >> (24 - 8 * k));
+		}
+		minelen = 12;
+	}
+	if (out != NULL) {
+		if (op_end == 0) {
+			evbuffer_drain(in, h->total);
+			return;
+		}
+		/* a paged search's result always carries the control (RFC 2696) */
+		cl = paged_control(ctls + 8, size, mine, minelen);
+		unsigned char *q = ctls;
+		unsigned char hdr[8];
+		unsigned char *hq = hdr;
+		*hq++ = PDU_CONTROLS;
+		hq = enc_put_len(hq, cl);
+		size_t hl = (size_t)(hq - hdr);
+		memmove(ctls + hl, ctls + 8, cl);
+		memcpy(q, hdr, hl);
+		cl += hl;
+		size_t oplen = op_end - op_start;
+		unsigned char env[PDU_HEAD_MAX];
+		size_t n = pdu_envelope(env, op->client_msgid, oplen + cl);
+		evbuffer_add(out, env, n);
+		evbuffer_add(out, msg + op_start, oplen);
+		evbuffer_add(out, ctls, cl);
+	}
+	evbuffer_drain(in, h->total);
 }
 
 /*
@@ -351,11 +413,13 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	}
 	if (final && op->tag == PDU_BIND_REQ && bind_response(op, in, h, code))
 		return;
-	if (final && (op->flags & OP_PAGED))
-		paged_update(op, in, h, code);
 	if (final && op->tag == PDU_BIND_REQ)
 		bind_finish(op, code);
-	if (c == NULL || c->state == C_CLOSING) {
+	if (final && (op->flags & OP_PAGED)) {
+		paged_forward(op, in, h, code, c && c->state != C_CLOSING ? bufferevent_get_output(c->bev) : NULL);
+		if (c != NULL && c->state != C_CLOSING)
+			client_check_output(c);
+	} else if (c == NULL || c->state == C_CLOSING) {
 		evbuffer_drain(in, h->total);
 	} else {
 		struct evbuffer *out = bufferevent_get_output(c->bev);

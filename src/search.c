@@ -89,18 +89,22 @@ controls_check(const struct request *r, const char **diag)
 
 /*
  * Appends the request's controls minus the denied ones to parts; the
- * [0] header goes to hdr (PDU_HEAD_MAX bytes).  Returns the new count.
+ * [0] header goes to hdr (PDU_HEAD_MAX bytes).  A non-NULL `paged`
+ * replaces the paged-results control.  Returns the new count.
  */
 static int
-controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, unsigned char *hdr)
+controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, unsigned char *hdr,
+    const struct berval *paged)
 {
 	if (r->ctrls.raw.bv_len == 0)
 		return n;
-	int denied = 0;
+	int denied = paged != NULL;
 	size_t keep = 0;
 	for (size_t i = 0; i < r->ctrls.n; i++) {
 		if (oid_in(&r->ctrls.c[i].oid, denied_controls))
 			denied = 1;
+		else if (paged != NULL && attr_eq(&r->ctrls.c[i].oid, OID_PAGED_RESULTS))
+			keep += paged->bv_len;
 		else
 			keep += r->ctrls.c[i].raw.bv_len;
 	}
@@ -118,8 +122,10 @@ controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, uns
 	parts[n++].iov_len = (size_t)(p - hdr);
 	for (size_t i = 0; i < r->ctrls.n; i++)
 		if (!oid_in(&r->ctrls.c[i].oid, denied_controls)) {
-			parts[n].iov_base = r->ctrls.c[i].raw.bv_val;
-			parts[n++].iov_len = r->ctrls.c[i].raw.bv_len;
+			const struct berval *raw = paged != NULL && attr_eq(&r->ctrls.c[i].oid, OID_PAGED_RESULTS) ?
+			    paged : &r->ctrls.c[i].raw;
+			parts[n].iov_base = raw->bv_val;
+			parts[n++].iov_len = raw->bv_len;
 		}
 	return n;
 }
@@ -327,19 +333,26 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 
 /* Forwards op to upstream u with the given protocolOp parts and the request's controls. */
 static int
-forward(struct client *c, struct request *r, struct op *op, struct upstream *u,
-    struct evbuffer_iovec *parts, int nparts)
+forward_ctl(struct client *c, struct request *r, struct op *op, struct upstream *u,
+    struct evbuffer_iovec *parts, int nparts, const struct berval *paged)
 {
 	unsigned char chdr[PDU_HEAD_MAX];
 	struct evbuffer_iovec all[REQ_MAX_CONTROLS + 8];
 	memcpy(all, parts, sizeof(*parts) * (size_t)nparts);
-	int n = controls_parts(r, all, nparts, chdr);
+	int n = controls_parts(r, all, nparts, chdr, paged);
 	if (upstream_send(u, op, all, n) < 0) {
 		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 		return 0;
 	}
 	(void)c;
 	return 0;
+}
+
+static int
+forward(struct client *c, struct request *r, struct op *op, struct upstream *u, struct evbuffer_iovec *parts,
+    int nparts)
+{
+	return forward_ctl(c, r, op, u, parts, nparts, NULL);
 }
 
 /*
@@ -472,6 +485,8 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 
 	/* where it goes: a shared connection, or a leased one for paged results */
 	const struct req_control *paged = request_control(r, OID_PAGED_RESULTS);
+	unsigned char pctl[1100];
+	struct berval pctl_bv = { 0, NULL };
 	struct upstream *u;
 	unsigned flags = OP_SCRUB;     /* every entry is checked for secrets on the way back */
 	if (paged != NULL) {
@@ -510,6 +525,41 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
 			    "aldproxy: the previous page of this search is still in progress");
 			return 0;
+		}
+		if (!fresh) {
+			/* the directory gets back its own cookie, kept with the lease */
+			if (u->cookie_len > 1000) {
+				free(want);
+				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
+				    "aldproxy: the directory's paged results cookie is too large");
+				return 0;
+			}
+			size_t ol = strlen(OID_PAGED_RESULTS);
+			size_t inner = 2 + enc_int_size(size) + enc_tlv_size(u->cookie_len);
+			size_t ctl = enc_tlv_size(ol) + (paged->critical ? 3 : 0) + enc_tlv_size(enc_tlv_size(inner));
+			unsigned char *q = pctl;
+			*q++ = 0x30;
+			q = enc_put_len(q, ctl);
+			*q++ = 0x04;
+			q = enc_put_len(q, ol);
+			memcpy(q, OID_PAGED_RESULTS, ol);
+			q += ol;
+			if (paged->critical) {
+				*q++ = 0x01;
+				*q++ = 1;
+				*q++ = 0xff;
+			}
+			*q++ = 0x04;
+			q = enc_put_len(q, enc_tlv_size(inner));
+			*q++ = 0x30;
+			q = enc_put_len(q, inner);
+			q = enc_put_int(q, 0x02, size);
+			*q++ = 0x04;
+			q = enc_put_len(q, u->cookie_len);
+			memcpy(q, u->cookie, u->cookie_len);
+			q += u->cookie_len;
+			pctl_bv.bv_val = (char *)pctl;
+			pctl_bv.bv_len = (size_t)(q - pctl);
 		}
 		flags |= OP_PAGED;
 	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
@@ -557,7 +607,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		parts[2].iov_len = attrs_len;
 		nparts = 3;
 	}
-	return forward(c, r, op, u, parts, nparts);
+	return forward_ctl(c, r, op, u, parts, nparts, pctl_bv.bv_len ? &pctl_bv : NULL);
 }
 
 /*

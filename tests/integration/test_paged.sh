@@ -32,7 +32,8 @@ diff <(grep '^dn: ' "$W/direct" | sort) <(grep '^dn: ' "$W/proxy" | sort) >/dev/
 	fail "ldapsearch -E pr=50: DNs differ from slapd's"
 # pr=50 really paged (the ldapsearch trailer shows the control per page)
 proxy_search -b "$USERS_DN" -E pr=50/noprompt '(objectClass=person)' 1.1 -LL >"$W/proxy_ll" 2>&1 || true
-npages=$(grep -c '^# pagedresults: cookie=' "$W/proxy_ll" || true)
+# (389-ds adds "estimate=N" before the cookie)
+npages=$(grep -c '^# pagedresults:.*cookie=' "$W/proxy_ll" || true)
 [ "$npages" -ge 20 ] || fail "ldapsearch -E pr=50 saw $npages page cookies, expected >= 20"
 ok "ldapsearch -E pr=50/noprompt: $np entries, $npages pages, same as slapd"
 

@@ -19,6 +19,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 test_begin test_secret_attrs
 rig_init
 rig_certs
+export RIG_389_SELF_READS_PASSWORD=1   # the directory must show it for the test to prove anything
 rig_slapd_start
 export RIG_EXTRA_LISTENERS="  - url: ldap://127.0.0.1:$PROXY_PORT2
     profile: limited"
@@ -43,7 +44,8 @@ attr_names() { grep -v '^dn:' <<<"$1" | grep . | cut -d: -f1 | sort -u | tr '\n'
 # slapd itself shows aldproxy its own password under every name: the proxy must filter
 for a in userPassword 2.5.4.35; do
 	out=$(direct_search -b "$PROXY_BIND_DN" -s base '(objectClass=*)' "$a") || fail "direct search $a"
-	assert_contains "$out" "userPassword" "slapd no longer shows aldproxy its own password (as $a): this test proves nothing"
+	# 389-ds names the attribute as it was asked for (2.5.4.35:: ...)
+	case "$out" in *userPassword*|*2.5.4.35*) ;; *) fail "the directory no longer shows aldproxy its own password (as $a): this test proves nothing" ;; esac
 done
 
 # ---- attribute lists

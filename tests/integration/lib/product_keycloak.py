@@ -217,6 +217,26 @@ check(norm(e["dn"] for e in es) == want, "console search user00: %d, expected %d
 check(udn("user0015").lower() not in want, "premise: user0015 hidden")
 ok("console search *user00*: %d visible users in %d pages of 10" % (len(es), pages))
 
+# ---- the admin console's user list: searchPaginated() fetches ONE page of
+# `max` entries and keeps the cookie in the query, never to use it again;
+# JNDI keeps the pooled connection open.  A few more such searches than the
+# proxy has paged connections, then the sync (another pooled connection):
+# neither may be refused busy (51) because earlier console pages were not
+# followed to the end.
+pool = int(E.get("RIG_PAGED_POOL_SIZE", "4"))
+console = "(&(|(userPrincipalName=*)(mail=*)(givenName=*)(sn=*))%s)" % CLASSES
+for i in range(pool + 2):
+    es, r = search(c, USERS, console, ["userPrincipalName"], paged_size=10, paged_criticality=True)
+    check(r.get("result") == 0 and len(es) == 10,
+          "admin console search %d (first page of 10 only, same pooled connection): %s %s — "
+          "unfollowed paged searches hold the proxy's paged connections (paged_pool_size %d)"
+          % (i + 1, r.get("result"), r.get("message"), pool))
+c2 = service()
+es, pages = paged_all(c2, USERS, "(&%s)" % CLASSES, ["userPrincipalName"], 100, critical=True)
+check(len(es) > 200, "sync after the console searches: %d users" % len(es))
+c2.unbind()
+ok("%d admin console searches (one page each, cookie dropped) and then a full sync: no busy (51)" % (pool + 2))
+
 # ---- WRITABLE mode would write: refused
 try:
     c.modify(udn("alice"), {"unicodePwd": [(MODIFY_REPLACE, ['"New-Pass1"'.encode("utf-16-le")])]})
