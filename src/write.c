@@ -158,11 +158,19 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	size_t cl = 0;
 	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
 		ber_int_t mop;
-		struct berval vals;
-		if (bscan(ber, "{e{m", &mop, &type) < 0 || ber_skip_element(ber, &vals) == LBER_DEFAULT) {
+		struct berval vals, content;
+		ber_len_t before = 0, after = 0;
+		int bad = bscan(ber, "{e{m", &mop, &type) < 0;
+		/* the vals SET as a whole TLV (ber_skip_element gives its contents only) */
+		ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &before);
+		bad = bad || ber_skip_element(ber, &content) == LBER_DEFAULT;
+		ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &after);
+		if (bad || before < after) {
 			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_PROTOCOL_ERROR, "aldproxy: malformed modification");
 			return 0;
 		}
+		vals.bv_val = r->op.bv_val + (r->op.bv_len - before);
+		vals.bv_len = before - after;
 		if (!may_write(p, &type) || !profile_attr_allowed(p, type.bv_val, type.bv_len)) {
 			snprintf(d, sizeof(d), "aldproxy: profile %s does not allow modifying '%.*s'", p->name,
 			    (int)(type.bv_len > 100 ? 100 : type.bv_len), type.bv_val);
@@ -257,7 +265,13 @@ passwd_handle(struct client *c, struct request *r)
 		}
 	}
 	char real[DN_MAX];
-	if (id.bv_val != NULL) {
+	if (id.bv_val == NULL) {
+		/* the bound user's own password: name it, so the directory never takes the
+		 * connection's identity (aldproxy) for the target */
+		snprintf(real, sizeof(real), "%s", c->bound_real);
+		id.bv_val = real;
+		id.bv_len = strlen(real);
+	} else {
 		char ndn[DN_MAX];
 		int nl = dn_normalize(id.bv_val, id.bv_len, ndn, sizeof(ndn));
 		if (nl < 0 || !dn_is_under(ndn, (size_t)nl, p->search_base_norm, p->search_base_len) ||

@@ -201,6 +201,10 @@ extra = {
         'allow (read, search, compare) userdn = "ldap:///all";)',
         'aci: (targetattr = "userPassword")(version 3.0; '
         'acl "rig: self may change its password"; allow (write) userdn = "ldap:///self";)',
+        'aci: (targetattr = "telephoneNumber || mobile")(version 3.0; '
+        'acl "rig: self may change its phone numbers"; allow (write) userdn = "ldap:///self";)',
+        'aci: (targetattr = "*")(version 3.0; acl "rig: aldproxy acts as the bound user"; '
+        'allow (proxy) userdn = "ldap:///' + proxy + '";)',
     ] + ([
         'aci: (targetattr = "userPassword")(version 3.0; '
         'acl "rig: self may read its password (RIG_389_SELF_READS_PASSWORD)"; '
