@@ -5,6 +5,7 @@
  */
 #include "backend.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,19 +130,63 @@ backend_pick(struct backend *be)
 	return best;
 }
 
+#define LEASE_RECLAIM_US 1000000ULL
+
 struct upstream *
 backend_lease(struct backend *be, struct client *c)
 {
+	struct upstream *pick = NULL, *own_idle = NULL;
+	size_t own = 0, cap = be->npaged / 2 ? be->npaged / 2 : 1;
 	for (size_t i = 0; i < be->npaged; i++) {
 		struct upstream *u = be->paged[i];
-		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0) {
-			u->lessee = c;
-			u->lease_gen++;
-			u->lease_used_us = now_us();
-			return u;
-		}
+		if (u->lessee != c)
+			continue;
+		own++;
+		if (u->nops == 0 && (own_idle == NULL || u->lease_used_us < own_idle->lease_used_us))
+			own_idle = u;
 	}
-	return NULL;
+	if (own >= cap && own_idle != NULL) {
+		/* one client may hold half of the pool: its oldest idle lease goes first */
+		upstream_lease_release(own_idle);
+		pick = own_idle->state == UP_READY ? own_idle : NULL;
+	}
+	for (size_t i = 0; i < be->npaged && pick == NULL; i++) {
+		struct upstream *u = be->paged[i];
+		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0)
+			pick = u;
+	}
+	if (pick == NULL) {
+		/*
+		 * Every connection is leased.  Products often read one page and drop
+		 * the cookie (Keycloak's console, Nextcloud's limited searches), so
+		 * an idle lease is taken back (RFC 2696 lets a server drop a
+		 * cookie): the client's own first, else the least recently used one
+		 * idle for a second; its next page answers "unknown cookie".
+		 */
+		uint64_t now = now_us(), oldest = UINT64_MAX;
+		for (size_t i = 0; i < be->npaged; i++) {
+			struct upstream *u = be->paged[i];
+			if (u->state != UP_READY || u->nops != 0 || u->lessee == NULL)
+				continue;
+			if (u->lessee == c) {
+				pick = u;
+				break;
+			}
+			if (now - u->lease_used_us >= LEASE_RECLAIM_US && u->lease_used_us < oldest) {
+				oldest = u->lease_used_us;
+				pick = u;
+			}
+		}
+		if (pick == NULL)
+			return NULL;
+		log_info("paged results: lease on %s taken back from conn=%llu (idle %.1f s)", pick->name,
+		    pick->lessee ? (unsigned long long)pick->lessee->id : 0ULL, (double)(now - pick->lease_used_us) / 1e6);
+		upstream_lease_release(pick);
+	}
+	pick->lessee = c;
+	pick->lease_gen++;
+	pick->lease_used_us = now_us();
+	return pick;
 }
 
 struct upstream *

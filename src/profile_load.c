@@ -176,7 +176,8 @@ each_pair(struct yamlcfg *yc, struct profile *p, yaml_node_t *map, const char *p
 		if (k->type != YAML_SCALAR_NODE)
 			return yc_error(yc, k, path, "keys must be plain strings");
 		char full[256];
-		snprintf(full, sizeof(full), "%s.%s", path, (const char *)k->data.scalar.value);
+		int fl = snprintf(full, sizeof(full), "%.120s.%.120s", path, (const char *)k->data.scalar.value);
+		(void)fl;
 		if (fn(yc, p, full, (const char *)k->data.scalar.value, k, v, arg) < 0)
 			return -1;
 	}
