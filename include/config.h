@@ -47,6 +47,8 @@ struct config {
 	int starttls;
 	char *ca_file, *ca_dir;
 	int tls_verify;
+	int auth_gssapi;        /* backend.auth: gssapi (keytab) instead of simple */
+	char *principal, *keytab, *ccache;
 	char *bind_dn;
 	char *password_file;
 	char *bind_password;    /* read from password_file; wiped by config_free */

@@ -26,6 +26,7 @@ struct bufferevent;
 
 struct event;
 struct client;
+struct sasl_bind;
 
 enum up_kind { UP_SHARED, UP_BIND, UP_PAGED };
 enum up_state { UP_DOWN, UP_CONNECTING, UP_STARTTLS, UP_HANDSHAKE, UP_BINDING, UP_READY };
@@ -42,6 +43,7 @@ struct upstream {
 	struct op_list ops;             /* in flight, oldest first */
 	unsigned nops;
 	BerElement *ber;                /* response decoder, reused */
+	struct sasl_bind *sasl;         /* aldproxy's GSSAPI bind in progress (backend.auth: gssapi) */
 	struct event *retry_ev;
 	double backoff;
 	uint64_t state_since_us;

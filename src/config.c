@@ -217,7 +217,7 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	static const char *const keys[] = { "servers", "starttls", "ca_file", "ca_dir", "tls_verify",
 		"bind_dn", "password_file", "pool_size", "bind_pool_size", "paged_pool_size",
 		"max_ops_per_connection", "connect_timeout", "operation_timeout", "reconnect_min",
-		"reconnect_max", NULL };
+		"reconnect_max", "auth", "principal", "keytab", "ccache", NULL };
 	const char *P = "backend";
 	yaml_node_t *m = yc_get(yc, root, P);
 	if (m == NULL)
@@ -254,6 +254,34 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	if (c->reconnect_max < c->reconnect_min)
 		return yc_error(yc, yc_get(yc, m, "reconnect_max"), "backend.reconnect_max",
 		    "must not be less than reconnect_min");
+	char *auth = NULL;
+	if (yc_str(yc, m, "auth", P, &auth) < 0 || yc_str(yc, m, "principal", P, &c->principal) < 0 ||
+	    yc_str(yc, m, "keytab", P, &c->keytab) < 0 || yc_str(yc, m, "ccache", P, &c->ccache) < 0) {
+		free(auth);
+		return -1;
+	}
+	if (auth != NULL && strcmp(auth, "gssapi") == 0)
+		c->auth_gssapi = 1;
+	else if (auth != NULL && strcmp(auth, "simple") != 0) {
+		free(auth);
+		return yc_error(yc, yc_get(yc, m, "auth"), "backend.auth", "must be simple or gssapi");
+	}
+	free(auth);
+	if (c->auth_gssapi) {
+		if (c->keytab == NULL || c->principal == NULL)
+			return yc_error(yc, m, c->keytab ? "backend.principal" : "backend.keytab",
+			    "auth: gssapi needs aldproxy's principal and the keytab holding its key");
+		if (access(c->keytab, R_OK) != 0)
+			return yc_error(yc, yc_get(yc, m, "keytab"), "backend.keytab", "cannot read %s: %s", c->keytab,
+			    strerror(errno));
+		for (size_t i = 0; i < c->nservers; i++)
+			if (!c->server_urls[i].tls && !c->starttls)
+				return yc_error(yc, yc_get(yc, m, "starttls"), "backend.starttls",
+				    "auth: gssapi runs under TLS (StartTLS or ldaps://); no SASL security layer is negotiated");
+		if (c->ccache == NULL)
+			c->ccache = strdup("MEMORY:aldproxy");
+		return 0;
+	}
 	if (c->bind_dn == NULL)
 		return yc_error(yc, m, "backend.bind_dn", "aldproxy's own bind DN on the directory is required");
 	if (c->password_file == NULL)
@@ -374,6 +402,9 @@ config_free(struct config *c)
 	free(c->ca_file);
 	free(c->ca_dir);
 	free(c->bind_dn);
+	free(c->principal);
+	free(c->keytab);
+	free(c->ccache);
 	free(c->password_file);
 	if (c->bind_password != NULL) {
 		explicit_bzero(c->bind_password, strlen(c->bind_password));

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "op.h"
 #include "profile.h"
+#include "sasl.h"
 #include "server.h"
 #include "tls.h"
 
@@ -79,10 +80,17 @@ same_listeners(const struct config *a, const struct config *b)
 }
 
 static int
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+static int
 same_backend(const struct config *a, const struct config *b)
 {
-	if (a->nservers != b->nservers || strcmp(a->bind_dn, b->bind_dn) != 0 ||
-	    strcmp(a->bind_password, b->bind_password) != 0 || a->pool_size != b->pool_size ||
+	if (a->nservers != b->nservers || !same_str(a->bind_dn, b->bind_dn) ||
+	    !same_str(a->bind_password, b->bind_password) || a->auth_gssapi != b->auth_gssapi ||
+	    !same_str(a->principal, b->principal) || !same_str(a->keytab, b->keytab) || a->pool_size != b->pool_size ||
 	    a->bind_pool_size != b->bind_pool_size || a->paged_pool_size != b->paged_pool_size)
 		return 0;
 	for (size_t i = 0; i < a->nservers; i++)
@@ -158,6 +166,33 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	evtimer_add(srv->shutdown_ev, &tv);
 }
 
+/*
+ * backend.auth: gssapi — a fresh TGT from the keytab well before the old
+ * one expires (at 80 % of its life), so new directory connections never
+ * meet an expired ticket; on failure, retried every 30 s and logged.
+ */
+static struct event *kinit_ev;
+
+static void
+kinit_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct server *srv = arg;
+	char err[1024];
+	(void)fd;
+	(void)what;
+	long left = sasl_backend_kinit(srv->cfg, err, sizeof(err));
+	long next = 30;
+	if (left < 0)
+		log_err("%s; retrying in %ld s", err, next);
+	else {
+		next = left * 8 / 10 > 30 ? left * 8 / 10 : (left > 10 ? left - 5 : 5);
+		log_notice("Kerberos: credentials for %s from %s valid for %ld s; renewing in %ld s", srv->cfg->principal,
+		    srv->cfg->keytab, left, next);
+	}
+	struct timeval tv = { next, 0 };
+	evtimer_add(kinit_ev, &tv);
+}
+
 /* Ends the loop early once every client is gone during a drain. */
 static void
 drain_check_cb(evutil_socket_t fd, short what, void *arg)
@@ -203,6 +238,11 @@ server_free(struct server *srv)
 	config_free(srv->cfg);
 	arena_free(&srv->arena);
 	arena_free(&srv->resp_arena);
+	if (kinit_ev != NULL) {
+		event_free(kinit_ev);
+		kinit_ev = NULL;
+		sasl_backend_done();
+	}
 	event_base_free(srv->base);
 }
 
@@ -270,6 +310,12 @@ main(int argc, char **argv)
 		srv.dns = evdns_base_new(srv.base, 0);
 	if (srv.dns != NULL)
 		evdns_base_load_hosts(srv.dns, NULL);
+	if (srv.cfg->auth_gssapi) {
+		if (sasl_backend_init(srv.cfg, err, sizeof(err)) < 0)
+			fatal("%s", err);
+		kinit_ev = evtimer_new(srv.base, kinit_cb, &srv);
+		kinit_cb(-1, 0, &srv);      /* now, then before expiry */
+	}
 	if (backend_new(&srv, &srv.backend, err, sizeof(err)) < 0 || listener_open_all(&srv, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		server_free(&srv);

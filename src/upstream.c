@@ -25,6 +25,7 @@
 #include "request.h"
 #include "pdu.h"
 #include "server.h"
+#include "sasl.h"
 #include "tls.h"
 
 #define INTERNAL_MSGID 1                /* StartTLS and aldproxy's bind, before READY */
@@ -83,6 +84,7 @@ upstream_free(struct upstream *u)
 		event_free(u->retry_ev);
 	if (u->ber != NULL)
 		ber_free(u->ber, 0);
+	sasl_bind_free(u->sasl);
 	free(u->cookie);
 	msgid_table_free(&u->ids);
 	free(u);
@@ -162,6 +164,14 @@ after_tls(struct upstream *u)
 		return;
 	}
 	set_state(u, UP_BINDING);
+	if (cfg->auth_gssapi) {
+		char err[512];
+		u->sasl = sasl_bind_start(u->server->url.host, INTERNAL_MSGID, bufferevent_get_output(u->bev), err,
+		    sizeof(err));
+		if (u->sasl == NULL)
+			upstream_fail(u, err);
+		return;
+	}
 	if (pdu_simple_bind(bufferevent_get_output(u->bev), INTERNAL_MSGID, cfg->bind_dn, cfg->bind_password,
 	    strlen(cfg->bind_password)) < 0)
 		upstream_fail(u, "cannot encode aldproxy's bind request");
@@ -234,6 +244,28 @@ setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h
 	}
 	snprintf(why, sizeof(why), "%s (%d)%s%.*s", ldap_err2string(code), code, diag.bv_len ? ": " : "",
 	    (int)(diag.bv_len > 300 ? 300 : diag.bv_len), diag.bv_val);
+	if (u->state == UP_BINDING && u->sasl != NULL && h->op_tag == PDU_BIND_RES) {
+		/* GSSAPI: BindResponse may carry serverSaslCreds [7] after the referral-less result */
+		struct berval creds = { 0, NULL };
+		ber_len_t blen;
+		if (ber_peek_tag(u->ber, &blen) == 0x87 && bscan(u->ber, "m", &creds) < 0)
+			creds.bv_len = 0;
+		char err[600];
+		int rc = sasl_bind_step(u->sasl, code, creds.bv_val ? &creds : NULL, INTERNAL_MSGID,
+		    bufferevent_get_output(u->bev), err, sizeof(err));
+		evbuffer_drain(in, h->total);
+		if (rc < 0) {
+			char b[900];
+			snprintf(b, sizeof(b), "aldproxy's GSSAPI bind as %.200s failed: %.400s%s%.200s", srv->cfg->principal, err,
+			    code ? ": " : "", code ? why : "");
+			upstream_fail(u, b);
+		} else if (rc == 1) {
+			sasl_bind_free(u->sasl);
+			u->sasl = NULL;
+			ready(u);
+		}
+		return;
+	}
 	evbuffer_drain(in, h->total);
 	if (u->state == UP_STARTTLS) {
 		if (h->op_tag != PDU_EXT_RES || code != LDAP_SUCCESS) {
@@ -328,6 +360,8 @@ upstream_fail(struct upstream *u, const char *why)
 		bufferevent_free(u->bev);
 		u->bev = NULL;
 	}
+	sasl_bind_free(u->sasl);
+	u->sasl = NULL;
 	char diag[400];
 	snprintf(diag, sizeof(diag), "aldproxy: directory server connection lost (%s)", why);
 	while (!TAILQ_EMPTY(&u->ops)) {
