@@ -8,6 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <event2/buffer.h>
+#include <gssapi/gssapi.h>
+#include <gssapi/gssapi_ext.h>
+#include <gssapi/gssapi_krb5.h>
 #include <krb5.h>
 #include <sasl/sasl.h>
 
@@ -18,6 +21,34 @@
 struct sasl_bind {
 	sasl_conn_t *conn;
 };
+
+/*
+ * One GSSAPI credential for the process, over aldproxy's ccache and
+ * keytab, handed to every bind (SASL_GSS_CREDS) so the mechanism does not
+ * acquire (and leak) one per connection.  It reads the ccache as tickets
+ * are renewed into it, so it lives as long as the process.
+ */
+static gss_cred_id_t process_cred = GSS_C_NO_CREDENTIAL;
+
+static void
+acquire_cred(const struct config *cfg)
+{
+	OM_uint32 major, minor;
+	gss_buffer_desc nb = { strlen(cfg->principal), cfg->principal };
+	gss_name_t name = GSS_C_NO_NAME;
+	gss_key_value_element_desc elems[2] = { { "ccache", cfg->ccache }, { "client_keytab", cfg->keytab } };
+	gss_key_value_set_desc store = { 2, elems };
+	if (process_cred != GSS_C_NO_CREDENTIAL)
+		return;
+	major = gss_import_name(&minor, &nb, GSS_KRB5_NT_PRINCIPAL_NAME, &name);
+	if (GSS_ERROR(major))
+		return;
+	major = gss_acquire_cred_from(&minor, name, GSS_C_INDEFINITE, GSS_C_NO_OID_SET, GSS_C_INITIATE, &store,
+	    &process_cred, NULL, NULL);
+	if (GSS_ERROR(major))
+		process_cred = GSS_C_NO_CREDENTIAL;
+	gss_release_name(&minor, &name);
+}
 
 int
 sasl_backend_init(const struct config *cfg, char *err, size_t errlen)
@@ -36,7 +67,12 @@ sasl_backend_init(const struct config *cfg, char *err, size_t errlen)
 void
 sasl_backend_done(void)
 {
-	sasl_client_done();
+	OM_uint32 minor;
+	if (process_cred != GSS_C_NO_CREDENTIAL)
+		gss_release_cred(&minor, &process_cred);
+	/* sasl_client_done() would unload the mechanism plugins; they stay
+	 * until exit so leak reports about them (MIT's profile cache) name
+	 * their library and can be told apart from aldproxy's own */
 }
 
 long
@@ -75,6 +111,7 @@ sasl_backend_kinit(const struct config *cfg, char *err, size_t errlen)
 	krb5_timestamp now;
 	krb5_timeofday(ctx, &now);
 	left = (long)creds.times.endtime - (long)now;
+	acquire_cred(cfg);
 out:
 	if (kr != 0) {
 		const char *msg = krb5_get_error_message(ctx, kr);
@@ -142,6 +179,8 @@ sasl_bind_start(const char *host, int msgid, struct evbuffer *out, char *err, si
 		props.max_ssf = 0;
 		props.maxbufsize = 0;
 		sasl_setprop(sb->conn, SASL_SEC_PROPS, &props);
+		if (process_cred != GSS_C_NO_CREDENTIAL)
+			sasl_setprop(sb->conn, SASL_GSS_CREDS, process_cred);
 		rc = sasl_client_start(sb->conn, "GSSAPI", NULL, &cred, &len, &mech);
 	}
 	if (rc != SASL_OK && rc != SASL_CONTINUE) {

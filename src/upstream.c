@@ -168,8 +168,11 @@ after_tls(struct upstream *u)
 		char err[512];
 		u->sasl = sasl_bind_start(u->server->url.host, INTERNAL_MSGID, bufferevent_get_output(u->bev), err,
 		    sizeof(err));
-		if (u->sasl == NULL)
-			upstream_fail(u, err);
+		if (u->sasl == NULL) {
+			char b[800];
+			snprintf(b, sizeof(b), "aldproxy's GSSAPI bind as %.200s failed: %.500s", cfg->principal, err);
+			upstream_fail(u, b);
+		}
 		return;
 	}
 	if (pdu_simple_bind(bufferevent_get_output(u->bev), INTERNAL_MSGID, cfg->bind_dn, cfg->bind_password,
