@@ -24,5 +24,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 	fi
 	rm -f "$log"
 fi
-# the test rig's own packages (slapd, ldap-utils, python3-ldap3, Net::LDAP ...)
+# the test rig's own packages: slapd, ldap-utils, python3-ldap3, Net::LDAP ...,
+# 389 Directory Server (ALD Pro's server) and an MIT KDC
 bash "$here/../tests/rig/deps.sh"
+bash "$here/../tests/rig/deps389.sh"
+bash "$here/../tests/rig/depskdc.sh"

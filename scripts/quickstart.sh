@@ -2,10 +2,12 @@
 # quickstart.sh — see aldproxy working in a minute on a fresh Debian 12 machine.
 #
 # Installs what it needs, builds aldproxy, starts a local ALD-Pro-like
-# directory (OpenLDAP slapd with a FreeIPA tree: cn=users/cn=groups under
-# cn=accounts, cn=sysaccounts,cn=etc, nested groups, memberOf, a locked user,
-# ~1000 generated users) on free loopback ports, and runs aldproxyd in the
-# foreground on ldap://127.0.0.1:3389 and ldaps://127.0.0.1:3636.
+# domain — an MIT KDC (realm ALD.TEST) and a directory (OpenLDAP slapd with
+# a FreeIPA tree: cn=users/cn=groups under cn=accounts, cn=sysaccounts,cn=etc,
+# nested groups, memberOf, a locked user, ~1000 generated users) — on free
+# loopback ports, and runs aldproxyd in the foreground on
+# ldap://127.0.0.1:3389 and ldaps://127.0.0.1:3636, authenticating to the
+# directory the production way: SASL/GSSAPI from its keytab, over TLS.
 # Ctrl-C stops everything it started.
 #
 #   QUICKSTART_PORT=3389 QUICKSTART_TLS_PORT=3636 ./scripts/quickstart.sh
@@ -26,14 +28,20 @@ PROXY_PORT=${QUICKSTART_PORT:-3389}
 PROXY_TLS_PORT=${QUICKSTART_TLS_PORT:-3636}
 RIG_IPV6=0
 export PROXY_PORT PROXY_TLS_PORT RIG_IPV6
-echo "== starting the demo directory (slapd, ${RIG_USERS:-1000} users)"
+echo "== starting the demo domain (MIT KDC + slapd, ${RIG_USERS:-1000} users)"
 rig_certs
+rig_kdc_start
+export RIG_GSSAPI=1
 rig_slapd_start
 rig_proxy_config
+# aldproxy's own identity: its Kerberos principal and keytab, not a password
+sed -i "s|^backend:$|backend:\n  auth: gssapi\n  principal: $ALDPROXY_PRINCIPAL\n  keytab: $ALDPROXY_KEYTAB|" "$PROXY_CONFIG"
 
 cat <<TXT
 
-aldproxy demo — directory $SLAPD_URL (suffix $BASE_DN), proxy below.
+aldproxy demo — directory $SLAPD_URL (suffix $BASE_DN), KDC 127.0.0.1:$KDC_PORT
+(realm $KRB_REALM); aldproxy binds to the directory as $ALDPROXY_PRINCIPAL
+with SASL/GSSAPI over StartTLS. The proxy is below.
 Paste into another terminal:
 
   # the product's service account searches a user and its groups
