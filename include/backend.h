@@ -50,6 +50,8 @@ void backend_start(struct backend *be);
 
 /* The ready shared upstream with the fewest operations in flight, or NULL. */
 struct upstream *backend_pick(struct backend *be);
+/* The least busy ready shared upstream of another server than `not`, or NULL (failover). */
+struct upstream *backend_pick_other(struct backend *be, const struct backend_server *not);
 /* A free paged upstream leased to c, or NULL. */
 struct upstream *backend_lease(struct backend *be, struct client *c);
 /* The paged upstream c leased whose last cookie equals cookie, or NULL. */

@@ -45,6 +45,7 @@ struct op {
 	const struct profile *profile;  /* the client's profile when the op began */
 	struct want *want;              /* owned: the client's view of a rewritten search */
 	struct op *parent, *child;      /* a bind and its group-check lookup (weak links both ways) */
+	int retried;                    /* sent again after its controller failed */
 	int group_ok;                   /* internal lookup: the user is in an allowed group / the entry is visible */
 	unsigned lookup_for;            /* internal lookup: the parent's request tag */
 	TAILQ_ENTRY(op) c_link;

@@ -133,6 +133,20 @@ backend_pick(struct backend *be)
 #define LEASE_RECLAIM_US 1000000ULL
 
 struct upstream *
+backend_pick_other(struct backend *be, const struct backend_server *not)
+{
+	struct upstream *best = NULL;
+	for (size_t k = 0; k < be->nshared; k++) {
+		struct upstream *u = be->shared[k];
+		if (u->server == not || u->state != UP_READY || u->ids.nfree == 0)
+			continue;
+		if (best == NULL || u->nops < best->nops)
+			best = u;
+	}
+	return best;
+}
+
+struct upstream *
 backend_lease(struct backend *be, struct client *c)
 {
 	struct upstream *pick = NULL, *own_idle = NULL;
@@ -233,9 +247,11 @@ send_bind(struct upstream *u, struct op *op)
 	struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), n };
 	if (upstream_send(u, op, &part, 1) < 0)
 		return -1;
-	explicit_bzero(part.iov_base, n);
-	evbuffer_free(op->held);
-	op->held = NULL;
+	if (u->be->nservers == 1) {     /* no other controller to retry on: wipe now */
+		explicit_bzero(part.iov_base, n);
+		evbuffer_free(op->held);
+		op->held = NULL;
+	}
 	return 0;
 }
 
@@ -243,8 +259,14 @@ int
 backend_bind_submit(struct backend *be, struct op *op, const struct evbuffer_iovec *parts, int nparts)
 {
 	struct upstream *u = free_binder(be);
-	if (u != NULL && upstream_send(u, op, parts, nparts) == 0)
+	if (u != NULL && upstream_send(u, op, parts, nparts) == 0) {
+		/* with several controllers keep a copy (wiped in op_free) to retry
+		 * on another one if this one cannot answer */
+		if (be->nservers > 1 && op->held == NULL && (op->held = evbuffer_new()) != NULL)
+			for (int i = 0; i < nparts; i++)
+				evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len);
 		return 0;
+	}
 	unsigned alive = 0;
 	for (size_t i = 0; i < be->nbinders; i++)
 		alive += be->binders[i]->state != UP_DOWN;

@@ -344,6 +344,12 @@ forward_ctl(struct client *c, struct request *r, struct op *op, struct upstream 
 		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 		return 0;
 	}
+	/* with several controllers, keep the request: if this one dies before
+	 * answering, the search is sent again to another (upstream_fail()) */
+	if (c->srv->backend->nservers > 1 && !(op->flags & OP_PAGED) && op->held == NULL &&
+	    (op->held = evbuffer_new()) != NULL)
+		for (int i = 0; i < n; i++)
+			evbuffer_add(op->held, all[i].iov_base, all[i].iov_len);
 	(void)c;
 	return 0;
 }

@@ -351,12 +351,8 @@ upstream_fail(struct upstream *u, const char *why)
 	struct server *srv = u->be->srv;
 	if (u->state == UP_DOWN)
 		return;
-	unsigned failed = u->nops;
-	if (u->was_ready || log_enabled(LOG_LVL_DEBUG))
-		log_warn("directory %s: %s%s; %u operation(s) failed", u->name,
-		    u->state == UP_READY ? "connection lost: " : "", why, failed);
-	else
-		log_warn("directory %s: cannot connect: %s", u->name, why);
+	unsigned inflight = u->nops;
+	int was_ready = u->state == UP_READY, report = u->was_ready || log_enabled(LOG_LVL_DEBUG);
 	u->was_ready = 0;
 	set_state(u, UP_DOWN);
 	if (u->bev != NULL) {
@@ -367,11 +363,49 @@ upstream_fail(struct upstream *u, const char *why)
 	u->sasl = NULL;
 	char diag[400];
 	snprintf(diag, sizeof(diag), "aldproxy: directory server connection lost (%s)", why);
+	unsigned retried = 0;
 	while (!TAILQ_EMPTY(&u->ops)) {
 		struct op *op = TAILQ_FIRST(&u->ops);
 		upstream_detach(u, op);
+		/*
+		 * Failover: a search or compare that has returned nothing yet and
+		 * holds no paging state is sent once more, to another controller;
+		 * anything else fails with unavailable.
+		 */
+		if (u->kind == UP_SHARED && op->held != NULL && !op->retried && op->nentries == 0 &&
+		    (op->tag == PDU_SEARCH_REQ || op->tag == PDU_COMPARE_REQ) && !(op->flags & (OP_PAGED | OP_INTERNAL))) {
+			struct upstream *other = backend_pick_other(u->be, u->server);
+			size_t n = evbuffer_get_length(op->held);
+			struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), n };
+			op->retried = 1;
+			if (other != NULL && upstream_send(other, op, &part, 1) == 0) {
+				retried++;
+				continue;
+			}
+		}
+		/* a bind the controller could not answer goes to another one (an
+		 * answer, even invalidCredentials, is final and never retried) */
+		if (u->kind == UP_BIND && op->tag == PDU_BIND_REQ && op->held != NULL && !op->retried && op->client != NULL) {
+			size_t n = evbuffer_get_length(op->held);
+			struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), n };
+			struct evbuffer *copy = op->held;
+			op->held = NULL;
+			op->retried = 1;
+			int rc = backend_bind_submit(u->be, op, &part, 1);
+			explicit_bzero(part.iov_base, n);
+			evbuffer_free(copy);
+			if (rc == 0) {
+				retried++;
+				continue;
+			}
+		}
 		op_fail(op, LDAP_UNAVAILABLE, diag);
 	}
+	if (report)
+		log_warn("directory %s: %s%s; %u operation(s) in flight: %u sent again to another controller, %u failed",
+		    u->name, was_ready ? "connection lost: " : "", why, inflight, retried, inflight - retried);
+	else
+		log_warn("directory %s: cannot connect: %s", u->name, why);
 	upstream_lease_release(u);
 	if (u->kind == UP_SHARED)
 		backend_wake_all(u->be);      /* waiters fail fast if nothing is left connecting */
