@@ -48,6 +48,7 @@ struct upstream {
 	double backoff;
 	uint64_t state_since_us;
 	int was_ready;                  /* for up/down log lines */
+	unsigned failed_attempts;       /* connection attempts failed since it was last ready */
 	/* paged-results lease (kind UP_PAGED) */
 	struct client *lessee;
 	unsigned char *cookie;

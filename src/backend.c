@@ -310,11 +310,14 @@ backend_bind_dispatch(struct backend *be)
 int
 backend_saturated(const struct backend *be)
 {
-	/* ready but full, or (re)connecting right now: waiting makes sense;
-	 * everything down and waiting for a retry: answer unavailable at once */
-	for (size_t i = 0; i < be->nshared; i++)
-		if (be->shared[i]->state != UP_DOWN)
+	/* ready but full, or making its first attempt to reconnect since it
+	 * was lost: waiting makes sense.  Once an attempt has failed the
+	 * directory is really down: answer unavailable at once, never hang. */
+	for (size_t i = 0; i < be->nshared; i++) {
+		const struct upstream *u = be->shared[i];
+		if (u->state == UP_READY || (u->state != UP_DOWN && u->failed_attempts == 0))
 			return 1;
+	}
 	return 0;
 }
 

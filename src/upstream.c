@@ -145,6 +145,7 @@ ready(struct upstream *u)
 	set_state(u, UP_READY);
 	setup_timeouts(u, 0);
 	u->backoff = u->be->srv->cfg->reconnect_min;
+	u->failed_attempts = 0;
 	if (!u->was_ready)
 		log_notice("directory %s: connection ready", u->name);
 	u->was_ready = 1;
@@ -353,6 +354,7 @@ upstream_fail(struct upstream *u, const char *why)
 		return;
 	unsigned inflight = u->nops;
 	int was_ready = u->state == UP_READY, report = u->was_ready || log_enabled(LOG_LVL_DEBUG);
+	u->failed_attempts = was_ready ? 0 : u->failed_attempts + 1;
 	u->was_ready = 0;
 	set_state(u, UP_DOWN);
 	if (u->bev != NULL) {
