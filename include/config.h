@@ -62,6 +62,9 @@ struct config {
 
 	char *profiles_dir;
 
+	char *control_socket;       /* Unix socket for aldproxyctl; NULL: none */
+	int control_mode;           /* its permission bits */
+
 	char *log_target;
 	int log_level;
 };

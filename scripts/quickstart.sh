@@ -63,6 +63,13 @@ Paste into another terminal:
   ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT -D 'uid=alice,$USERS_DN' -w wrong
   ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT
 
+  # how aldproxy is doing, over its control socket
+  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock health
+  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock backends
+
+  # how a profile rewrites a request
+  $top/build/src/aldproxyctl -c $PROXY_CONFIG explain demo '(&(objectClass=person)(uid=alice))'
+
 Configuration: $PROXY_CONFIG (profile: $RIG_DIR/profiles/demo.yaml)
 aldproxyd runs in the foreground below; Ctrl-C stops it and the directory.
 

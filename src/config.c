@@ -99,6 +99,7 @@ config_defaults(struct config *c)
 	c->idle_timeout = 900;
 	c->bind_timeout = 10;
 	c->log_level = LOG_LVL_INFO;
+	c->control_mode = 0600;
 }
 
 /* Reads the first line of a secret file; refuses files others can read. */
@@ -340,7 +341,8 @@ parse_log(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "log", NULL };
+	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "log", "control",
+		NULL };
 	struct yamlcfg yc;
 	struct config *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -373,6 +375,26 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	if (c->profiles_dir == NULL) {
 		yc_error(&yc, root, "profiles_dir", "a profile directory is required");
 		goto out;
+	}
+	{
+		static const char *const ck[] = { "socket", "mode", NULL };
+		yaml_node_t *cn = yc_get(&yc, root, "control");
+		char *mode = NULL;
+		if (cn != NULL && (yc_check_keys(&yc, cn, "control", ck) < 0 ||
+		    yc_str(&yc, cn, "socket", "control", &c->control_socket) < 0 ||
+		    yc_str(&yc, cn, "mode", "control", &mode) < 0))
+			goto out;
+		if (mode != NULL) {
+			char *end;
+			long m = strtol(mode, &end, 8);
+			int bad = *end != '\0' || m < 0 || m > 0777;
+			free(mode);
+			if (bad) {
+				yc_error(&yc, yc_get(&yc, cn, "mode"), "control.mode", "must be an octal mode such as \"0660\"");
+				goto out;
+			}
+			c->control_mode = (int)m;
+		}
 	}
 	rc = 0;
 out:
@@ -411,6 +433,7 @@ config_free(struct config *c)
 		free(c->bind_password);
 	}
 	free(c->profiles_dir);
+	free(c->control_socket);
 	free(c->log_target);
 	free(c->path);
 	free(c);

@@ -8,12 +8,17 @@
  *                    when a product does not log in
  *   hash-password    a salted hash for a service account kept in a profile
  *
- * The control-socket commands (status, health, stats, reload) come with
- * the control socket.
+ *   health [--json]  the running daemon's verdict (exit 0 healthy,
+ *                    1 degraded, 2 down or unreachable), over the control socket
+ *   stats, backends, profiles-live, connections, reload
+ *                    the same socket: JSON from the running daemon
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -37,6 +42,9 @@ usage(void)
 	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME]\n"
 	    "                                 show how PROFILE rewrites a search (and a bind name)\n"
 	    "  hash-password [sha256|sha512]  read a password (stdin or prompt), print its salted hash\n"
+	    "  health [--json]                the running daemon's health: exit 0 healthy, 1 degraded, 2 down\n"
+	    "  stats | backends | connections | reload | profiles-live\n"
+	    "                                 ask the running daemon (control socket; -s PATH to name it)\n"
 	    "  version                        print the version\n");
 	exit(2);
 }
@@ -82,6 +90,86 @@ hash_password(int argc, char **argv)
 	}
 	printf("%s\n", out);
 	return 0;
+}
+
+/* Sends one command to the control socket; the answer goes to *out (malloc'd). 0 or -1. */
+static int
+ask(const char *path, const char *cmd, char **out)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "aldproxyctl: socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "aldproxyctl: cannot reach aldproxyd at %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	struct timeval tv = { 10, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	dprintf(fd, "%s\n", cmd);
+	size_t cap = 65536, len = 0;
+	char *buf = malloc(cap);
+	ssize_t n;
+	while (buf != NULL && (n = read(fd, buf + len, cap - len - 1)) > 0) {
+		len += (size_t)n;
+		if (len + 1 == cap) {
+			char *nb = realloc(buf, cap * 2);
+			if (nb == NULL)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+	}
+	close(fd);
+	if (buf == NULL || len == 0) {
+		fprintf(stderr, "aldproxyctl: no answer from aldproxyd at %s\n", path);
+		free(buf);
+		return -1;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int
+remote(const char *path, const char *cmd, int json)
+{
+	char *ans;
+	if (path == NULL) {
+		fprintf(stderr, "aldproxyctl: no control socket: set control.socket in the configuration or use -s PATH\n");
+		return 2;
+	}
+	if (ask(path, strcmp(cmd, "profiles-live") == 0 ? "profiles" : cmd, &ans) < 0)
+		return 2;
+	int rc = 0;
+	if (strstr(ans, "\"error\"") != NULL)
+		rc = 1;
+	if (strcmp(cmd, "health") == 0) {
+		const char *k = strstr(ans, "\"code\":");
+		rc = k ? atoi(k + 7) : 2;
+		if (!json) {
+			const char *st = strstr(ans, "\"status\":\"");
+			printf("aldproxyd: %.*s\n", st ? (int)strcspn(st + 10, "\"") : 7, st ? st + 10 : "unknown");
+			/* one line per directory server */
+			for (const char *u = strstr(ans, "\"url\":\""); u != NULL; u = strstr(u + 1, "\"url\":\"")) {
+				const char *r = strstr(u, "\"ready\":"), *t = strstr(u, "\"connections\":");
+				printf("  %.*s: %d of %d connections ready\n", (int)strcspn(u + 7, "\""), u + 7, r ? atoi(r + 8) : 0,
+				    t ? atoi(t + 14) : 0);
+			}
+			free(ans);
+			return rc;
+		}
+	}
+	fputs(ans, stdout);
+	free(ans);
+	return rc;
 }
 
 static int
@@ -191,15 +279,35 @@ explain(const struct profile_set *set, int argc, char **argv)
 int
 main(int argc, char **argv)
 {
-	const char *path = DEFAULT_CONFIG;
+	const char *path = DEFAULT_CONFIG, *sock = NULL;
 	int i = 1;
-	if (i + 1 < argc && strcmp(argv[i], "-c") == 0) {
-		path = argv[i + 1];
+	while (i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0)) {
+		if (strcmp(argv[i], "-c") == 0)
+			path = argv[i + 1];
+		else
+			sock = argv[i + 1];
 		i += 2;
 	}
 	if (i >= argc)
 		usage();
 	const char *cmd = argv[i++];
+	static const char *const live[] = { "health", "stats", "backends", "connections", "reload", "profiles-live", NULL };
+	for (const char *const *l = live; *l; l++)
+		if (strcmp(cmd, *l) == 0) {
+			int json = i < argc && strcmp(argv[i], "--json") == 0;
+			if (sock == NULL) {
+				char err[1024];
+				struct config *cfg;
+				if (config_load(path, &cfg, err, sizeof(err)) < 0) {
+					fprintf(stderr, "aldproxyctl: %s (or name the socket with -s)\n", err);
+					return 2;
+				}
+				int rc = remote(cfg->control_socket, cmd, json);
+				config_free(cfg);
+				return rc;
+			}
+			return remote(sock, cmd, json);
+		}
 	if (strcmp(cmd, "version") == 0) {
 		printf("aldproxyctl 0.1.0\n");
 		return 0;

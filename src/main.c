@@ -19,6 +19,7 @@
 #include "backend.h"
 #include "client.h"
 #include "config.h"
+#include "control.h"
 #include "listener.h"
 #include "load.h"
 #include "log.h"
@@ -31,6 +32,8 @@
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 #define DRAIN_SECONDS 5
 #define ALDPROXY_VERSION "0.1.0"
+
+void server_reload(struct server *srv);
 
 uint64_t
 now_us(void)
@@ -106,7 +109,7 @@ same_backend(const struct config *a, const struct config *b)
  * with, so nothing in flight changes under them.  Listener and backend
  * changes need a restart (logged); the front-end certificate is renewed.
  */
-static void
+void
 server_reload(struct server *srv)
 {
 	char err[1024];
@@ -217,6 +220,7 @@ server_free(struct server *srv)
 {
 	srv->stopping = 1;
 	listener_stop_all(srv);
+	control_close(srv);
 	while (!TAILQ_EMPTY(&srv->clients))
 		client_free(TAILQ_FIRST(&srv->clients));
 	listener_free_all(srv);
@@ -316,7 +320,8 @@ main(int argc, char **argv)
 		kinit_ev = evtimer_new(srv.base, kinit_cb, &srv);
 		kinit_cb(-1, 0, &srv);      /* now, then before expiry */
 	}
-	if (backend_new(&srv, &srv.backend, err, sizeof(err)) < 0 || listener_open_all(&srv, err, sizeof(err)) < 0) {
+	if (backend_new(&srv, &srv.backend, err, sizeof(err)) < 0 || listener_open_all(&srv, err, sizeof(err)) < 0 ||
+	    control_open(&srv, err, sizeof(err)) < 0) {
 		log_err("%s", err);
 		server_free(&srv);
 		return 1;

@@ -30,7 +30,7 @@
 #   CA_FILE SERVER_CERT SERVER_KEY LDAPTLS_CACERT
 #   SLAPD_URL SLAPD_LDAPS_URL SLAPD_PID BASE_DN USERS_DN GROUPS_DN DM_DN DM_PW
 #   PROXY_BIND_DN PROXY_BIND_PW SVC_DN SVC_PW
-#   PROXY_URL PROXY_LDAPS_URL PROXY_PID PROXY_CONFIG PROXY_LOG
+#   PROXY_URL PROXY_LDAPS_URL PROXY_PID PROXY_CONFIG PROXY_LOG (control socket: $RIG_DIR/control.sock)
 #
 # Knobs (environment)
 #   RIG_BACKEND           slapd (default) or 389ds: the directory is then a real
@@ -612,6 +612,9 @@ rig_proxy_config() {
 		echo "  bind_timeout: ${RIG_BIND_TIMEOUT:-10}"
 		echo
 		echo "profiles_dir: $RIG_DIR/profiles"
+		echo
+		echo "control:"
+		echo "  socket: $RIG_DIR/control.sock"
 		echo
 		echo "log:"
 		echo "  level: ${RIG_LOG_LEVEL:-info}"
