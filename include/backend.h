@@ -29,6 +29,7 @@ struct backend_server {
 	struct url url;
 	const char *urlstr;         /* borrowed from the config */
 	unsigned ready;             /* upstreams READY on it */
+	int priority;               /* lower is preferred */
 };
 
 struct backend {
@@ -80,6 +81,9 @@ void backend_unwait(struct backend *be, struct client *c);
 void backend_capacity_freed(struct backend *be);
 /* A shared connection became ready or failed: every waiting client tries again. */
 void backend_wake_all(struct backend *be);
+
+/* A controller is unhealthy (a probe went unanswered): fail every connection to it. */
+void backend_server_down(struct backend *be, struct backend_server *s, const char *why);
 
 /* Counts for health and logs */
 unsigned backend_ready_count(const struct backend *be, int kind);

@@ -43,7 +43,10 @@ struct config {
 	/* backend */
 	char **servers;
 	struct url *server_urls;
+	int *server_priority;   /* lower is preferred (as in DNS SRV); default 0 */
 	size_t nservers;
+	char *client_cert, *client_key;     /* optional TLS client certificate to the directory */
+	double probe_interval;  /* active health probe of idle connections; 0: off */
 	int starttls;
 	char *ca_file, *ca_dir;
 	int tls_verify;

@@ -49,6 +49,9 @@ struct upstream {
 	uint64_t state_since_us;
 	int was_ready;                  /* for up/down log lines */
 	unsigned failed_attempts;       /* connection attempts failed since it was last ready */
+	uint64_t last_rx_us;            /* when the directory last sent anything */
+	int probe_msgid;                /* active health probe in flight, or 0 */
+	uint64_t probe_sent_us;
 	/* paged-results lease (kind UP_PAGED) */
 	struct client *lessee;
 	unsigned char *cookie;
@@ -73,6 +76,13 @@ int upstream_send(struct upstream *u, struct op *op, const struct evbuffer_iovec
 void upstream_abandon(struct upstream *u, struct op *op);
 /* Unlinks op from u and releases its msgid. */
 void upstream_detach(struct upstream *u, struct op *op);
+
+/*
+ * Active health check (backend.probe_interval): an idle ready connection
+ * that has heard nothing for `interval` reads the rootDSE; no answer within
+ * `timeout` marks the controller down like any other failure.
+ */
+void upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t timeout);
 
 /* Leases (paged upstreams) */
 void upstream_lease_release(struct upstream *u);

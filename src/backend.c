@@ -60,6 +60,7 @@ backend_new(struct server *srv, struct backend **out, char *err, size_t errlen)
 	for (size_t i = 0; i < cfg->nservers; i++) {
 		be->servers[i].url = cfg->server_urls[i];
 		be->servers[i].urlstr = cfg->servers[i];
+		be->servers[i].priority = cfg->server_priority ? cfg->server_priority[i] : 0;
 	}
 	if (make_pool(be, UP_SHARED, cfg->pool_size, &be->shared, &be->nshared) < 0 ||
 	    make_pool(be, UP_BIND, cfg->bind_pool_size, &be->binders, &be->nbinders) < 0 ||
@@ -115,16 +116,16 @@ backend_start(struct backend *be)
 struct upstream *
 backend_pick(struct backend *be)
 {
+	/* the best priority that has a ready connection with room, then the least busy */
 	struct upstream *best = NULL;
 	size_t n = be->nshared;
 	for (size_t k = 0; k < n; k++) {
 		struct upstream *u = be->shared[(be->rr + k) % n];
 		if (u->state != UP_READY || u->ids.nfree == 0)
 			continue;
-		if (best == NULL || u->nops < best->nops)
+		if (best == NULL || u->server->priority < best->server->priority ||
+		    (u->server->priority == best->server->priority && u->nops < best->nops))
 			best = u;
-		if (best->nops == 0)
-			break;
 	}
 	be->rr++;
 	return best;
@@ -232,12 +233,27 @@ backend_release_leases(struct backend *be, struct client *c)
 static struct upstream *
 free_binder(struct backend *be)
 {
+	/* an idle bind connection on the best-priority controller that has one */
+	struct upstream *best = NULL;
 	for (size_t k = 0; k < be->nbinders; k++) {
 		struct upstream *u = be->binders[(be->rr + k) % be->nbinders];
-		if (u->state == UP_READY && u->nops == 0)
-			return u;
+		if (u->state == UP_READY && u->nops == 0 && u->probe_msgid == 0 &&
+		    (best == NULL || u->server->priority < best->server->priority))
+			best = u;
 	}
-	return NULL;
+	return best;
+}
+
+void
+backend_server_down(struct backend *be, struct backend_server *s, const char *why)
+{
+	struct upstream **pools[] = { be->shared, be->binders, be->paged };
+	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
+	log_warn("directory %s: marked down: %s", s->urlstr, why);
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < counts[k]; i++)
+			if (pools[k][i]->server == s && pools[k][i]->state != UP_DOWN)
+				upstream_fail(pools[k][i], why);
 }
 
 static int
@@ -402,16 +418,24 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	uint64_t op_limit = (uint64_t)(cfg->operation_timeout * 1e6);
 	uint64_t bind_limit = (uint64_t)(cfg->bind_timeout * 1e6);
-	for (size_t i = 0; i < be->nshared; i++)
+	for (size_t i = 0; i < be->nshared; i++) {
 		expire(be->shared[i], now, op_limit, cfg->operation_timeout);
+		if (cfg->probe_interval > 0)
+			upstream_probe(be->shared[i], now, (uint64_t)(cfg->probe_interval * 1e6),
+			    (uint64_t)(cfg->connect_timeout * 1e6));
+	}
 	for (size_t i = 0; i < be->npaged; i++) {
 		struct upstream *u = be->paged[i];
 		expire(u, now, op_limit, cfg->operation_timeout);
 		if (u->lessee != NULL && u->nops == 0 && now - u->lease_used_us > LEASE_IDLE_US)
 			upstream_lease_release(u);
 	}
-	for (size_t i = 0; i < be->nbinders; i++)
+	for (size_t i = 0; i < be->nbinders; i++) {
 		expire(be->binders[i], now, bind_limit, cfg->bind_timeout);
+		if (cfg->probe_interval > 0)
+			upstream_probe(be->binders[i], now, (uint64_t)(cfg->probe_interval * 1e6),
+			    (uint64_t)(cfg->connect_timeout * 1e6));
+	}
 	struct op *op;
 	while ((op = TAILQ_FIRST(&be->bind_wait)) != NULL && now - op->start_us > bind_limit) {
 		TAILQ_REMOVE(&be->bind_wait, op, u_link);

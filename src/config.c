@@ -212,19 +212,63 @@ parse_tls(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	return 0;
 }
 
+/* backend.servers: URLs, or {url, priority} mappings (lower priority preferred). */
+static int
+parse_servers(struct yamlcfg *yc, struct config *c, yaml_node_t *m)
+{
+	static const char *const keys[] = { "url", "priority", NULL };
+	yaml_node_t *seq = yc_get(yc, m, "servers");
+	if (seq == NULL)
+		return 0;
+	if (seq->type == YAML_SCALAR_NODE)
+		return yc_strlist(yc, m, "servers", "backend", &c->servers, &c->nservers);
+	if (!yc_is_seq(seq))
+		return yc_error(yc, seq, "backend.servers", "must be a list of URLs or {url, priority}");
+	size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+	c->servers = calloc(n + 1, sizeof(*c->servers));
+	c->server_priority = calloc(n + 1, sizeof(*c->server_priority));
+	if (c->servers == NULL || c->server_priority == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		yaml_node_t *it = yaml_document_get_node(&yc->doc, seq->data.sequence.items.start[i]);
+		char path[64];
+		snprintf(path, sizeof(path), "backend.servers[%zu]", i);
+		if (it->type == YAML_SCALAR_NODE) {
+			c->servers[c->nservers++] = strdup((const char *)it->data.scalar.value);
+			continue;
+		}
+		long prio = 0;
+		char *url = NULL;
+		if (yc_check_keys(yc, it, path, keys) < 0 || yc_str(yc, it, "url", path, &url) < 0 ||
+		    yc_int(yc, it, "priority", path, 0, 65535, &prio) < 0) {
+			free(url);
+			return -1;
+		}
+		if (url == NULL)
+			return yc_error(yc, it, path, "url is required");
+		c->server_priority[c->nservers] = (int)prio;
+		c->servers[c->nservers++] = url;
+	}
+	return 0;
+}
+
 static int
 parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
 	static const char *const keys[] = { "servers", "starttls", "ca_file", "ca_dir", "tls_verify",
 		"bind_dn", "password_file", "pool_size", "bind_pool_size", "paged_pool_size",
 		"max_ops_per_connection", "connect_timeout", "operation_timeout", "reconnect_min",
-		"reconnect_max", "auth", "principal", "keytab", "ccache", NULL };
+		"reconnect_max", "auth", "principal", "keytab", "ccache", "client_certificate", "client_key",
+		"probe_interval", NULL };
 	const char *P = "backend";
 	yaml_node_t *m = yc_get(yc, root, P);
 	if (m == NULL)
 		return yc_error(yc, root, P, "the backend section is required");
 	if (yc_check_keys(yc, m, P, keys) < 0 ||
-	    yc_strlist(yc, m, "servers", P, &c->servers, &c->nservers) < 0 ||
+	    parse_servers(yc, c, m) < 0 ||
+	    yc_str(yc, m, "client_certificate", P, &c->client_cert) < 0 ||
+	    yc_str(yc, m, "client_key", P, &c->client_key) < 0 ||
+	    yc_seconds(yc, m, "probe_interval", P, 0, 3600, &c->probe_interval) < 0 ||
 	    yc_bool(yc, m, "starttls", P, &c->starttls) < 0 ||
 	    yc_str(yc, m, "ca_file", P, &c->ca_file) < 0 ||
 	    yc_str(yc, m, "ca_dir", P, &c->ca_dir) < 0 ||
@@ -245,7 +289,11 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	if (c->nservers == 0)
 		return yc_error(yc, sn ? sn : m, "backend.servers", "at least one directory server is required");
 	c->server_urls = calloc(c->nservers, sizeof(*c->server_urls));
-	if (c->server_urls == NULL)
+	if (c->server_priority == NULL)
+		c->server_priority = calloc(c->nservers, sizeof(*c->server_priority));
+	if ((c->client_cert == NULL) != (c->client_key == NULL))
+		return yc_error(yc, m, "backend.client_key", "client_certificate and client_key go together");
+	if (c->server_urls == NULL || c->server_priority == NULL)
 		return -1;
 	for (size_t i = 0; i < c->nservers; i++) {
 		char uerr[256];
@@ -421,6 +469,9 @@ config_free(struct config *c)
 	free(c->tls_ciphers);
 	yc_strlist_free(c->servers, c->nservers);
 	free(c->server_urls);
+	free(c->server_priority);
+	free(c->client_cert);
+	free(c->client_key);
 	free(c->ca_file);
 	free(c->ca_dir);
 	free(c->bind_dn);

@@ -83,6 +83,16 @@ tls_client_ctx_new(const struct config *cfg, char *err, size_t errlen)
 		}
 	}
 	SSL_CTX_set_verify(ctx, cfg->tls_verify ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, NULL);
+	if (cfg->client_cert != NULL &&
+	    (SSL_CTX_use_certificate_chain_file(ctx, cfg->client_cert) != 1 ||
+	     SSL_CTX_use_PrivateKey_file(ctx, cfg->client_key, SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1)) {
+		char what[600];
+		snprintf(what, sizeof(what), "%s: key 'backend.client_certificate': cannot use %s with %s", cfg->path,
+		    cfg->client_cert, cfg->client_key);
+		ssl_err(err, errlen, what);
+		SSL_CTX_free(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 

@@ -146,6 +146,8 @@ ready(struct upstream *u)
 	setup_timeouts(u, 0);
 	u->backoff = u->be->srv->cfg->reconnect_min;
 	u->failed_attempts = 0;
+	u->last_rx_us = now_us();
+	u->probe_msgid = 0;
 	if (!u->was_ready)
 		log_notice("directory %s: connection ready", u->name);
 	u->was_ready = 1;
@@ -305,11 +307,44 @@ setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h
 	ready(u);
 }
 
+void
+upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t timeout)
+{
+	if (u->state != UP_READY)
+		return;
+	if (u->probe_msgid != 0) {
+		if (now - u->probe_sent_us > timeout) {
+			/* the controller hangs: every connection to it is taken out, not just this one */
+			char why[128];
+			snprintf(why, sizeof(why), "health probe: no answer within %.1f s", (double)timeout / 1e6);
+			backend_server_down(u->be, u->server, why);
+		}
+		return;
+	}
+	if (u->nops > 0 || now - u->last_rx_us < interval)
+		return;
+	/* SearchRequest { "", baseObject, never, 1, 0, FALSE, (objectClass=*), [1.1] } */
+	static const unsigned char rootdse[] = { 0x63, 0x25, 0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01,
+		0x01, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b, 'o', 'b', 'j', 'e', 'c', 't', 'C', 'l', 'a', 's', 's',
+		0x30, 0x05, 0x04, 0x03, '1', '.', '1' };
+	int id = msgid_alloc(&u->ids, u);      /* the value marks the probe: not an op */
+	if (id < 0)
+		return;
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, id, sizeof(rootdse));
+	struct evbuffer *out = bufferevent_get_output(u->bev);
+	evbuffer_add(out, env, n);
+	evbuffer_add(out, rootdse, sizeof(rootdse));
+	u->probe_msgid = id;
+	u->probe_sent_us = now;
+}
+
 static void
 upstream_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct upstream *u = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
+	u->last_rx_us = now_us();
 	while (u->state != UP_DOWN && bev == u->bev) {
 		unsigned char head[PDU_HEAD_MAX];
 		size_t avail = evbuffer_get_length(in);
@@ -335,6 +370,15 @@ upstream_read_cb(struct bufferevent *bev, void *arg)
 			evbuffer_drain(in, h.total);
 			upstream_fail(u, "the directory sent a Notice of Disconnection");
 			return;
+		}
+		if (u->probe_msgid != 0 && h.msgid == u->probe_msgid) {
+			/* the health probe's answer: the controller is alive */
+			evbuffer_drain(in, h.total);
+			if (h.op_tag != PDU_SEARCH_ENTRY) {
+				msgid_release(&u->ids, u->probe_msgid);
+				u->probe_msgid = 0;
+			}
+			continue;
 		}
 		struct op *op = msgid_lookup(&u->ids, h.msgid);
 		if (op == NULL) {
@@ -409,6 +453,10 @@ upstream_fail(struct upstream *u, const char *why)
 	else
 		log_warn("directory %s: cannot connect: %s", u->name, why);
 	upstream_lease_release(u);
+	if (u->probe_msgid != 0) {
+		msgid_release(&u->ids, u->probe_msgid);
+		u->probe_msgid = 0;
+	}
 	if (u->kind == UP_SHARED)
 		backend_wake_all(u->be);      /* waiters fail fast if nothing is left connecting */
 	if (srv->stopping)
