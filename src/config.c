@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "srv.h"
 #include "yamlcfg.h"
 
 int
@@ -259,7 +260,7 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		"bind_dn", "password_file", "pool_size", "bind_pool_size", "paged_pool_size",
 		"max_ops_per_connection", "connect_timeout", "operation_timeout", "reconnect_min",
 		"reconnect_max", "auth", "principal", "keytab", "ccache", "client_certificate", "client_key",
-		"probe_interval", NULL };
+		"probe_interval", "srv_domain", NULL };
 	const char *P = "backend";
 	yaml_node_t *m = yc_get(yc, root, P);
 	if (m == NULL)
@@ -286,6 +287,34 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		return -1;
 	yaml_node_t *sn = yc_get(yc, m, "servers");
 	c->ca_line = yc_line(yc_get(yc, m, c->ca_file ? "ca_file" : "ca_dir"));
+	char *srv_domain = NULL;
+	if (yc_str(yc, m, "srv_domain", P, &srv_domain) < 0)
+		return -1;
+	if (srv_domain != NULL) {
+		/* controllers published in DNS: ldap://target:port with StartTLS, SRV priorities kept */
+		struct srv_target t[32];
+		char serr[400];
+		int n = srv_lookup(srv_domain, t, 32, serr, sizeof(serr));
+		if (n < 0) {
+			yc_error(yc, yc_get(yc, m, "srv_domain"), "backend.srv_domain", "%s", serr);
+			free(srv_domain);
+			return -1;
+		}
+		free(srv_domain);
+		char **sv = realloc(c->servers, (c->nservers + (size_t)n + 1) * sizeof(*sv));
+		int *pr = c->server_priority ? realloc(c->server_priority, (c->nservers + (size_t)n + 1) * sizeof(*pr)) :
+		    calloc(c->nservers + (size_t)n + 1, sizeof(*pr));
+		if (sv == NULL || pr == NULL)
+			return -1;
+		c->servers = sv;
+		c->server_priority = pr;
+		for (int i = 0; i < n; i++) {
+			char url[300];
+			snprintf(url, sizeof(url), "ldap://%.255s:%d", t[i].host, t[i].port);
+			c->servers[c->nservers] = strdup(url);
+			c->server_priority[c->nservers++] = t[i].priority;
+		}
+	}
 	if (c->nservers == 0)
 		return yc_error(yc, sn ? sn : m, "backend.servers", "at least one directory server is required");
 	c->server_urls = calloc(c->nservers, sizeof(*c->server_urls));
