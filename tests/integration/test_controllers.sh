@@ -1,15 +1,20 @@
 #!/usr/bin/env bash
-# test_controllers.sh — several controllers: priorities (the preferred one
-# takes the load while it is healthy), the active health probe (a controller
-# that hangs without closing its connections is found by the probe and taken
-# out), and its return when it answers again.
+# test_controllers.sh — two controllers as in production: an MIT KDC, both
+# slapds taking SASL/GSSAPI over StartTLS, aldproxy binding with its keytab.
+# Priorities (the preferred one takes the load while it is healthy), the
+# active health probe (a controller that hangs without closing its
+# connections is found by the probe and taken out), and its return when it
+# answers again.
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 rig_init
 rig_certs
+rig_kdc_start
+export RIG_GSSAPI=1
 rig_slapd_start
 B_PORT=$PROXY_PORT2
-slapd -h "ldap://127.0.0.1:$B_PORT/" -F "$RIG_DIR/slapd/slapd.d" -d stats </dev/null >>"$RIG_DIR/slapd-b.log" 2>&1 &
+env KRB5_KTNAME="FILE:$LDAP_KEYTAB" KRB5_CONFIG="$KRB5_CONFIG" KRB5RCACHEDIR="$KRB5RCACHEDIR" \
+	slapd -h "ldap://127.0.0.1:$B_PORT/" -F "$RIG_DIR/slapd/slapd.d" -d stats </dev/null >>"$RIG_DIR/slapd-b.log" 2>&1 &
 B_PID=$!
 rig_track_pid "$B_PID"
 for ((i = 0; i < 100; i++)); do
@@ -20,8 +25,13 @@ export RIG_CONNECT_TIMEOUT=2 RIG_RECONNECT_MAX=0.5
 rig_proxy_config
 # A (the rig's slapd) preferred, B a backup; probe idle connections every second
 sed -i -e "s|^    - ldap://localhost:$SLAPD_PORT$|    - { url: \"ldap://localhost:$SLAPD_PORT\", priority: 0 }\n    - { url: \"ldap://localhost:$B_PORT\", priority: 10 }|" \
-	-e "s|^backend:$|backend:\n  probe_interval: 1|" "$PROXY_CONFIG"
+	-e "s|^backend:$|backend:\n  probe_interval: 1\n  auth: gssapi\n  principal: $ALDPROXY_PRINCIPAL\n  keytab: $ALDPROXY_KEYTAB|" "$PROXY_CONFIG"
 rig_proxy_start
+for log in "$RIG_DIR/slapd.log" "$RIG_DIR/slapd-b.log"; do
+	grep -q 'BIND dn="uid=aldproxy,cn=sysaccounts,cn=etc,dc=ald,dc=test" mech=GSSAPI' "$log" ||
+		fail "aldproxy did not bind to $(basename "$log" .log) with GSSAPI"
+done
+echo "ok - both controllers see aldproxy's GSSAPI binds as uid=aldproxy" 
 
 searches_on() { grep -c "SRCH base=\"$USERS_DN\"" "$1" || true; }
 run_searches() {
