@@ -91,6 +91,15 @@ int pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_
  */
 size_t pdu_tlv_end(const unsigned char *buf, size_t len, size_t off);
 
+/*
+ * The protocolOp of aldproxy's own base-scope lookups: SearchRequest
+ * { dn, baseObject, neverDerefAliases, sizeLimit 1, 0, FALSE, filter, [attr] }
+ * with the encoded filter given (NULL: (objectClass=*)).  Returns the
+ * length written to out, or 0 when it does not fit.
+ */
+size_t pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
+    size_t filterlen, const char *attr);
+
 /* Human-readable name of a result code, for logs. */
 const char *pdu_result_name(int code);
 

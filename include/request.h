@@ -94,6 +94,9 @@ int filter_walk(BerElement *ber, const struct berval *filter, filter_attr_cb cb,
  */
 int bscan(BerElement *ber, const char *fmt, ...);
 
+/* The offset of the decoder's cursor in a buffer of `total` bytes given to ber_init2(). */
+size_t ber_cursor(BerElement *ber, size_t total);
+
 /* Finds a control by OID, or NULL. */
 const struct req_control *request_control(const struct request *r, const char *oid);
 

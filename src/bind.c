@@ -261,34 +261,12 @@ bind_group_check_start(struct op *op)
 	if (lk == NULL)
 		return -1;
 	unsigned char buf[DN_MAX + 128];
-	size_t dl = strlen(op->bind_real);
-	/* SearchRequest { base, baseObject, neverDeref, 1, 0, FALSE, (objectClass=*), [memberOf] } */
-	size_t body = enc_tlv_size(dl) + 3 + 3 + 3 + 3 + 3 + 13 + enc_tlv_size(enc_tlv_size(8));
-	unsigned char *q = buf;
-	*q++ = PDU_SEARCH_REQ;
-	q = enc_put_len(q, body);
-	*q++ = 0x04;
-	q = enc_put_len(q, dl);
-	memcpy(q, op->bind_real, dl);
-	q += dl;
-	q = enc_put_int(q, 0x0a, 0);
-	q = enc_put_int(q, 0x0a, 0);
-	q = enc_put_int(q, 0x02, 1);
-	q = enc_put_int(q, 0x02, 0);
-	*q++ = 0x01;
-	*q++ = 1;
-	*q++ = 0;
-	*q++ = 0x87;
-	*q++ = 11;
-	memcpy(q, "objectClass", 11);
-	q += 11;
-	*q++ = 0x30;
-	q = enc_put_len(q, enc_tlv_size(8));
-	*q++ = 0x04;
-	*q++ = 8;
-	memcpy(q, "memberOf", 8);
-	q += 8;
-	struct evbuffer_iovec part = { buf, (size_t)(q - buf) };
+	size_t n = pdu_base_search(buf, sizeof(buf), op->bind_real, strlen(op->bind_real), NULL, 0, "memberOf");
+	struct evbuffer_iovec part = { buf, n };
+	if (n == 0) {
+		op_free(lk);
+		return -1;
+	}
 	if (upstream_send(u, lk, &part, 1) < 0) {
 		op_free(lk);
 		return -1;

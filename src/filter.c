@@ -88,9 +88,7 @@ struct dec {
 static size_t
 dcur(struct dec *d)
 {
-	ber_len_t remaining = 0;
-	ber_get_option(d->ber, LBER_OPT_REMAINING_BYTES, &remaining);
-	return d->total - remaining;
+	return ber_cursor(d->ber, d->total);
 }
 
 static int

@@ -175,15 +175,6 @@ response_code(struct evbuffer *in, const struct pdu_head *h)
 	return code;
 }
 
-/* Offset of the decoder's cursor in a message of total bytes. */
-static size_t
-cursor(BerElement *ber, size_t total)
-{
-	ber_len_t remaining = 0;
-	ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &remaining);
-	return total - remaining;
-}
-
 /*
  * Copies a SearchResultEntry to the client without the attributes its
  * profile may not see (secrets always).  Pass 0 measures; when nothing is
@@ -207,10 +198,10 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		ber_init2(ber, &bv, LBER_USE_DER);
 		if (bscan(ber, "{i{", &msgid) < 0)
 			return -1;
-		dn_start = cursor(ber, h->total);
+		dn_start = ber_cursor(ber, h->total);
 		if (bscan(ber, "m", &dn) < 0)
 			return -1;
-		size_t dn_end = cursor(ber, h->total);
+		size_t dn_end = ber_cursor(ber, h->total);
 		if (pass == 1) {
 			size_t body = (dn_end - dn_start) + enc_tlv_size(kept);
 			size_t after = h->total - attrs_end;     /* controls, if any */
@@ -228,10 +219,10 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		}
 		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
 		     t = ber_next_element(ber, &len, last)) {
-			size_t a_start = cursor(ber, h->total);
+			size_t a_start = ber_cursor(ber, h->total);
 			if (bscan(ber, "{mx}", &name) < 0)
 				return -1;
-			size_t a_end = cursor(ber, h->total);
+			size_t a_end = ber_cursor(ber, h->total);
 			if (pass == 0)
 				all += a_end - a_start;
 			if (attr_is_secret(name.bv_val, name.bv_len) ||
@@ -244,7 +235,7 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		}
 		if (bscan(ber, "}") < 0)
 			return -1;
-		attrs_end = cursor(ber, h->total);
+		attrs_end = ber_cursor(ber, h->total);
 		if (pass == 0 && kept == all)
 			return 0;       /* nothing to drop: forward as received */
 		if (pass == 1 && attrs_end < h->total)

@@ -303,6 +303,43 @@ pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr
 }
 
 size_t
+pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
+    size_t filterlen, const char *attr)
+{
+	static const unsigned char present_oc[] = { 0x87, 11, 'o', 'b', 'j', 'e', 'c', 't', 'C', 'l', 'a', 's', 's' };
+	if (filter == NULL) {
+		filter = present_oc;
+		filterlen = sizeof(present_oc);
+	}
+	size_t al = strlen(attr);
+	size_t body = enc_tlv_size(dnlen) + 15 + filterlen + enc_tlv_size(enc_tlv_size(al));
+	if (enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_SEARCH_REQ;
+	q = enc_put_len(q, body);
+	*q++ = 0x04;
+	q = enc_put_len(q, dnlen);
+	memcpy(q, dn, dnlen);
+	q += dnlen;
+	q = enc_put_int(q, 0x0a, 0);    /* baseObject */
+	q = enc_put_int(q, 0x0a, 0);    /* neverDerefAliases */
+	q = enc_put_int(q, 0x02, 1);    /* sizeLimit */
+	q = enc_put_int(q, 0x02, 0);    /* timeLimit */
+	*q++ = 0x01;                    /* typesOnly FALSE */
+	*q++ = 1;
+	*q++ = 0;
+	memcpy(q, filter, filterlen);
+	q += filterlen;
+	*q++ = 0x30;
+	q = enc_put_len(q, enc_tlv_size(al));
+	*q++ = 0x04;
+	q = enc_put_len(q, al);
+	memcpy(q, attr, al);
+	return (size_t)(q + al - out);
+}
+
+size_t
 pdu_tlv_end(const unsigned char *buf, size_t len, size_t off)
 {
 	if (off + 2 > len)

@@ -50,9 +50,8 @@ bscan(BerElement *ber, const char *fmt, ...)
 	return rc;
 }
 
-/* Offset of the decoder's cursor within buf. */
-static size_t
-cursor(BerElement *ber, size_t total)
+size_t
+ber_cursor(BerElement *ber, size_t total)
 {
 	ber_len_t remaining = 0;
 	ber_get_option(ber, LBER_OPT_REMAINING_BYTES, &remaining);
@@ -62,12 +61,12 @@ cursor(BerElement *ber, size_t total)
 static int
 skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
 {
-	size_t start = cursor(ber, len);
+	size_t start = ber_cursor(ber, len);
 	struct berval bv;
 	if (ber_skip_element(ber, &bv) == LBER_DEFAULT)
 		return -1;
 	raw->bv_val = (char *)buf + start;
-	raw->bv_len = cursor(ber, len) - start;
+	raw->bv_len = ber_cursor(ber, len) - start;
 	return 0;
 }
 
@@ -80,7 +79,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 	c->raw.bv_len = 0;
 	if (ber_peek_tag(ber, &blen) != PDU_CONTROLS)
 		return 0;
-	size_t start = cursor(ber, len);
+	size_t start = ber_cursor(ber, len);
 	char *last;
 	ber_tag_t tag;
 	for (tag = ber_first_element(ber, &blen, &last); tag != LBER_DEFAULT;
@@ -90,7 +89,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 			return -1;
 		}
 		struct req_control *ct = &c->c[c->n++];
-		size_t cstart = cursor(ber, len);
+		size_t cstart = ber_cursor(ber, len);
 		size_t cend = pdu_tlv_end(buf, len, cstart);
 		memset(ct, 0, sizeof(*ct));
 		if (tag != LBER_SEQUENCE || cend == 0 || bscan(ber, "{") < 0 ||
@@ -117,7 +116,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 			*why = "malformed control";
 			return -1;
 		}
-		if (cursor(ber, len) != cend) {
+		if (ber_cursor(ber, len) != cend) {
 			*why = "malformed control: length mismatch";
 			return -1;
 		}
@@ -125,7 +124,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 		ct->raw.bv_len = cend - cstart;
 	}
 	c->raw.bv_val = (char *)buf + start;
-	c->raw.bv_len = cursor(ber, len) - start;
+	c->raw.bv_len = ber_cursor(ber, len) - start;
 	return 0;
 }
 
@@ -150,7 +149,7 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_
 		*why = "malformed search filter";
 		return -1;
 	}
-	size_t astart = cursor(ber, len);
+	size_t astart = ber_cursor(ber, len);
 	ber_len_t blen;
 	char *last;
 	s->nattrs = 0;
@@ -171,7 +170,7 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_
 		s->nattrs++;
 	}
 	s->attrs_raw.bv_val = (char *)buf + astart;
-	s->attrs_raw.bv_len = cursor(ber, len) - astart;
+	s->attrs_raw.bv_len = ber_cursor(ber, len) - astart;
 	if (bscan(ber, "}") < 0) {
 		*why = "malformed search request";
 		return -1;
@@ -191,7 +190,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		return -1;
 	r->msgid = msgid;
 	r->tag = (unsigned)ber_peek_tag(ber, &blen);
-	size_t opstart = cursor(ber, len);
+	size_t opstart = ber_cursor(ber, len);
 	switch (r->tag) {
 	case PDU_BIND_REQ: {
 		struct req_bind *b = &r->u.bind;
@@ -292,7 +291,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 	}
 	/* the protocolOp must end exactly where its length says */
 	size_t opend = pdu_tlv_end(buf, len, opstart);
-	if (opend == 0 || cursor(ber, len) != opend) {
+	if (opend == 0 || ber_cursor(ber, len) != opend) {
 		*why = "protocolOp length does not match its contents";
 		return -1;
 	}
@@ -300,7 +299,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 	r->op.bv_len = opend - opstart;
 	if (decode_controls(ber, buf, len, &r->ctrls, why) < 0)
 		return -1;
-	if (bscan(ber, "}") < 0 || cursor(ber, len) != len) {
+	if (bscan(ber, "}") < 0 || ber_cursor(ber, len) != len) {
 		*why = "trailing data in LDAPMessage";
 		return -1;
 	}
@@ -321,12 +320,12 @@ static int walk_elem(struct walker *w, int depth);
 static int
 walk(struct walker *w, int depth)
 {
-	size_t start = cursor(w->ber, w->total);
+	size_t start = ber_cursor(w->ber, w->total);
 	size_t end = pdu_tlv_end(w->buf, w->total, start);
 	if (end == 0)
 		return -1;
 	int rc = walk_elem(w, depth);
-	if (rc == 0 && cursor(w->ber, w->total) != end)
+	if (rc == 0 && ber_cursor(w->ber, w->total) != end)
 		return -1;
 	return rc;
 }
@@ -400,7 +399,7 @@ filter_walk(BerElement *ber, const struct berval *filter, filter_attr_cb cb, voi
 	ber_init2(ber, &bv, LBER_USE_DER);
 	struct walker w = { ber, (const unsigned char *)filter->bv_val, filter->bv_len, cb, arg };
 	int rc = walk(&w, 0);
-	if (rc == 0 && cursor(ber, filter->bv_len) != filter->bv_len)
+	if (rc == 0 && ber_cursor(ber, filter->bv_len) != filter->bv_len)
 		return -1;
 	return rc;
 }

@@ -642,28 +642,9 @@ compare_visible_first(struct client *c, struct request *r, struct op *op, struct
 		op_fail(op, LDAP_OTHER, "aldproxy: cannot check the entry's visibility");
 		return 0;
 	}
-	/* SearchRequest { dn, baseObject, neverDeref, 1, 0, FALSE, visibility, [1.1] } */
-	size_t body = enc_tlv_size((size_t)dl) + 15 + fl + 7;
-	unsigned char *q = req;
-	*q++ = PDU_SEARCH_REQ;
-	q = enc_put_len(q, body);
-	*q++ = 0x04;
-	q = enc_put_len(q, (size_t)dl);
-	memcpy(q, dn, (size_t)dl);
-	q += dl;
-	q = enc_put_int(q, 0x0a, 0);
-	q = enc_put_int(q, 0x0a, 0);
-	q = enc_put_int(q, 0x02, 1);
-	q = enc_put_int(q, 0x02, 0);
-	*q++ = 0x01;
-	*q++ = 1;
-	*q++ = 0;
-	memcpy(q, fb, fl);
-	q += fl;
-	memcpy(q, "\x30\x05\x04\x03" "1.1", 7);
-	q += 7;
-	struct evbuffer_iovec sp = { req, (size_t)(q - req) };
-	if (upstream_send(u, lk, &sp, 1) < 0) {
+	size_t rl = pdu_base_search(req, 16384 + DN_MAX + 64, dn, (size_t)dl, fb, fl, "1.1");
+	struct evbuffer_iovec sp = { req, rl };
+	if (rl == 0 || upstream_send(u, lk, &sp, 1) < 0) {
 		op_free(lk);
 		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 	}

@@ -323,18 +323,16 @@ upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t tim
 	}
 	if (u->nops > 0 || now - u->last_rx_us < interval)
 		return;
-	/* SearchRequest { "", baseObject, never, 1, 0, FALSE, (objectClass=*), [1.1] } */
-	static const unsigned char rootdse[] = { 0x63, 0x25, 0x04, 0x00, 0x0a, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x02, 0x01,
-		0x01, 0x02, 0x01, 0x00, 0x01, 0x01, 0x00, 0x87, 0x0b, 'o', 'b', 'j', 'e', 'c', 't', 'C', 'l', 'a', 's', 's',
-		0x30, 0x05, 0x04, 0x03, '1', '.', '1' };
+	unsigned char rootdse[64];
+	size_t rl = pdu_base_search(rootdse, sizeof(rootdse), "", 0, NULL, 0, "1.1");
 	int id = msgid_alloc(&u->ids, u);      /* the value marks the probe: not an op */
 	if (id < 0)
 		return;
 	unsigned char env[PDU_HEAD_MAX];
-	size_t n = pdu_envelope(env, id, sizeof(rootdse));
+	size_t n = pdu_envelope(env, id, rl);
 	struct evbuffer *out = bufferevent_get_output(u->bev);
 	evbuffer_add(out, env, n);
-	evbuffer_add(out, rootdse, sizeof(rootdse));
+	evbuffer_add(out, rootdse, rl);
 	u->probe_msgid = id;
 	u->probe_sent_us = now;
 }
