@@ -82,6 +82,8 @@ void backend_capacity_freed(struct backend *be);
 /* A shared connection became ready or failed: every waiting client tries again. */
 void backend_wake_all(struct backend *be);
 
+/* A connection to s became ready: reconnect its other connections now, not after their backoff. */
+void backend_server_up(struct backend *be, struct backend_server *s);
 /* A controller is unhealthy (a probe went unanswered): fail every connection to it. */
 void backend_server_down(struct backend *be, struct backend_server *s, const char *why);
 

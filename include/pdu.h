@@ -58,6 +58,8 @@ unsigned char *enc_put_len(unsigned char *p, size_t len);
 size_t enc_int_size(long v);               /* contents octets of an INTEGER */
 unsigned char *enc_put_int(unsigned char *p, unsigned tag, long v);
 size_t enc_tlv_size(size_t len);            /* 1 tag byte + length + contents */
+/* A primitive TLV: tag, length, then len bytes of v. */
+unsigned char *enc_put_octets(unsigned char *p, unsigned tag, const void *v, size_t len);
 
 /* One LDAPResult-shaped response (BindResponse, SearchResultDone, ...). */
 int pdu_result(struct evbuffer *out, int msgid, unsigned tag, int code,

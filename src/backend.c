@@ -245,6 +245,21 @@ free_binder(struct backend *be)
 }
 
 void
+backend_server_up(struct backend *be, struct backend_server *s)
+{
+	struct upstream **pools[] = { be->shared, be->binders, be->paged };
+	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < counts[k]; i++) {
+			struct upstream *u = pools[k][i];
+			if (u->server == s && u->state == UP_DOWN && evtimer_pending(u->retry_ev, NULL)) {
+				evtimer_del(u->retry_ev);
+				upstream_connect(u);
+			}
+		}
+}
+
+void
 backend_server_down(struct backend *be, struct backend_server *s, const char *why)
 {
 	struct upstream **pools[] = { be->shared, be->binders, be->paged };
@@ -331,7 +346,8 @@ backend_saturated(const struct backend *be)
 	 * directory is really down: answer unavailable at once, never hang. */
 	for (size_t i = 0; i < be->nshared; i++) {
 		const struct upstream *u = be->shared[i];
-		if (u->state == UP_READY || (u->state != UP_DOWN && u->failed_attempts == 0))
+		if (u->state == UP_READY ||
+		    (u->state != UP_DOWN && (u->failed_attempts == 0 || u->server->ready > 0)))
 			return 1;
 	}
 	return 0;

@@ -107,14 +107,8 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		*q++ = PDU_BIND_REQ;
 		q = enc_put_len(q, body);
 		q = enc_put_int(q, 0x02, 3);
-		*q++ = 0x04;
-		q = enc_put_len(q, rl);
-		memcpy(q, real, rl);
-		q += rl;
-		*q++ = 0x80;    /* simple [0] */
-		q = enc_put_len(q, b->cred.bv_len);
-		memcpy(q, b->cred.bv_val, b->cred.bv_len);
-		q += b->cred.bv_len;
+		q = enc_put_octets(q, 0x04, real, rl);
+		q = enc_put_octets(q, 0x80, b->cred.bv_val, b->cred.bv_len);   /* simple [0] */
 		parts[nparts].iov_base = hdr;
 		parts[nparts++].iov_len = (size_t)(q - hdr);
 	}

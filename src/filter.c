@@ -320,11 +320,7 @@ tag_of(const struct fnode *f)
 static unsigned char *
 put_octets(unsigned char *p, unsigned tag, const struct berval *bv)
 {
-	*p++ = (unsigned char)tag;
-	p = enc_put_len(p, bv->bv_len);
-	if (bv->bv_len)
-		memcpy(p, bv->bv_val, bv->bv_len);
-	return p + bv->bv_len;
+	return enc_put_octets(p, tag, bv->bv_val, bv->bv_len);
 }
 
 static unsigned char *

@@ -255,20 +255,14 @@ paged_control(unsigned char *out, ber_int_t size, const unsigned char *cookie, s
 	unsigned char *q = out;
 	*q++ = 0x30;
 	q = enc_put_len(q, ctl);
-	*q++ = 0x04;
-	q = enc_put_len(q, ol);
-	memcpy(q, OID_PAGED_RESULTS, ol);
-	q += ol;
+	q = enc_put_octets(q, 0x04, OID_PAGED_RESULTS, ol);
 	*q++ = 0x04;
 	q = enc_put_len(q, enc_tlv_size(inner));
 	*q++ = 0x30;
 	q = enc_put_len(q, inner);
 	q = enc_put_int(q, 0x02, size);
-	*q++ = 0x04;
-	q = enc_put_len(q, len);
-	if (len)
-		memcpy(q, cookie, len);
-	return (size_t)(q + len - out);
+	q = enc_put_octets(q, 0x04, cookie, len);
+	return (size_t)(q - out);
 }
 
 /*

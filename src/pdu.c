@@ -128,8 +128,8 @@ pdu_envelope(unsigned char out[PDU_HEAD_MAX], int msgid, size_t rest_len)
 	return (size_t)(p - out);
 }
 
-static unsigned char *
-put_octets(unsigned char *p, unsigned tag, const void *v, size_t len)
+unsigned char *
+enc_put_octets(unsigned char *p, unsigned tag, const void *v, size_t len)
 {
 	*p++ = (unsigned char)tag;
 	p = enc_put_len(p, len);
@@ -159,8 +159,8 @@ result_with_extra(struct evbuffer *out, int msgid, unsigned tag, int code, const
 	*p++ = (unsigned char)tag;
 	p = enc_put_len(p, body);
 	p = enc_put_int(p, 0x0a, code);     /* ENUMERATED resultCode */
-	p = put_octets(p, 0x04, matched, ml);
-	p = put_octets(p, 0x04, diag, dl);
+	p = enc_put_octets(p, 0x04, matched, ml);
+	p = enc_put_octets(p, 0x04, diag, dl);
 	if (evbuffer_add(out, buf, (size_t)(p - buf)) < 0)
 		return -1;
 	return extralen ? evbuffer_add(out, extra, extralen) : 0;
@@ -182,9 +182,9 @@ pdu_ext_result(struct evbuffer *out, int msgid, int code, const char *diag, cons
 	if (ol + value_len + 16 > sizeof(extra))
 		return -1;
 	if (oid)
-		p = put_octets(p, 0x8a, oid, ol);     /* responseName [10] */
+		p = enc_put_octets(p, 0x8a, oid, ol);     /* responseName [10] */
 	if (value)
-		p = put_octets(p, 0x8b, value, value_len);  /* responseValue [11] */
+		p = enc_put_octets(p, 0x8b, value, value_len);  /* responseValue [11] */
 	return result_with_extra(out, msgid, PDU_EXT_RES, code, "", diag, extra, (size_t)(p - extra));
 }
 
@@ -226,8 +226,8 @@ pdu_simple_bind(struct evbuffer *out, int msgid, const char *dn, const char *pw,
 	*p++ = PDU_BIND_REQ;
 	p = enc_put_len(p, body);
 	p = enc_put_int(p, 0x02, 3);
-	p = put_octets(p, 0x04, dn, dl);
-	p = put_octets(p, 0x80, pw, pwlen);   /* simple [0] */
+	p = enc_put_octets(p, 0x04, dn, dl);
+	p = enc_put_octets(p, 0x80, pw, pwlen);   /* simple [0] */
 	int rc = evbuffer_add(out, buf, (size_t)(p - buf));
 	explicit_bzero(buf, sizeof(buf));
 	return rc;
@@ -242,7 +242,7 @@ pdu_starttls(struct evbuffer *out, int msgid)
 	unsigned char *p = buf + pdu_envelope(buf, msgid, enc_tlv_size(body));
 	*p++ = PDU_EXT_REQ;
 	p = enc_put_len(p, body);
-	p = put_octets(p, 0x80, OID_STARTTLS, ol);   /* requestName [0] */
+	p = enc_put_octets(p, 0x80, OID_STARTTLS, ol);   /* requestName [0] */
 	return evbuffer_add(out, buf, (size_t)(p - buf));
 }
 
@@ -318,10 +318,7 @@ pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, co
 	unsigned char *q = out;
 	*q++ = PDU_SEARCH_REQ;
 	q = enc_put_len(q, body);
-	*q++ = 0x04;
-	q = enc_put_len(q, dnlen);
-	memcpy(q, dn, dnlen);
-	q += dnlen;
+	q = enc_put_octets(q, 0x04, dn, dnlen);
 	q = enc_put_int(q, 0x0a, 0);    /* baseObject */
 	q = enc_put_int(q, 0x0a, 0);    /* neverDerefAliases */
 	q = enc_put_int(q, 0x02, 1);    /* sizeLimit */
@@ -333,10 +330,8 @@ pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, co
 	q += filterlen;
 	*q++ = 0x30;
 	q = enc_put_len(q, enc_tlv_size(al));
-	*q++ = 0x04;
-	q = enc_put_len(q, al);
-	memcpy(q, attr, al);
-	return (size_t)(q + al - out);
+	q = enc_put_octets(q, 0x04, attr, al);
+	return (size_t)(q - out);
 }
 
 size_t

@@ -243,6 +243,17 @@ mk_locked(struct arena *a, const char *src)
 	return fnode_eq(a, src, "TRUE", 4);
 }
 
+/* (&(objectClass=cls)(src=TRUE)), or with `locked` 0 (&(objectClass=cls)(!(src=TRUE))). */
+static struct fnode *
+mk_user_lock(struct arena *a, const char *cls, const char *src, int locked)
+{
+	struct fnode *c = mk_class(a, cls), *l = mk_locked(a, src);
+	if (c == NULL || l == NULL || (!locked && (l = fnode_not(a, l)) == NULL))
+		return NULL;
+	c->next = l;
+	return fnode_list(a, F_AND, c);
+}
+
 /* Keeps f's sibling link when replacing it. */
 static struct fnode *
 replace(struct fnode *old, struct fnode *n)
@@ -289,42 +300,18 @@ rewrite_uac(const struct profile *p, struct arena *a, const struct vattr *v, str
 			return mk_false(a);
 		/* the computed value has bit 512 always, bit 2 when locked */
 		long other = bits & ~(2L | 512L);
-		if (and_rule) {
-			if (other)
-				return mk_false(a);
-			if (bits & 2) {
-				struct fnode *c = mk_class(a, cls), *l = mk_locked(a, v->source);
-				if (c == NULL || l == NULL)
-					return NULL;
-				c->next = l;
-				return fnode_list(a, F_AND, c);
-			}
+		if (and_rule && other)
+			return mk_false(a);
+		if (!and_rule && (bits & 512))
 			return mk_class(a, cls);
-		}
-		if (bits & 512)
-			return mk_class(a, cls);
-		if (bits & 2) {
-			struct fnode *c = mk_class(a, cls), *l = mk_locked(a, v->source);
-			if (c == NULL || l == NULL)
-				return NULL;
-			c->next = l;
-			return fnode_list(a, F_AND, c);
-		}
-		return mk_false(a);
+		if (bits & 2)
+			return mk_user_lock(a, cls, v->source, 1);
+		return and_rule ? mk_class(a, cls) : mk_false(a);
 	}
 	if (f->kind == F_EQ) {
 		long val = parse_long(&f->value, &ok);
-		struct fnode *c = mk_class(a, cls), *l = mk_locked(a, v->source);
-		if (!ok || c == NULL || l == NULL)
-			return ok ? NULL : mk_false(a);
-		if (val == 514) {
-			c->next = l;
-			return fnode_list(a, F_AND, c);
-		}
-		if (val == 512) {
-			c->next = fnode_not(a, l);
-			return fnode_list(a, F_AND, c);
-		}
+		if (ok && (val == 514 || val == 512))
+			return mk_user_lock(a, cls, v->source, val == 514);
 		return mk_false(a);
 	}
 	return mk_false(a);

@@ -413,10 +413,7 @@ rewrite_search(struct client *c, struct request *r, struct berval *out, struct w
 	unsigned char *q = op;
 	*q++ = PDU_SEARCH_REQ;
 	q = enc_put_len(q, body);
-	*q++ = 0x04;
-	q = enc_put_len(q, (size_t)bl);
-	memcpy(q, base, (size_t)bl);
-	q += bl;
+	q = enc_put_octets(q, 0x04, base, (size_t)bl);
 	memcpy(q, mid, midlen);
 	q += midlen;
 	memcpy(q, fb, fl);
@@ -546,10 +543,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			unsigned char *q = pctl;
 			*q++ = 0x30;
 			q = enc_put_len(q, ctl);
-			*q++ = 0x04;
-			q = enc_put_len(q, ol);
-			memcpy(q, OID_PAGED_RESULTS, ol);
-			q += ol;
+			q = enc_put_octets(q, 0x04, OID_PAGED_RESULTS, ol);
 			if (paged->critical) {
 				*q++ = 0x01;
 				*q++ = 1;
@@ -560,10 +554,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			*q++ = 0x30;
 			q = enc_put_len(q, inner);
 			q = enc_put_int(q, 0x02, size);
-			*q++ = 0x04;
-			q = enc_put_len(q, u->cookie_len);
-			memcpy(q, u->cookie, u->cookie_len);
-			q += u->cookie_len;
+			q = enc_put_octets(q, 0x04, u->cookie, u->cookie_len);
 			pctl_bv.bv_val = (char *)pctl;
 			pctl_bv.bv_len = (size_t)(q - pctl);
 		}
@@ -742,20 +733,11 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		unsigned char *q = buf;
 		*q++ = PDU_COMPARE_REQ;
 		q = enc_put_len(q, body);
-		*q++ = 0x04;
-		q = enc_put_len(q, (size_t)dl);
-		memcpy(q, dn, (size_t)dl);
-		q += dl;
+		q = enc_put_octets(q, 0x04, dn, (size_t)dl);
 		*q++ = 0x30;
 		q = enc_put_len(q, ava);
-		*q++ = 0x04;
-		q = enc_put_len(q, g->attr.bv_len);
-		memcpy(q, g->attr.bv_val, g->attr.bv_len);
-		q += g->attr.bv_len;
-		*q++ = 0x04;
-		q = enc_put_len(q, g->value.bv_len);
-		memcpy(q, g->value.bv_val, g->value.bv_len);
-		q += g->value.bv_len;
+		q = enc_put_octets(q, 0x04, g->attr.bv_val, g->attr.bv_len);
+		q = enc_put_octets(q, 0x04, g->value.bv_val, g->value.bv_len);
 		part.iov_base = buf;
 		part.iov_len = (size_t)(q - buf);
 	}

@@ -151,6 +151,8 @@ ready(struct upstream *u)
 	if (!u->was_ready)
 		log_notice("directory %s: connection ready", u->name);
 	u->was_ready = 1;
+	/* the controller answers again: its other connections need not wait out their backoff */
+	backend_server_up(u->be, u->server);
 	if (u->kind == UP_BIND)
 		backend_bind_dispatch(u->be);
 	else if (u->kind == UP_SHARED)

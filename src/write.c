@@ -62,17 +62,11 @@ controls_with_proxy(struct client *c, const struct request *r, unsigned char *ou
 		}
 	*q++ = 0x30;
 	q = enc_put_len(q, ctl);
-	*q++ = 0x04;
-	q = enc_put_len(q, strlen(OID_PROXY_AUTHZ));
-	memcpy(q, OID_PROXY_AUTHZ, strlen(OID_PROXY_AUTHZ));
-	q += strlen(OID_PROXY_AUTHZ);
+	q = enc_put_octets(q, 0x04, OID_PROXY_AUTHZ, strlen(OID_PROXY_AUTHZ));
 	*q++ = 0x01;        /* critical: never run the write as aldproxy itself */
 	*q++ = 1;
 	*q++ = 0xff;
-	*q++ = 0x04;
-	q = enc_put_len(q, (size_t)al);
-	memcpy(q, authz, (size_t)al);
-	q += al;
+	q = enc_put_octets(q, 0x04, authz, (size_t)al);
 	return (size_t)(q - out);
 }
 
@@ -196,10 +190,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		q = enc_put_int(q, 0x0a, mop);
 		*q++ = 0x30;
 		q = enc_put_len(q, mod);
-		*q++ = 0x04;
-		q = enc_put_len(q, rt.bv_len);
-		memcpy(q, rt.bv_val, rt.bv_len);
-		q += rt.bv_len;
+		q = enc_put_octets(q, 0x04, rt.bv_val, rt.bv_len);
 		memcpy(q, vals.bv_val, vals.bv_len);
 		q += vals.bv_len;
 		cl = (size_t)(q - changes);
@@ -213,14 +204,8 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	unsigned char *q = out;
 	*q++ = PDU_MODIFY_REQ;
 	q = enc_put_len(q, body);
-	*q++ = 0x04;
-	q = enc_put_len(q, rl);
-	memcpy(q, real, rl);
-	q += rl;
-	*q++ = 0x30;
-	q = enc_put_len(q, cl);
-	memcpy(q, changes, cl);
-	q += cl;
+	q = enc_put_octets(q, 0x04, real, rl);
+	q = enc_put_octets(q, 0x30, changes, cl);
 	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out));
 }
 
@@ -295,38 +280,20 @@ passwd_handle(struct client *c, struct request *r)
 	unsigned char *q = val;
 	*q++ = 0x30;
 	q = enc_put_len(q, vbody);
-	if (id.bv_val) {
-		*q++ = 0x80;
-		q = enc_put_len(q, strlen(real));
-		memcpy(q, real, strlen(real));
-		q += strlen(real);
-	}
-	if (oldpw.bv_val) {
-		*q++ = 0x81;
-		q = enc_put_len(q, oldpw.bv_len);
-		memcpy(q, oldpw.bv_val, oldpw.bv_len);
-		q += oldpw.bv_len;
-	}
-	if (newpw.bv_val) {
-		*q++ = 0x82;
-		q = enc_put_len(q, newpw.bv_len);
-		memcpy(q, newpw.bv_val, newpw.bv_len);
-		q += newpw.bv_len;
-	}
+	if (id.bv_val)
+		q = enc_put_octets(q, 0x80, real, strlen(real));
+	if (oldpw.bv_val)
+		q = enc_put_octets(q, 0x81, oldpw.bv_val, oldpw.bv_len);
+	if (newpw.bv_val)
+		q = enc_put_octets(q, 0x82, newpw.bv_val, newpw.bv_len);
 	size_t vl = (size_t)(q - val);
 	size_t ol = strlen(OID_PASSWD_MODIFY);
 	size_t body = enc_tlv_size(ol) + enc_tlv_size(vl);
 	q = out;
 	*q++ = PDU_EXT_REQ;
 	q = enc_put_len(q, body);
-	*q++ = 0x80;
-	q = enc_put_len(q, ol);
-	memcpy(q, OID_PASSWD_MODIFY, ol);
-	q += ol;
-	*q++ = 0x81;
-	q = enc_put_len(q, vl);
-	memcpy(q, val, vl);
-	q += vl;
+	q = enc_put_octets(q, 0x80, OID_PASSWD_MODIFY, ol);    /* requestName [0] */
+	q = enc_put_octets(q, 0x81, val, vl);                  /* requestValue [1] */
 	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out));
 	explicit_bzero(val, sizeof(val));
 	explicit_bzero(out, sizeof(out));
