@@ -30,6 +30,7 @@ struct backend_server {
 	const char *urlstr;         /* borrowed from the config */
 	unsigned ready;             /* upstreams READY on it */
 	int priority;               /* lower is preferred */
+	char last_error[200];       /* why its last connection went down, for the audit trail */
 };
 
 struct backend {

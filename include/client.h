@@ -41,7 +41,12 @@ struct client {
 	enum client_state state;
 	int tls;
 	int read_paused;
-	char peer[64];
+	char peer[64];                  /* "ip:port" or "[ip6]:port", for log lines */
+	char peer_ip[48];
+	int peer_port;
+	uint64_t started_us;            /* accepted (monotonic) */
+	uint64_t req_start_us;          /* the request being handled arrived */
+	uint64_t nerrors;               /* operations that ended with an error result */
 	char *bound_dn;                 /* the product's view of the identity; NULL while anonymous */
 	char *bound_real;               /* its directory DN; NULL for profile-only service accounts */
 	const struct profile *profile;  /* chosen at bind, or fixed by listener (held) */
@@ -72,8 +77,16 @@ void client_set_profile(struct client *c, const struct profile *p);
 /* Frees at once; only from the close event or at server exit. */
 void client_free(struct client *c);
 
-/* Sends a locally made result and logs it. */
+/*
+ * Sends a locally made result for the request being handled and accounts
+ * for it (access log, metrics; a policy refusal — 32, 50 or 53 — is also
+ * an access_denied audit record).  tag is the response tag.
+ */
 void client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag);
+/* Only the accounting of client_result(), for results sent otherwise (rootDSE, extended results). */
+void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag);
+/* Only the sending: for an op whose accounting op.c does. */
+void client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag);
 /* After adding to c's output: cuts c off if past limits.max_client_output. */
 void client_check_output(struct client *c);
 /* An op of c finished: maybe resume reading. */
@@ -95,6 +108,8 @@ int  bind_needs_group_check(const struct op *op);
 int  bind_group_check_start(struct op *op);
 void bind_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
 const char *bind_failure_diag(const struct op *op, int code);
+/* The audit reason keyword of a directory's bind result (docs/audit.md). */
+const char *bind_reason(int code);
 void compare_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);

@@ -68,9 +68,24 @@ struct config {
 	char *control_socket;       /* Unix socket for aldproxyctl; NULL: none */
 	int control_mode;           /* its permission bits */
 
+	char *control_ro_socket;    /* read-only twin: status, health, stats, metrics; NULL: none */
+	int control_ro_mode;
+
+	char *metrics_listen;       /* "127.0.0.1:9489": Prometheus /metrics over HTTP; NULL: off */
+	char metrics_host[64];
+	int metrics_port;
+
+	int audit_target;           /* AUDIT_TO_* */
+	int audit_cef;              /* CEF instead of JSON */
+	int audit_facility;         /* syslog facility (LOG_AUTHPRIV …) */
+	char *audit_file;
+
 	char *log_target;
 	int log_level;
+	int log_facility;
 };
+
+enum { AUDIT_TO_OFF, AUDIT_TO_SYSLOG, AUDIT_TO_FILE };
 
 int  config_load(const char *path, struct config **out, char *err, size_t errlen);
 void config_free(struct config *cfg);

@@ -3,8 +3,11 @@
  * control.socket in aldproxy.yaml, mode control.mode).
  *
  * One command per connection: the client writes a line, aldproxyd answers
- * with JSON and closes.  Commands: health, stats, backends, profiles,
- * connections, reload.  An unknown command gets {"error": ...}.
+ * with JSON (metrics: Prometheus text) and closes.  Commands: status,
+ * health, stats, metrics, backends, profiles, connections, reload.  An
+ * unknown command gets {"error": ...}.  The read-only twin
+ * (control.readonly_socket, for monitoring agents) refuses connections
+ * and reload.  control_open() also opens the HTTP metrics listener.
  */
 #ifndef ALDPROXY_CONTROL_H
 #define ALDPROXY_CONTROL_H
@@ -18,5 +21,12 @@ void control_close(struct server *srv);
 
 /* The health verdict: 0 healthy, 1 degraded, 2 down (aldproxyctl's exit code). */
 int  control_health(const struct server *srv);
+/* Every metric in Prometheus text format (control socket `metrics`, HTTP /metrics). */
+struct evbuffer;
+void control_prometheus(struct server *srv, struct evbuffer *o);
+
+/* metrics_http.c: metrics.listen, GET /metrics over HTTP on loopback. */
+int  metrics_http_open(struct server *srv, char *err, size_t errlen);
+void metrics_http_close(void);
 
 #endif

@@ -11,8 +11,8 @@
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARNING, LOG_LVL_NOTICE, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* target: "stderr" or "syslog"; level as above.  May be called again on reload. */
-void log_init(const char *target, int level, const char *ident);
+/* target: "stderr" or "syslog"; level as above; facility LOG_DAEMON …  May be called again on reload. */
+void log_init(const char *target, int level, const char *ident, int facility);
 int  log_level_parse(const char *name);        /* -1 if unknown */
 int  log_enabled(int level);
 

@@ -50,6 +50,9 @@ struct op {
 	unsigned lookup_for;            /* internal lookup: the parent's request tag */
 	TAILQ_ENTRY(op) c_link;
 	TAILQ_ENTRY(op) u_link;         /* in up->ops, or in backend->bind_wait */
+	char *target;                   /* writes: the entry (the client's DN), for the audit trail */
+	char *attrs;                    /* writes: the attributes changed, comma-separated */
+	const char *deny_reason;        /* binds: why aldproxy turned a directory success into a failure */
 	/* binds only */
 	struct evbuffer *held;          /* request body waiting for a bind connection; wiped */
 	char *bind_dn;                 /* the name as the client sent it */

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "arena.h"
+#include "metrics.h"
 #include "request.h"
 
 struct event_base;
@@ -51,6 +52,8 @@ struct server {
 	struct event *sig_term, *sig_int, *sig_hup, *shutdown_ev;
 	int stopping;
 	struct stats stats;
+	struct metrics metrics;     /* operations by type and profile, latency (access.c records) */
+	char last_reload_error[1024];   /* the last failed reload's message; "" after a good one */
 	/* The request being handled.  One loop handles one request at a time,
 	 * so one scratch serves every client (it is 5 KB, too big per client). */
 	struct request req;
@@ -60,5 +63,13 @@ struct server {
 
 /* Monotonic clock in microseconds. */
 uint64_t now_us(void);
+
+/*
+ * SIGHUP, `aldproxyctl reload`, `systemctl reload`: re-reads the
+ * configuration and every profile beside the running set and swaps the
+ * profiles in whole.  0, or -1 with the reason in srv->last_reload_error
+ * (the running set stays).
+ */
+int server_reload(struct server *srv);
 
 #endif

@@ -22,19 +22,64 @@
 #include "rewrite.h"
 #include "upstream.h"
 #include "listener.h"
+#include "access.h"
 #include "log.h"
 #include "server.h"
 
+/* The audit record of a bind: success, or failure with a reason keyword (docs/audit.md). */
+static void
+audit_bind(const struct client *c, int msgid, const char *name, const char *real, const struct profile *p,
+    enum bind_role role, int code, const char *reason, const char *message)
+{
+	if (!audit_enabled())
+		return;
+	struct audit_rec r;
+	audit_begin(&r, code == LDAP_SUCCESS ? "bind_success" : "bind_failure",
+	    code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);
+	access_audit_client(&r, c);
+	audit_num(&r, AK_OP, msgid);
+	if (p != NULL && (c->profile == NULL || c->profile != p))
+		audit_str(&r, AK_PROFILE, p->name);
+	audit_str(&r, AK_USER, name);
+	audit_str(&r, AK_USER_DN, real);
+	if (code == LDAP_SUCCESS)
+		audit_str(&r, AK_ROLE, role == ROLE_SERVICE ? "service" : "user");
+	audit_num(&r, AK_RESULT, code);
+	audit_str(&r, AK_REASON, reason);
+	audit_str(&r, AK_MESSAGE, message);
+	audit_emit(&r);
+}
+
+/* A bind refused by aldproxy itself, before the directory is asked. */
 static int
-refuse(struct client *c, struct request *r, int code, const char *diag, const char *logwhy)
+refuse(struct client *c, struct request *r, int code, const char *diag, const char *logwhy, const char *reason)
 {
 	struct req_bind *b = &r->u.bind;
+	char name[300];
+	snprintf(name, sizeof(name), "%.*s", (int)(b->dn.bv_len > 256 ? 256 : b->dn.bv_len),
+	    b->dn.bv_val ? b->dn.bv_val : "");
 	c->srv->stats.binds_failed++;
-	log_notice("conn=%llu msgid=%d BIND dn=\"%.*s\" refused: %s", (unsigned long long)c->id, r->msgid,
-	    (int)(b->dn.bv_len > 256 ? 256 : b->dn.bv_len), b->dn.bv_val ? b->dn.bv_val : "", logwhy);
 	pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, code, "", diag);
 	client_check_output(c);
+	struct op_done d = { c->id, r->msgid, OPK_BIND, code, now_us() - c->req_start_us, 0,
+		c->profile ? c->profile->name : NULL, name, logwhy };
+	c->nerrors++;
+	access_op_done(c->srv, &d);
+	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, NULL, ROLE_NONE, code, reason, logwhy);
 	return 0;
+}
+
+const char *
+bind_reason(int code)
+{
+	switch (code) {
+	case LDAP_SUCCESS: return NULL;
+	case LDAP_INVALID_CREDENTIALS: return "invalid_credentials";
+	case LDAP_UNWILLING_TO_PERFORM: return "account_disabled";      /* 389-ds: nsAccountLock */
+	case LDAP_CONSTRAINT_VIOLATION: return "account_locked";        /* 389-ds: retry limit */
+	case LDAP_UNAVAILABLE: case LDAP_BUSY: return "directory_unavailable";
+	default: return "directory_error";
+	}
 }
 
 /* AD's answer for a failed bind (MS-ADTS: the "data" code names the reason). */
@@ -62,21 +107,21 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	    sizeof(real), &role, &sa);
 	if (p == NULL)
 		/* the same answer as a wrong password: reveal nothing */
-		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name");
+		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name", "unknown_name");
 	if (sa != NULL && sa->hash != NULL) {
 		/* a service account kept in the profile: verified here, the directory is not asked */
 		int ok = password_hash_check(sa->hash, b->cred.bv_val, b->cred.bv_len) == 1;
 		if (!ok)
 			return refuse(c, r, LDAP_INVALID_CREDENTIALS, p->ad_diagnostics ? ad_diagnostic(49) : NULL,
-			    "wrong password for a profile service account");
+			    "wrong password for a profile service account", "invalid_credentials");
 		c->bound_dn = strndup(b->dn.bv_val, b->dn.bv_len);
 		client_set_profile(c, p);
 		c->role = ROLE_SERVICE;
 		c->srv->stats.binds_ok++;
-		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=service (profile hash) result=0",
-		    (unsigned long long)c->id, r->msgid, c->bound_dn, p->name);
 		pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL);
 		client_check_output(c);
+		client_account(c, r->msgid, PDU_BIND_REQ, LDAP_SUCCESS, 0, NULL);
+		audit_bind(c, r->msgid, c->bound_dn, NULL, p, ROLE_SERVICE, LDAP_SUCCESS, NULL, "service account of the profile");
 		return 0;
 	}
 	struct op *op = op_new(c, r->msgid, PDU_BIND_REQ);
@@ -84,7 +129,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	    (op->bind_real = strdup(real)) == NULL) {
 		if (op != NULL)
 			op_free(op);
-		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory");
+		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory", "internal_error");
 	}
 	op->bind_profile = profile_hold(p);
 	op->bind_role = role;
@@ -99,7 +144,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	} else {
 		if (b->cred.bv_len > 4000) {
 			op_free(op);
-			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes");
+			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes", "invalid_credentials");
 		}
 		size_t credtlv = enc_tlv_size(b->cred.bv_len);
 		size_t body = 3 + enc_tlv_size(rl) + credtlv;
@@ -146,26 +191,26 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		client_set_profile(c, NULL);
 
 	if (b->version != 3)
-		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2");
+		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2", "protocol_version");
 	else if (b->auth_tag == 0xa3)
 		rc = refuse(c, r, LDAP_AUTH_METHOD_NOT_SUPPORTED,
-		    "aldproxy: SASL binds are not supported; use a simple bind over TLS", "SASL bind");
+		    "aldproxy: SASL binds are not supported; use a simple bind over TLS", "SASL bind", "sasl_refused");
 	else if (b->auth_tag != 0x80)
 		rc = refuse(c, r, LDAP_AUTH_METHOD_NOT_SUPPORTED, "aldproxy: unknown authentication method",
-		    "unknown authentication choice");
+		    "unknown authentication choice", "auth_method");
 	else if (b->dn.bv_len == 0)
 		/* RFC 4513 5.1.1 anonymous (and a password without a name) */
 		rc = refuse(c, r, LDAP_INAPPROPRIATE_AUTH,
-		    "aldproxy: anonymous binds are not allowed; bind with a DN and a password", "anonymous bind");
+		    "aldproxy: anonymous binds are not allowed; bind with a DN and a password", "anonymous bind", "anonymous_refused");
 	else if (b->cred.bv_len == 0)
 		/* RFC 4513 5.1.2: unauthenticated binds fail with unwillingToPerform */
 		rc = refuse(c, r, LDAP_UNWILLING_TO_PERFORM,
-		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password");
+		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password", "empty_password");
 	else if (controls_check(r, &cdiag) != LDAP_SUCCESS)
-		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control");
+		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control", "critical_control");
 	else if (c->srv->cfg->require_tls && !c->tls)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
-		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS");
+		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS", "tls_required");
 	else
 		rc = bind_start(c, r, prev);
 	profile_release(prev);
@@ -200,12 +245,12 @@ bind_finish(struct op *op, int code)
 		op->bind_real = NULL;
 		c->role = op->bind_role;
 		c->srv->stats.binds_ok++;
-		log_info("conn=%llu msgid=%d BIND dn=\"%s\" profile=%s role=%s result=0", (unsigned long long)c->id,
-		    op->client_msgid, c->bound_dn, c->profile->name, c->role == ROLE_SERVICE ? "service" : "user");
+		audit_bind(c, op->client_msgid, c->bound_dn, c->bound_real, c->profile, c->role, code, NULL, NULL);
 	} else {
 		c->srv->stats.binds_failed++;
-		log_notice("conn=%llu msgid=%d BIND dn=\"%s\" result=%d (%s)", (unsigned long long)c->id,
-		    op->client_msgid, op->bind_dn ? op->bind_dn : "", code, ldap_err2string(code));
+		audit_bind(c, op->client_msgid, op->bind_dn, op->bind_real, op->bind_profile, op->bind_role, code,
+		    op->deny_reason ? op->deny_reason : bind_reason(code),
+		    op->deny_reason ? NULL : code == LDAP_INVALID_CREDENTIALS ? NULL : ldap_err2string(code));
 	}
 	if (c->state == C_BINDING)
 		c->state = C_ACTIVE;
@@ -310,6 +355,7 @@ bind_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *
 	if (!ok) {
 		log_notice("conn=%llu msgid=%d BIND dn=\"%s\": not a member of profile %s's login groups",
 		    (unsigned long long)parent->conn_id, parent->client_msgid, parent->bind_dn, parent->bind_profile->name);
+		parent->deny_reason = "not_in_login_group";
 		op_fail(parent, LDAP_INVALID_CREDENTIALS, bind_failure_diag(parent, LDAP_INVALID_CREDENTIALS));
 		return;
 	}

@@ -28,6 +28,7 @@
 #include "backend.h"
 #include "config.h"
 #include "listener.h"
+#include "access.h"
 #include "log.h"
 #include "pdu.h"
 #include "server.h"
@@ -116,6 +117,9 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	c->id = ++srv->next_conn_id;
 	TAILQ_INIT(&c->ops);
 	snprintf(c->peer, sizeof(c->peer), sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
+	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", host);
+	c->peer_port = port;
+	c->started_us = now_us();
 	if (li->tls) {
 		SSL *ssl = SSL_new(srv->tls_server);
 		if (ssl != NULL)
@@ -183,8 +187,10 @@ client_free(struct client *c)
 		backend_release_leases(srv->backend, c);
 		backend_unwait(srv->backend, c);
 	}
-	log_info("conn=%llu closed: %s (requests=%llu)", (unsigned long long)c->id,
-	    c->close_reason[0] ? c->close_reason : "server shutdown", (unsigned long long)c->nrequests);
+	log_info("conn=%llu closed: %s; peer=%s profile=%s requests=%llu errors=%llu duration=%.3f",
+	    (unsigned long long)c->id, c->close_reason[0] ? c->close_reason : "server shutdown", c->peer,
+	    c->profile ? c->profile->name : "-", (unsigned long long)c->nrequests, (unsigned long long)c->nerrors,
+	    (double)(now_us() - c->started_us) / 1e6);
 	TAILQ_REMOVE(&srv->clients, c, link);
 	srv->nclients--;
 	if (c->bev != NULL)
@@ -249,13 +255,72 @@ client_close(struct client *c, int code, const char *why)
 }
 
 void
-client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag)
+client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag)
 {
 	pdu_result(bufferevent_get_output(c->bev), msgid, tag, code, "", diag);
-	if (code != LDAP_SUCCESS && code != LDAP_COMPARE_TRUE && code != LDAP_COMPARE_FALSE)
-		log_info("conn=%llu msgid=%d result=%d (%s)%s%s", (unsigned long long)c->id, msgid, code,
-		    ldap_err2string(code), diag ? ": " : "", diag ? diag : "");
 	client_check_output(c);
+}
+
+/* The request tag a response tag answers. */
+static unsigned
+request_tag_of(unsigned rtag)
+{
+	switch (rtag) {
+	case PDU_BIND_RES: return PDU_BIND_REQ;
+	case PDU_SEARCH_DONE: return PDU_SEARCH_REQ;
+	case PDU_COMPARE_RES: return PDU_COMPARE_REQ;
+	case PDU_MODIFY_RES: return PDU_MODIFY_REQ;
+	case PDU_ADD_RES: return PDU_ADD_REQ;
+	case PDU_DEL_RES: return PDU_DEL_REQ;
+	case PDU_MODDN_RES: return PDU_MODDN_REQ;
+	default: return PDU_EXT_REQ;
+	}
+}
+
+static const char *
+operation_name(unsigned tag)
+{
+	switch (tag) {
+	case PDU_BIND_REQ: return "bind";
+	case PDU_SEARCH_REQ: return "search";
+	case PDU_COMPARE_REQ: return "compare";
+	case PDU_MODIFY_REQ: return "modify";
+	case PDU_ADD_REQ: return "add";
+	case PDU_DEL_REQ: return "delete";
+	case PDU_MODDN_REQ: return "modrdn";
+	default: return "extended";
+	}
+}
+
+void
+client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag)
+{
+	struct op_done d = { c->id, msgid, op_kind_of(request_tag), code, now_us() - c->req_start_us, entries,
+		c->profile ? c->profile->name : NULL, request_tag == PDU_BIND_REQ ? c->bound_dn : NULL, diag };
+	c->nerrors += result_is_error(code);
+	access_op_done(c->srv, &d);
+	if ((code == LDAP_NO_SUCH_OBJECT || code == LDAP_INSUFFICIENT_ACCESS || code == LDAP_UNWILLING_TO_PERFORM) &&
+	    request_tag != PDU_BIND_REQ && audit_enabled()) {
+		/* aldproxy's policy said no (outside the profile's tree, an attribute it
+		 * does not allow, a write it does not permit, no bind yet) */
+		struct audit_rec r;
+		audit_begin(&r, "access_denied", AUDIT_DENIED);
+		access_audit_client(&r, c);
+		audit_num(&r, AK_OP, msgid);
+		audit_str(&r, AK_USER, c->bound_dn);
+		audit_str(&r, AK_OPERATION, operation_name(request_tag));
+		audit_num(&r, AK_RESULT, code);
+		audit_str(&r, AK_REASON, "policy");
+		audit_str(&r, AK_MESSAGE, diag);
+		audit_emit(&r);
+	}
+}
+
+void
+client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag)
+{
+	client_reply(c, msgid, tag, code, diag);
+	client_account(c, msgid, request_tag_of(tag), code, 0, diag);
 }
 
 void
@@ -454,6 +519,7 @@ client_process(struct client *c)
 		for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 			if (handlers[i].tag == c->srv->req.tag)
 				fn = handlers[i].fn;
+		c->req_start_us = now_us();
 		rc = fn(c, &c->srv->req, buf, h.total);
 		if (rc == HANDLER_WAIT) {
 			/* the request stays buffered until a directory connection has room */

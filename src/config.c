@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -100,7 +101,11 @@ config_defaults(struct config *c)
 	c->idle_timeout = 900;
 	c->bind_timeout = 10;
 	c->log_level = LOG_LVL_INFO;
+	c->log_facility = LOG_DAEMON;
 	c->control_mode = 0600;
+	c->control_ro_mode = 0666;
+	c->audit_target = AUDIT_TO_SYSLOG;
+	c->audit_facility = LOG_AUTHPRIV;
 }
 
 /* Reads the first line of a secret file; refuses files others can read. */
@@ -390,13 +395,145 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_seconds(yc, m, "bind_timeout", P, 0.1, 600, &c->bind_timeout) < 0) ? -1 : 0;
 }
 
+/* One of names (NULL-terminated) at map.key: its index in *out, left alone when the key is absent. */
+static int
+yc_choice(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *parent, const char *const *names,
+    const char *hint, int *out)
+{
+	char *v = NULL, path[128];
+	snprintf(path, sizeof(path), "%s.%s", parent, key);
+	if (yc_str(yc, map, key, parent, &v) < 0)
+		return -1;
+	if (v == NULL)
+		return 0;
+	for (int i = 0; names[i] != NULL; i++)
+		if (strcmp(v, names[i]) == 0) {
+			*out = i;
+			free(v);
+			return 0;
+		}
+	free(v);
+	return yc_error(yc, yc_get(yc, map, key), path, "must be %s", hint);
+}
+
+static int
+parse_facility(struct yamlcfg *yc, yaml_node_t *map, const char *parent, int *out)
+{
+	static const char *const names[] = { "auth", "authpriv", "daemon", "user", "local0", "local1", "local2",
+		"local3", "local4", "local5", "local6", "local7", NULL };
+	static const int values[] = { LOG_AUTH, LOG_AUTHPRIV, LOG_DAEMON, LOG_USER, LOG_LOCAL0, LOG_LOCAL1, LOG_LOCAL2,
+		LOG_LOCAL3, LOG_LOCAL4, LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7 };
+	int i = -1;
+	if (yc_choice(yc, map, "facility", parent, names, "one of auth, authpriv, daemon, user, local0 … local7", &i) < 0)
+		return -1;
+	if (i >= 0)
+		*out = values[i];
+	return 0;
+}
+
+static int
+parse_mode(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *parent, int *out)
+{
+	char *mode = NULL, path[128];
+	snprintf(path, sizeof(path), "%s.%s", parent, key);
+	if (yc_str(yc, map, key, parent, &mode) < 0)
+		return -1;
+	if (mode == NULL)
+		return 0;
+	char *end;
+	long m = strtol(mode, &end, 8);
+	int bad = *end != '\0' || m < 0 || m > 0777;
+	free(mode);
+	if (bad)
+		return yc_error(yc, yc_get(yc, map, key), path, "must be an octal mode such as \"0660\"");
+	*out = (int)m;
+	return 0;
+}
+
+static int
+parse_control(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "socket", "mode", "readonly_socket", "readonly_mode", NULL };
+	yaml_node_t *m = yc_get(yc, root, "control");
+	if (m == NULL)
+		return 0;
+	if (yc_check_keys(yc, m, "control", keys) < 0 || yc_str(yc, m, "socket", "control", &c->control_socket) < 0 ||
+	    parse_mode(yc, m, "mode", "control", &c->control_mode) < 0 ||
+	    yc_str(yc, m, "readonly_socket", "control", &c->control_ro_socket) < 0 ||
+	    parse_mode(yc, m, "readonly_mode", "control", &c->control_ro_mode) < 0)
+		return -1;
+	if (c->control_socket != NULL && c->control_ro_socket != NULL &&
+	    strcmp(c->control_socket, c->control_ro_socket) == 0)
+		return yc_error(yc, yc_get(yc, m, "readonly_socket"), "control.readonly_socket",
+		    "must differ from control.socket");
+	return 0;
+}
+
+/* metrics.listen: HOST:PORT on a loopback address, [::1]:PORT for IPv6 */
+static int
+parse_metrics(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "listen", NULL };
+	yaml_node_t *m = yc_get(yc, root, "metrics");
+	if (m == NULL)
+		return 0;
+	if (yc_check_keys(yc, m, "metrics", keys) < 0 || yc_str(yc, m, "listen", "metrics", &c->metrics_listen) < 0)
+		return -1;
+	if (c->metrics_listen == NULL)
+		return 0;
+	const char *s = c->metrics_listen, *colon = strrchr(s, ':');
+	char host[64];
+	size_t hl = colon ? (size_t)(colon - s) : 0;
+	if (hl >= 2 && s[0] == '[' && s[hl - 1] == ']') {
+		s++;
+		hl -= 2;
+	}
+	char *end = NULL;
+	long port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (colon == NULL || hl == 0 || hl >= sizeof(host) || *end != '\0' || port < 1 || port > 65535)
+		return yc_error(yc, yc_get(yc, m, "listen"), "metrics.listen", "must be HOST:PORT, such as 127.0.0.1:9489");
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	if (strncmp(host, "127.", 4) != 0 && strcmp(host, "::1") != 0)
+		return yc_error(yc, yc_get(yc, m, "listen"), "metrics.listen",
+		    "'%s' is not a loopback address: the metrics have no authentication, so they stay on 127.0.0.0/8 or ::1",
+		    host);
+	snprintf(c->metrics_host, sizeof(c->metrics_host), "%s", host);
+	c->metrics_port = (int)port;
+	return 0;
+}
+
+static int
+parse_audit(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
+{
+	static const char *const keys[] = { "target", "format", "facility", "file", NULL };
+	static const char *const targets[] = { "off", "syslog", "file", NULL };
+	static const char *const formats[] = { "json", "cef", NULL };
+	yaml_node_t *m = yc_get(yc, root, "audit");
+	if (m == NULL)
+		return 0;
+	if (yc_check_keys(yc, m, "audit", keys) < 0 ||
+	    yc_choice(yc, m, "target", "audit", targets, "syslog, file or off", &c->audit_target) < 0 ||
+	    yc_choice(yc, m, "format", "audit", formats, "json or cef", &c->audit_cef) < 0 ||
+	    parse_facility(yc, m, "audit", &c->audit_facility) < 0 ||
+	    yc_str(yc, m, "file", "audit", &c->audit_file) < 0)
+		return -1;
+	if (c->audit_target == AUDIT_TO_FILE && c->audit_file == NULL)
+		return yc_error(yc, m, "audit.file", "audit.target: file needs the path of the audit file");
+	if (c->audit_file != NULL && c->audit_file[0] != '/')
+		return yc_error(yc, yc_get(yc, m, "file"), "audit.file", "must be an absolute path");
+	return 0;
+}
+
 static int
 parse_log(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
-	static const char *const keys[] = { "level", "target", NULL };
+	static const char *const keys[] = { "level", "target", "facility", NULL };
 	yaml_node_t *m = yc_get(yc, root, "log");
 	if (m == NULL)
 		return 0;
+	if (parse_facility(yc, m, "log", &c->log_facility) < 0)
+		return -1;
 	char *level = NULL;
 	if (yc_check_keys(yc, m, "log", keys) < 0 || yc_str(yc, m, "target", "log", &c->log_target) < 0 ||
 	    yc_str(yc, m, "level", "log", &level) < 0) {
@@ -419,7 +556,7 @@ int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "log", "control",
-		NULL };
+		"metrics", "audit", NULL };
 	struct yamlcfg yc;
 	struct config *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -453,26 +590,8 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 		yc_error(&yc, root, "profiles_dir", "a profile directory is required");
 		goto out;
 	}
-	{
-		static const char *const ck[] = { "socket", "mode", NULL };
-		yaml_node_t *cn = yc_get(&yc, root, "control");
-		char *mode = NULL;
-		if (cn != NULL && (yc_check_keys(&yc, cn, "control", ck) < 0 ||
-		    yc_str(&yc, cn, "socket", "control", &c->control_socket) < 0 ||
-		    yc_str(&yc, cn, "mode", "control", &mode) < 0))
-			goto out;
-		if (mode != NULL) {
-			char *end;
-			long m = strtol(mode, &end, 8);
-			int bad = *end != '\0' || m < 0 || m > 0777;
-			free(mode);
-			if (bad) {
-				yc_error(&yc, yc_get(&yc, cn, "mode"), "control.mode", "must be an octal mode such as \"0660\"");
-				goto out;
-			}
-			c->control_mode = (int)m;
-		}
-	}
+	if (parse_control(&yc, c, root) < 0 || parse_metrics(&yc, c, root) < 0 || parse_audit(&yc, c, root) < 0)
+		goto out;
 	rc = 0;
 out:
 	yc_free(&yc);
@@ -514,6 +633,9 @@ config_free(struct config *c)
 	}
 	free(c->profiles_dir);
 	free(c->control_socket);
+	free(c->control_ro_socket);
+	free(c->metrics_listen);
+	free(c->audit_file);
 	free(c->log_target);
 	free(c->path);
 	free(c);

@@ -19,32 +19,26 @@
 #include "backend.h"
 #include "client.h"
 #include "config.h"
+#include "listener.h"
 #include "log.h"
 #include "profile.h"
 #include "server.h"
 #include "upstream.h"
+#include "version.h"
+#include "json.h"
+#include "notify.h"
 
 #define CTL_MAX_LINE 256
 
-static struct evconnlistener *ctl_lev;
-static char *ctl_path;
+/* One listening socket: the admin one, or its read-only twin. */
+struct ctl_sock {
+	struct server *srv;
+	struct evconnlistener *lev;
+	char *path;
+	int readonly;
+};
 
-/* JSON string with the characters JSON needs escaped */
-static void
-json_str(struct evbuffer *o, const char *s)
-{
-	evbuffer_add(o, "\"", 1);
-	for (; s != NULL && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			evbuffer_add_printf(o, "\\%c", c);
-		else if (c < 0x20)
-			evbuffer_add_printf(o, "\\u%04x", c);
-		else
-			evbuffer_add(o, s, 1);
-	}
-	evbuffer_add(o, "\"", 1);
-}
+static struct ctl_sock ctl_admin, ctl_ro;
 
 static const char *const state_names[] = { "down", "connecting", "starttls", "tls-handshake", "binding", "ready" };
 
@@ -62,23 +56,77 @@ control_health(const struct server *srv)
 	return ok == be->nservers ? 0 : ok > 0 ? 1 : 2;
 }
 
+static size_t
+in_flight(const struct server *srv)
+{
+	size_t n = 0;
+	const struct client *c;
+	TAILQ_FOREACH(c, &srv->clients, link)
+		n += c->nops;
+	return n;
+}
+
+/* Per controller: ready connections of all kinds, all connections, operations in flight. */
+static void
+server_counts(const struct backend *be, size_t s, unsigned *ready, unsigned *total, unsigned *ops)
+{
+	struct upstream **pools[] = { be->shared, be->binders, be->paged };
+	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
+	*ready = *total = *ops = 0;
+	for (int k = 0; k < 3; k++)
+		for (size_t i = 0; i < counts[k]; i++)
+			if (pools[k][i]->server == &be->servers[s]) {
+				(*total)++;
+				*ready += pools[k][i]->state == UP_READY;
+				*ops += pools[k][i]->nops;
+			}
+}
+
+static const char *const verdicts[] = { "healthy", "degraded", "down" };
+
+static void
+cmd_stats(struct server *srv, struct evbuffer *o)
+{
+	const struct stats *st = &srv->stats;
+	const struct backend *be = srv->backend;
+	uint64_t now = now_us();
+	int h = control_health(srv);
+	evbuffer_add_printf(o, "{\"version\":\"%s\",\"pid\":%d,\"uptime_seconds\":%llu,"
+	    "\"health\":{\"status\":\"%s\",\"code\":%d},"
+	    "\"connections\":{\"open\":%zu,\"accepted\":%llu,\"refused\":%llu,\"slow_clients_cut\":%llu,"
+	    "\"protocol_errors\":%llu},\"operations_in_flight\":%zu,"
+	    "\"binds\":{\"ok\":%llu,\"failed\":%llu,\"waiting\":%u},\"entries\":%llu,"
+	    "\"reloads\":{\"ok\":%llu,\"failed\":%llu,\"last_error\":",
+	    ALDPROXY_VERSION, (int)getpid(), (unsigned long long)((now - srv->metrics.started_us) / 1000000),
+	    verdicts[h], h, srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
+	    (unsigned long long)st->slow_clients_cut, (unsigned long long)st->protocol_errors, in_flight(srv),
+	    (unsigned long long)st->binds_ok, (unsigned long long)st->binds_failed, be->nbind_wait,
+	    (unsigned long long)st->entries, (unsigned long long)srv->metrics.reloads_ok,
+	    (unsigned long long)srv->metrics.reloads_failed);
+	json_str(o, srv->last_reload_error[0] ? srv->last_reload_error : NULL);
+	evbuffer_add(o, "},", 2);
+	metrics_json(&srv->metrics, o, now);
+	evbuffer_add(o, ",\"servers\":[", 12);
+	for (size_t s = 0; s < be->nservers; s++) {
+		unsigned ready, total, ops;
+		server_counts(be, s, &ready, &total, &ops);
+		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
+		json_str(o, be->servers[s].urlstr);
+		evbuffer_add_printf(o, ",\"status\":\"%s\",\"priority\":%d,\"ready\":%u,\"connections\":%u,\"in_flight\":%u}",
+		    be->servers[s].ready ? "up" : "down", be->servers[s].priority, ready, total, ops);
+	}
+	evbuffer_add(o, "]}\n", 3);
+}
+
 static void
 cmd_health(struct server *srv, struct evbuffer *o)
 {
-	static const char *const verdict[] = { "healthy", "degraded", "down" };
 	const struct backend *be = srv->backend;
 	int h = control_health(srv);
-	evbuffer_add_printf(o, "{\"status\":\"%s\",\"code\":%d,\"servers\":[", verdict[h], h);
+	evbuffer_add_printf(o, "{\"status\":\"%s\",\"code\":%d,\"servers\":[", verdicts[h], h);
 	for (size_t s = 0; s < be->nservers; s++) {
-		unsigned ready = 0, total = 0;
-		struct upstream **pools[] = { be->shared, be->binders, be->paged };
-		size_t counts[] = { be->nshared, be->nbinders, be->npaged };
-		for (int k = 0; k < 3; k++)
-			for (size_t i = 0; i < counts[k]; i++)
-				if (pools[k][i]->server == &be->servers[s]) {
-					total++;
-					ready += pools[k][i]->state == UP_READY;
-				}
+		unsigned ready, total, ops;
+		server_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
 		evbuffer_add_printf(o, ",\"ready\":%u,\"connections\":%u}", ready, total);
@@ -87,22 +135,86 @@ cmd_health(struct server *srv, struct evbuffer *o)
 }
 
 static void
-cmd_stats(struct server *srv, struct evbuffer *o)
+cmd_status(struct server *srv, struct evbuffer *o)
+{
+	int h = control_health(srv);
+	evbuffer_add_printf(o, "{\"version\":\"%s\",\"pid\":%d,\"uptime_seconds\":%llu,\"status\":\"%s\",\"code\":%d,"
+	    "\"config\":", ALDPROXY_VERSION, (int)getpid(),
+	    (unsigned long long)((now_us() - srv->metrics.started_us) / 1000000), verdicts[h], h);
+	json_str(o, srv->cfg->path);
+	evbuffer_add_printf(o, ",\"profiles\":%zu,\"clients\":%zu,\"operations_in_flight\":%zu,\"listeners\":[",
+	    srv->profiles->n, srv->nclients, in_flight(srv));
+	for (size_t i = 0; i < srv->nlisteners; i++) {
+		evbuffer_add(o, i ? "," : "", i ? 1 : 0);
+		json_str(o, srv->listeners[i]->url);
+	}
+	evbuffer_add(o, "],\"last_reload_error\":", 22);
+	json_str(o, srv->last_reload_error[0] ? srv->last_reload_error : NULL);
+	evbuffer_add(o, "}\n", 2);
+}
+
+void
+control_prometheus(struct server *srv, struct evbuffer *o)
 {
 	const struct stats *st = &srv->stats;
-	size_t inflight = 0;
-	struct client *c;
-	TAILQ_FOREACH(c, &srv->clients, link)
-		inflight += c->nops;
+	const struct backend *be = srv->backend;
+	uint64_t now = now_us();
 	evbuffer_add_printf(o,
-	    "{\"connections_accepted\":%llu,\"connections_refused\":%llu,\"connections_open\":%zu,"
-	    "\"operations\":%llu,\"operations_in_flight\":%zu,\"binds_ok\":%llu,\"binds_failed\":%llu,"
-	    "\"searches\":%llu,\"entries\":%llu,\"protocol_errors\":%llu,\"slow_clients_cut\":%llu,"
-	    "\"binds_waiting\":%u}\n",
-	    (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected, srv->nclients,
-	    (unsigned long long)st->ops_total, inflight, (unsigned long long)st->binds_ok,
-	    (unsigned long long)st->binds_failed, (unsigned long long)st->searches, (unsigned long long)st->entries,
-	    (unsigned long long)st->protocol_errors, (unsigned long long)st->slow_clients_cut, srv->backend->nbind_wait);
+	    "# HELP aldproxy_build_info The running version.\n# TYPE aldproxy_build_info gauge\n"
+	    "aldproxy_build_info{version=\"%s\"} 1\n"
+	    "# HELP aldproxy_uptime_seconds Seconds since aldproxyd started.\n# TYPE aldproxy_uptime_seconds gauge\n"
+	    "aldproxy_uptime_seconds %llu\n"
+	    "# HELP aldproxy_health 0 healthy, 1 degraded (a controller is down), 2 down (none answers).\n"
+	    "# TYPE aldproxy_health gauge\naldproxy_health %d\n"
+	    "# HELP aldproxy_connections_open Client connections open now.\n# TYPE aldproxy_connections_open gauge\n"
+	    "aldproxy_connections_open %zu\n"
+	    "# HELP aldproxy_connections_accepted_total Client connections accepted.\n"
+	    "# TYPE aldproxy_connections_accepted_total counter\naldproxy_connections_accepted_total %llu\n"
+	    "# HELP aldproxy_connections_refused_total Client connections refused (limits.max_connections).\n"
+	    "# TYPE aldproxy_connections_refused_total counter\naldproxy_connections_refused_total %llu\n"
+	    "# HELP aldproxy_slow_clients_cut_total Clients cut off for not reading their results.\n"
+	    "# TYPE aldproxy_slow_clients_cut_total counter\naldproxy_slow_clients_cut_total %llu\n"
+	    "# HELP aldproxy_protocol_errors_total Clients disconnected for malformed requests.\n"
+	    "# TYPE aldproxy_protocol_errors_total counter\naldproxy_protocol_errors_total %llu\n"
+	    "# HELP aldproxy_operations_in_flight Client operations not yet answered.\n"
+	    "# TYPE aldproxy_operations_in_flight gauge\naldproxy_operations_in_flight %zu\n"
+	    "# HELP aldproxy_binds_waiting Client binds waiting for a free bind connection.\n"
+	    "# TYPE aldproxy_binds_waiting gauge\naldproxy_binds_waiting %u\n"
+	    "# HELP aldproxy_entries_total Search result entries sent to clients.\n"
+	    "# TYPE aldproxy_entries_total counter\naldproxy_entries_total %llu\n"
+	    "# HELP aldproxy_profiles Profiles loaded.\n# TYPE aldproxy_profiles gauge\naldproxy_profiles %zu\n",
+	    ALDPROXY_VERSION, (unsigned long long)((now - srv->metrics.started_us) / 1000000), control_health(srv),
+	    srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
+	    (unsigned long long)st->slow_clients_cut, (unsigned long long)st->protocol_errors, in_flight(srv),
+	    be->nbind_wait, (unsigned long long)st->entries, srv->profiles->n);
+	evbuffer_add_printf(o, "# HELP aldproxy_backend_up 1 when the controller has a ready connection.\n"
+	    "# TYPE aldproxy_backend_up gauge\n");
+	for (size_t s = 0; s < be->nservers; s++)
+		evbuffer_add_printf(o, "aldproxy_backend_up{server=\"%s\"} %d\n", be->servers[s].urlstr,
+		    be->servers[s].ready > 0);
+	evbuffer_add_printf(o, "# HELP aldproxy_backend_connections Connections to the controller, by state.\n"
+	    "# TYPE aldproxy_backend_connections gauge\n");
+	for (size_t s = 0; s < be->nservers; s++) {
+		unsigned ready, total, ops;
+		server_counts(be, s, &ready, &total, &ops);
+		evbuffer_add_printf(o, "aldproxy_backend_connections{server=\"%s\",state=\"ready\"} %u\n"
+		    "aldproxy_backend_connections{server=\"%s\",state=\"not_ready\"} %u\n",
+		    be->servers[s].urlstr, ready, be->servers[s].urlstr, total - ready);
+	}
+	evbuffer_add_printf(o, "# HELP aldproxy_backend_operations_in_flight Operations sent to the controller and not yet answered.\n"
+	    "# TYPE aldproxy_backend_operations_in_flight gauge\n");
+	for (size_t s = 0; s < be->nservers; s++) {
+		unsigned ready, total, ops;
+		server_counts(be, s, &ready, &total, &ops);
+		evbuffer_add_printf(o, "aldproxy_backend_operations_in_flight{server=\"%s\"} %u\n", be->servers[s].urlstr, ops);
+	}
+	metrics_prometheus(&srv->metrics, o, now);
+}
+
+static void
+cmd_metrics(struct server *srv, struct evbuffer *o)
+{
+	control_prometheus(srv, o);
 }
 
 static void
@@ -168,18 +280,42 @@ cmd_connections(struct server *srv, struct evbuffer *o)
 	evbuffer_add(o, "]\n", 2);
 }
 
-void server_reload(struct server *srv);
+static void
+cmd_reload(struct server *srv, struct evbuffer *o)
+{
+	if (server_reload(srv) == 0) {
+		evbuffer_add_printf(o, "{\"reload\":\"done\",\"profiles\":%zu}\n", srv->profiles->n);
+		return;
+	}
+	char msg[sizeof(srv->last_reload_error) + 64];
+	snprintf(msg, sizeof(msg), "reload failed, the running configuration stays: %s", srv->last_reload_error);
+	evbuffer_add(o, "{\"error\":", 9);
+	json_str(o, msg);
+	evbuffer_add(o, "}\n", 2);
+}
 
 static const struct {
 	const char *name;
 	void (*fn)(struct server *, struct evbuffer *);
+	int admin;      /* not on the read-only socket */
 } commands[] = {
-	{ "health", cmd_health },
-	{ "stats", cmd_stats },
-	{ "backends", cmd_backends },
-	{ "profiles", cmd_profiles },
-	{ "connections", cmd_connections },
+	{ "status", cmd_status, 0 },
+	{ "health", cmd_health, 0 },
+	{ "stats", cmd_stats, 0 },
+	{ "metrics", cmd_metrics, 0 },
+	{ "backends", cmd_backends, 0 },
+	{ "profiles", cmd_profiles, 0 },
+	{ "connections", cmd_connections, 1 },     /* names bound users and their addresses */
+	{ "reload", cmd_reload, 1 },
 };
+
+static void
+ctl_error(struct evbuffer *o, const char *msg)
+{
+	evbuffer_add(o, "{\"error\":", 9);
+	json_str(o, msg);
+	evbuffer_add(o, "}\n", 2);
+}
 
 static void
 ctl_done_cb(struct bufferevent *bev, void *arg)
@@ -200,7 +336,7 @@ ctl_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 ctl_read_cb(struct bufferevent *bev, void *arg)
 {
-	struct server *srv = arg;
+	struct ctl_sock *cs = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t n;
 	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_ANY);
@@ -210,93 +346,109 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		return;
 	}
 	struct evbuffer *o = bufferevent_get_output(bev);
-	int found = 0;
-	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
-		if (strcmp(line, commands[i].name) == 0) {
-			commands[i].fn(srv, o);
-			found = 1;
-		}
-	if (!found && strcmp(line, "reload") == 0) {
-		server_reload(srv);
-		evbuffer_add_printf(o, "{\"reload\":\"done\",\"profiles\":%zu}\n", srv->profiles->n);
-		found = 1;
-	}
-	if (!found) {
-		evbuffer_add(o, "{\"error\":", 9);
-		char msg[CTL_MAX_LINE + 64];
-		snprintf(msg, sizeof(msg), "unknown command '%.100s' (health, stats, backends, profiles, connections, reload)",
-		    line);
-		json_str(o, msg);
-		evbuffer_add(o, "}\n", 2);
+	size_t i;
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(line, commands[i].name) == 0)
+			break;
+	char msg[CTL_MAX_LINE + 200];
+	if (i == sizeof(commands) / sizeof(commands[0])) {
+		snprintf(msg, sizeof(msg), "unknown command '%.100s' (status, health, stats, metrics, backends, profiles, "
+		    "connections, reload)", line);
+		ctl_error(o, msg);
+	} else if (commands[i].admin && cs->readonly) {
+		snprintf(msg, sizeof(msg), "'%s' needs the admin socket (control.socket); this is the read-only socket",
+		    commands[i].name);
+		ctl_error(o, msg);
+	} else {
+		commands[i].fn(cs->srv, o);
 	}
 	free(line);
 	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, ctl_done_cb, ctl_event_cb, srv);
+	bufferevent_setcb(bev, NULL, ctl_done_cb, ctl_event_cb, cs);
 }
 
 static void
 ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
-	struct server *srv = arg;
+	struct ctl_sock *cs = arg;
 	(void)lev;
 	(void)sa;
 	(void)len;
-	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	struct bufferevent *bev = bufferevent_socket_new(cs->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (bev == NULL) {
 		close(fd);
 		return;
 	}
 	struct timeval tv = { 5, 0 };
 	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_setcb(bev, ctl_read_cb, NULL, ctl_event_cb, srv);
+	bufferevent_setcb(bev, ctl_read_cb, NULL, ctl_event_cb, cs);
 	bufferevent_enable(bev, EV_READ | EV_WRITE);
+}
+
+static int
+sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, int readonly, const char *key,
+    char *err, size_t errlen)
+{
+	struct sockaddr_un sun;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "%s: key '%s': path too long", srv->cfg->path, key);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	unlink(path);       /* a stale socket from an earlier run */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ||
+	    chmod(path, (mode_t)mode) < 0) {
+		snprintf(err, errlen, "%s: key '%s': %s: %s", srv->cfg->path, key, path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	cs->srv = srv;
+	cs->readonly = readonly;
+	cs->lev = evconnlistener_new(srv->base, ctl_accept_cb, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
+	if (cs->lev == NULL || (cs->path = strdup(path)) == NULL) {
+		if (cs->lev == NULL)
+			close(fd);
+		snprintf(err, errlen, "control socket %s: cannot register", path);
+		return -1;
+	}
+	log_notice("control socket %s (mode %03o%s)", path, mode, readonly ? ", read-only" : "");
+	return 0;
+}
+
+static void
+sock_close(struct ctl_sock *cs)
+{
+	if (cs->lev != NULL)
+		evconnlistener_free(cs->lev);
+	if (cs->path != NULL) {
+		unlink(cs->path);
+		free(cs->path);
+	}
+	memset(cs, 0, sizeof(*cs));
 }
 
 int
 control_open(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->cfg;
-	if (cfg->control_socket == NULL)
-		return 0;
-	struct sockaddr_un sun;
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	if (strlen(cfg->control_socket) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: key 'control.socket': path too long", cfg->path);
+	if (cfg->control_socket != NULL &&
+	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, 0, "control.socket", err, errlen) < 0)
 		return -1;
-	}
-	strcpy(sun.sun_path, cfg->control_socket);
-	unlink(cfg->control_socket);        /* a stale socket from an earlier run */
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ||
-	    chmod(cfg->control_socket, (mode_t)cfg->control_mode) < 0) {
-		snprintf(err, errlen, "control socket %s: %s", cfg->control_socket, strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	if (cfg->control_ro_socket != NULL && sock_open(srv, &ctl_ro, cfg->control_ro_socket, cfg->control_ro_mode, 1,
+	    "control.readonly_socket", err, errlen) < 0)
 		return -1;
-	}
-	ctl_lev = evconnlistener_new(srv->base, ctl_accept_cb, srv, LEV_OPT_CLOSE_ON_FREE, -1, fd);
-	if (ctl_lev == NULL) {
-		close(fd);
-		snprintf(err, errlen, "control socket %s: cannot register", cfg->control_socket);
-		return -1;
-	}
-	ctl_path = strdup(cfg->control_socket);
-	log_notice("control socket %s (mode %03o)", cfg->control_socket, cfg->control_mode);
-	return 0;
+	return metrics_http_open(srv, err, errlen);
 }
 
 void
 control_close(struct server *srv)
 {
 	(void)srv;
-	if (ctl_lev != NULL) {
-		evconnlistener_free(ctl_lev);
-		ctl_lev = NULL;
-	}
-	if (ctl_path != NULL) {
-		unlink(ctl_path);
-		free(ctl_path);
-		ctl_path = NULL;
-	}
+	sock_close(&ctl_admin);
+	sock_close(&ctl_ro);
+	metrics_http_close();
 }

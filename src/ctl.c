@@ -8,10 +8,12 @@
  *                    when a product does not log in
  *   hash-password    a salted hash for a service account kept in a profile
  *
- *   health [--json]  the running daemon's verdict (exit 0 healthy,
+ *   status, health [--json]  the running daemon's verdict (exit 0 healthy,
  *                    1 degraded, 2 down or unreachable), over the control socket
- *   stats, backends, profiles-live, connections, reload
- *                    the same socket: JSON from the running daemon
+ *   stats, backends, profiles-live, connections, metrics, reload
+ *                    the same socket: JSON (metrics: Prometheus text) from the
+ *                    running daemon; reload exits 1 with the error when the new
+ *                    configuration is invalid
  */
 #include <errno.h>
 #include <stdio.h>
@@ -29,6 +31,7 @@
 #include "profile.h"
 #include "request.h"
 #include "rewrite.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 
@@ -42,9 +45,12 @@ usage(void)
 	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME]\n"
 	    "                                 show how PROFILE rewrites a search (and a bind name)\n"
 	    "  hash-password [sha256|sha512]  read a password (stdin or prompt), print its salted hash\n"
+	    "  status [--json]                the running daemon: version, uptime, health, profiles, clients\n"
 	    "  health [--json]                the running daemon's health: exit 0 healthy, 1 degraded, 2 down\n"
-	    "  stats | backends | connections | reload | profiles-live\n"
-	    "                                 ask the running daemon (control socket; -s PATH to name it)\n"
+	    "  stats | backends | connections | profiles-live\n"
+	    "                                 JSON from the running daemon (control socket; -s PATH to name it)\n"
+	    "  metrics                        the same in Prometheus text format\n"
+	    "  reload                         re-read configuration and profiles; exit 1 and the error if invalid\n"
 	    "  version                        print the version\n");
 	exit(2);
 }
@@ -149,8 +155,36 @@ remote(const char *path, const char *cmd, int json)
 	if (ask(path, strcmp(cmd, "profiles-live") == 0 ? "profiles" : cmd, &ans) < 0)
 		return 2;
 	int rc = 0;
-	if (strstr(ans, "\"error\"") != NULL)
-		rc = 1;
+	if (strncmp(ans, "{\"error\":\"", 10) == 0) {
+		/* the daemon's message, unescaped, on stderr */
+		fprintf(stderr, "aldproxyctl: %s: ", cmd);
+		for (const char *p = ans + 10; *p && *p != '"'; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			fputc(*p, stderr);
+		}
+		fputc('\n', stderr);
+		free(ans);
+		return 1;
+	}
+	if (strcmp(cmd, "status") == 0 && !json) {
+		const char *k = strstr(ans, "\"code\":");
+		rc = k ? atoi(k + 7) : 2;
+		static const char *const fields[] = { "version", "pid", "uptime_seconds", "status", "config", "profiles",
+			"clients", "operations_in_flight", "last_reload_error", NULL };
+		for (const char *const *f = fields; *f; f++) {
+			char key[64];
+			snprintf(key, sizeof(key), "\"%s\":", *f);
+			const char *v = strstr(ans, key);
+			if (v == NULL)
+				continue;
+			v += strlen(key);
+			int quoted = *v == '"';
+			printf("%-22s %.*s\n", *f, (int)strcspn(v + quoted, quoted ? "\"" : ",}"), v + quoted);
+		}
+		free(ans);
+		return rc;
+	}
 	if (strcmp(cmd, "health") == 0) {
 		const char *k = strstr(ans, "\"code\":");
 		rc = k ? atoi(k + 7) : 2;
@@ -291,7 +325,8 @@ main(int argc, char **argv)
 	if (i >= argc)
 		usage();
 	const char *cmd = argv[i++];
-	static const char *const live[] = { "health", "stats", "backends", "connections", "reload", "profiles-live", NULL };
+	static const char *const live[] = { "status", "health", "stats", "metrics", "backends", "connections", "reload",
+		"profiles-live", NULL };
 	for (const char *const *l = live; *l; l++)
 		if (strcmp(cmd, *l) == 0) {
 			int json = i < argc && strcmp(argv[i], "--json") == 0;
@@ -309,7 +344,7 @@ main(int argc, char **argv)
 			return remote(sock, cmd, json);
 		}
 	if (strcmp(cmd, "version") == 0) {
-		printf("aldproxyctl 0.1.0\n");
+		printf("aldproxyctl %s\n", ALDPROXY_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "hash-password") == 0)

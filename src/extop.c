@@ -25,10 +25,8 @@ static void
 ext_reply(struct client *c, int msgid, int code, const char *diag, const char *oid, const void *val, size_t vlen)
 {
 	pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, oid, val, vlen);
-	if (code != LDAP_SUCCESS)
-		log_info("conn=%llu msgid=%d EXT result=%d (%s): %s", (unsigned long long)c->id, msgid, code,
-		    ldap_err2string(code), diag ? diag : "");
 	client_check_output(c);
+	client_account(c, msgid, PDU_EXT_REQ, code, 0, diag);
 }
 
 int

@@ -17,14 +17,13 @@ static const char *const level_names[] = { "error", "warning", "notice", "info",
 static const int level_prio[] = { LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, LOG_DEBUG };
 
 void
-log_init(const char *target, int level, const char *ident)
+log_init(const char *target, int level, const char *ident, int facility)
 {
-	if (log_to_syslog)
-		closelog();
+	closelog();
 	log_to_syslog = target != NULL && strcmp(target, "syslog") == 0;
 	log_max = level;
-	if (log_to_syslog)
-		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	/* opened in either case: audit records to syslog use the same identity */
+	openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
 
 int

@@ -11,11 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/err.h>
 
+#include "audit.h"
 #include "backend.h"
 #include "client.h"
 #include "config.h"
@@ -23,17 +26,17 @@
 #include "listener.h"
 #include "load.h"
 #include "log.h"
+#include "metrics.h"
+#include "notify.h"
 #include "op.h"
 #include "profile.h"
 #include "sasl.h"
 #include "server.h"
 #include "tls.h"
+#include "version.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 #define DRAIN_SECONDS 5
-#define ALDPROXY_VERSION "0.1.0"
-
-void server_reload(struct server *srv);
 
 uint64_t
 now_us(void)
@@ -109,16 +112,50 @@ same_backend(const struct config *a, const struct config *b)
  * with, so nothing in flight changes under them.  Listener and backend
  * changes need a restart (logged); the front-end certificate is renewed.
  */
-void
+static int log_from_cmdline;
+
+static void
+audit_service(const struct server *srv, const char *event)
+{
+	struct audit_rec r;
+	audit_begin(&r, event, AUDIT_INFO);
+	audit_str(&r, AK_CONFIG, srv->cfg->path);
+	audit_num(&r, AK_PROFILES, (long long)srv->profiles->n);
+	audit_emit(&r);
+}    /* -d LEVEL: logs stay on stderr at that level */
+
+static void
+audit_reload(const struct server *srv, int ok, const char *message)
+{
+	struct audit_rec r;
+	audit_begin(&r, "config_reload", ok ? AUDIT_SUCCESS : AUDIT_FAILURE);
+	audit_str(&r, AK_CONFIG, srv->cfg->path);
+	if (ok)
+		audit_num(&r, AK_PROFILES, (long long)srv->profiles->n);
+	audit_str(&r, AK_MESSAGE, message);
+	audit_emit(&r);
+}
+
+int
 server_reload(struct server *srv)
 {
 	char err[1024];
 	struct loaded ld;
+	notify_send("RELOADING=1\nMONOTONIC_USEC=%llu\nSTATUS=reloading %s", (unsigned long long)now_us(), srv->cfg->path);
 	log_notice("reload: reading %s", srv->cfg->path);
-	if (load_all(srv->cfg->path, &ld, err, sizeof(err)) < 0) {
+	if (load_all(srv->cfg->path, &ld, err, sizeof(err)) < 0 || audit_open(ld.cfg, err, sizeof(err)) < 0) {
+		if (ld.cfg != NULL)
+			load_free(&ld);
 		log_err("reload failed, the running configuration stays: %s", err);
-		return;
+		snprintf(srv->last_reload_error, sizeof(srv->last_reload_error), "%s", err);
+		srv->metrics.reloads_failed++;
+		audit_reload(srv, 0, err);
+		notify_send("READY=1\nSTATUS=reload failed; serving with the previous configuration");
+		return -1;
 	}
+	if (!log_from_cmdline)
+		log_init(ld.cfg->log_target ? ld.cfg->log_target : "stderr", ld.cfg->log_level, "aldproxyd",
+		    ld.cfg->log_facility);
 	int restart = !same_listeners(srv->cfg, ld.cfg) || !same_backend(srv->cfg, ld.cfg);
 	for (size_t i = 0; i < ld.profiles->n && !restart; i++) {
 		const struct profile *np = ld.profiles->v[i], *op = profile_find(srv->profiles, np->name);
@@ -139,6 +176,11 @@ server_reload(struct server *srv)
 	log_notice("reload done: %zu profile(s)%s", srv->profiles->n,
 	    restart ? "; listener or backend changes need a restart to take effect" : "");
 	load_free(&ld);
+	srv->last_reload_error[0] = '\0';
+	srv->metrics.reloads_ok++;
+	audit_reload(srv, 1, restart ? "listener or backend changes need a restart to take effect" : NULL);
+	notify_send("READY=1\nSTATUS=serving: %zu profile(s), %zu client(s)", srv->profiles->n, srv->nclients);
+	return 0;
 }
 
 static void
@@ -155,6 +197,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	srv->stopping = 1;
+	notify_send("STOPPING=1\nSTATUS=draining %zu client(s) for up to %d s", srv->nclients, DRAIN_SECONDS);
 	log_notice("signal %d: no longer accepting connections; draining for up to %d s", (int)sig, DRAIN_SECONDS);
 	listener_stop_all(srv);
 	/* idle clients go now; the rest get DRAIN_SECONDS to finish */
@@ -196,6 +239,16 @@ kinit_cb(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(kinit_ev, &tv);
 }
 
+/* systemd's watchdog: sent from the loop, so a loop that stops turning stops it */
+static void
+watchdog_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	notify_send("WATCHDOG=1");
+}
+
 /* Ends the loop early once every client is gone during a drain. */
 static void
 drain_check_cb(evutil_socket_t fd, short what, void *arg)
@@ -221,6 +274,7 @@ server_free(struct server *srv)
 	srv->stopping = 1;
 	listener_stop_all(srv);
 	control_close(srv);
+	metrics_free(&srv->metrics);
 	while (!TAILQ_EMPTY(&srv->clients))
 		client_free(TAILQ_FIRST(&srv->clients));
 	listener_free_all(srv);
@@ -264,6 +318,7 @@ main(int argc, char **argv)
 		case 'd':
 			if ((level = log_level_parse(optarg)) < 0)
 				usage();
+			log_from_cmdline = 1;
 			break;
 		case 'V': printf("aldproxyd %s\n", ALDPROXY_VERSION); return 0;
 		default: usage();
@@ -271,7 +326,7 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	log_init("stderr", level >= 0 ? level : LOG_LVL_INFO, "aldproxyd");
+	log_init("stderr", level >= 0 ? level : LOG_LVL_INFO, "aldproxyd", LOG_DAEMON);
 
 	struct server srv;
 	memset(&srv, 0, sizeof(srv));
@@ -293,7 +348,15 @@ main(int argc, char **argv)
 	srv.tls_server = ld.tls_server;
 	srv.tls_client = ld.tls_client;
 	if (level < 0)
-		log_init(srv.cfg->log_target ? srv.cfg->log_target : "stderr", srv.cfg->log_level, "aldproxyd");
+		log_init(srv.cfg->log_target ? srv.cfg->log_target : "stderr", srv.cfg->log_level, "aldproxyd",
+		    srv.cfg->log_facility);
+	if (audit_open(srv.cfg, err, sizeof(err)) < 0) {
+		fprintf(stderr, "aldproxyd: %s\n", err);
+		load_free(&ld);
+		return 1;
+	}
+	metrics_init(&srv.metrics, now_us());
+	uint64_t watchdog_us = notify_init();
 
 	if (arena_init(&srv.arena, 1 << 20) < 0 || arena_init(&srv.resp_arena, 4 << 20) < 0)
 		fatal("out of memory");
@@ -335,14 +398,28 @@ main(int argc, char **argv)
 	struct event *drain = event_new(srv.base, -1, EV_PERSIST, drain_check_cb, &srv);
 	struct timeval dtv = { 0, 100000 };
 	event_add(drain, &dtv);
+	struct event *watchdog = NULL;
+	if (watchdog_us > 0) {
+		struct timeval wtv = { (time_t)(watchdog_us / 2 / 1000000), (suseconds_t)(watchdog_us / 2 % 1000000) };
+		watchdog = event_new(srv.base, -1, EV_PERSIST, watchdog_cb, &srv);
+		event_add(watchdog, &wtv);
+	}
 	backend_start(srv.backend);
 	log_notice("aldproxyd %s started: %zu listener(s), %zu directory server(s), %zu profile(s)",
 	    ALDPROXY_VERSION, srv.nlisteners, srv.cfg->nservers, srv.profiles->n);
+	audit_service(&srv, "service_start");
+	notify_send("READY=1\nMAINPID=%d\nSTATUS=serving: %zu listener(s), %zu profile(s)", (int)getpid(),
+	    srv.nlisteners, srv.profiles->n);
 
 	event_base_dispatch(srv.base);
 
 	log_notice("aldproxyd stopped");
+	audit_service(&srv, "service_stop");
+	if (watchdog != NULL)
+		event_free(watchdog);
 	event_free(drain);
 	server_free(&srv);
+	audit_close();
+	notify_close();
 	return 0;
 }

@@ -12,6 +12,7 @@
 
 #include "backend.h"
 #include "client.h"
+#include "access.h"
 #include "log.h"
 #include "request.h"
 #include "server.h"
@@ -89,6 +90,8 @@ op_free(struct op *op)
 	}
 	free(op->bind_dn);
 	free(op->bind_real);
+	free(op->target);
+	free(op->attrs);
 	free(op->want);
 	profile_release(op->profile);
 	profile_release(op->bind_profile);
@@ -131,25 +134,33 @@ op_response_tag(unsigned request_tag)
 	}
 }
 
-static const char *
-tag_name(unsigned tag)
-{
-	switch (tag) {
-	case PDU_BIND_REQ: return "BIND";
-	case PDU_SEARCH_REQ: return "SEARCH";
-	case PDU_COMPARE_REQ: return "COMPARE";
-	case PDU_EXT_REQ: return "EXT";
-	default: return "OP";
-	}
-}
-
+/* The access line and metrics of a finished op; a write is also an audit record. */
 static void
-op_log(const struct op *op, int code)
+op_log(const struct op *op, int code, const char *diag)
 {
-	if (!log_enabled(LOG_LVL_DEBUG))
-		return;
-	log_debug("conn=%llu msgid=%d op=%s result=%d entries=%u etime=%.6f", (unsigned long long)op->conn_id,
-	    op->client_msgid, tag_name(op->tag), code, op->nentries, (double)(now_us() - op->start_us) / 1e6);
+	struct client *c = op->client;
+	const struct profile *p = op->tag == PDU_BIND_REQ ? op->bind_profile : op->profile;
+	struct op_done d = { op->conn_id, op->client_msgid, op_kind_of(op->tag), code, now_us() - op->start_us,
+		op->nentries, p ? p->name : NULL,
+		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c ? c->bound_dn : NULL) : op->target, diag };
+	if (c == NULL)
+		return;         /* an orphaned bind: its client has gone */
+	c->nerrors += result_is_error(code);
+	access_op_done(c->srv, &d);
+	if (op->target != NULL && (op->tag == PDU_MODIFY_REQ || op->tag == PDU_EXT_REQ) && audit_enabled()) {
+		struct audit_rec r;
+		audit_begin(&r, "write", code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);
+		access_audit_client(&r, c);
+		audit_num(&r, AK_OP, op->client_msgid);
+		audit_str(&r, AK_USER, c->bound_dn);
+		audit_str(&r, AK_USER_DN, c->bound_real);
+		audit_str(&r, AK_OPERATION, op->tag == PDU_MODIFY_REQ ? "modify" : "password_modify");
+		audit_str(&r, AK_TARGET, op->target);
+		audit_str(&r, AK_ATTRIBUTES, op->attrs);
+		audit_num(&r, AK_RESULT, code);
+		audit_str(&r, AK_MESSAGE, diag);
+		audit_emit(&r);
+	}
 }
 
 /*
@@ -376,6 +387,7 @@ bind_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, int 
 		upstream_detach(op->up, op);
 		backend_bind_dispatch(be);
 		/* AD answers every failed simple bind with invalidCredentials and a reason code */
+		op->deny_reason = bind_reason(code);
 		op_fail(op, LDAP_INVALID_CREDENTIALS, bind_failure_diag(op, code));
 		return 1;
 	}
@@ -445,7 +457,7 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	if (final) {
 		struct backend *be = op->up->be;
 		int was_bind = op->tag == PDU_BIND_REQ;
-		op_log(op, code);
+		op_log(op, code, NULL);
 		op_free(op);
 		if (c != NULL)
 			client_op_done(c);
@@ -470,10 +482,10 @@ op_fail(struct op *op, int code, const char *diag)
 	unsigned rtag = op_response_tag(op->tag);
 	if (op->tag == PDU_BIND_REQ)
 		bind_finish(op, code);
-	op_log(op, code);
+	op_log(op, code, diag);
 	op_free(op);
 	if (c != NULL && c->state != C_CLOSING) {
-		client_result(c, msgid, rtag, code, diag);
+		client_reply(c, msgid, rtag, code, diag);
 		client_op_done(c);
 	}
 }

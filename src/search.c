@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "dn.h"
+#include "access.h"
 #include "log.h"
 #include "request.h"
 #include "pdu.h"
@@ -226,6 +227,7 @@ rootdse_send(struct client *c, struct request *r)
 	pdu_entry(o, r->msgid, "", out, n);
 	pdu_result(o, r->msgid, PDU_SEARCH_DONE, LDAP_SUCCESS, "", NULL);
 	client_check_output(c);
+	client_account(c, r->msgid, PDU_SEARCH_REQ, LDAP_SUCCESS, 1, NULL);
 }
 
 /* ---- policy ------------------------------------------------------------- */
@@ -657,6 +659,21 @@ compare_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_hea
 	if (parent == NULL)
 		return;
 	if (!visible) {
+		struct client *c = parent->client;
+		if (c != NULL && audit_enabled()) {
+			/* the profile's visible groups hide the entry: the compare answers as if it did not exist */
+			struct audit_rec r;
+			audit_begin(&r, "access_denied", AUDIT_DENIED);
+			access_audit_client(&r, c);
+			audit_num(&r, AK_OP, parent->client_msgid);
+			audit_str(&r, AK_USER, c->bound_dn);
+			audit_str(&r, AK_OPERATION, "compare");
+			audit_str(&r, AK_TARGET, parent->target);
+			audit_num(&r, AK_RESULT, LDAP_NO_SUCH_OBJECT);
+			audit_str(&r, AK_REASON, "not_visible");
+			audit_str(&r, AK_MESSAGE, "the entry is outside the profile's visible groups");
+			audit_emit(&r);
+		}
 		op_fail(parent, LDAP_NO_SUCH_OBJECT, NULL);
 		return;
 	}
@@ -746,7 +763,9 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;
 	}
-	if (c->profile->nvisible_groups > 0)
+	if (c->profile->nvisible_groups > 0) {
+		op->target = strndup(cmp->dn.bv_val, cmp->dn.bv_len > DN_MAX ? DN_MAX : cmp->dn.bv_len);
 		return compare_visible_first(c, r, op, u, &part);
+	}
 	return forward(c, r, op, u, &part, 1);
 }

@@ -21,6 +21,7 @@
 #include "backend.h"
 #include "client.h"
 #include "config.h"
+#include "audit.h"
 #include "log.h"
 #include "request.h"
 #include "pdu.h"
@@ -90,13 +91,25 @@ upstream_free(struct upstream *u)
 	free(u);
 }
 
+/* A controller with no ready connection left is down; its first ready connection brings it up. */
+static void
+audit_controller(const struct backend_server *s, int up)
+{
+	struct audit_rec r;
+	audit_begin(&r, up ? "controller_up" : "controller_down", up ? AUDIT_INFO : AUDIT_FAILURE);
+	audit_str(&r, AK_CONTROLLER, s->urlstr);
+	if (!up)
+		audit_str(&r, AK_MESSAGE, s->last_error);
+	audit_emit(&r);
+}
+
 static void
 set_state(struct upstream *u, enum up_state st)
 {
-	if (u->state == UP_READY && st != UP_READY)
-		u->server->ready--;
-	if (st == UP_READY && u->state != UP_READY)
-		u->server->ready++;
+	if (u->state == UP_READY && st != UP_READY && --u->server->ready == 0 && !u->be->srv->stopping)
+		audit_controller(u->server, 0);
+	if (st == UP_READY && u->state != UP_READY && u->server->ready++ == 0)
+		audit_controller(u->server, 1);
 	u->state = st;
 	u->state_since_us = now_us();
 }
@@ -400,6 +413,7 @@ upstream_fail(struct upstream *u, const char *why)
 	int was_ready = u->state == UP_READY, report = u->was_ready || log_enabled(LOG_LVL_DEBUG);
 	u->failed_attempts = was_ready ? 0 : u->failed_attempts + 1;
 	u->was_ready = 0;
+	snprintf(u->server->last_error, sizeof(u->server->last_error), "%s", why);
 	set_state(u, UP_DOWN);
 	if (u->bev != NULL) {
 		bufferevent_free(u->bev);

@@ -89,22 +89,34 @@ write_preflight(struct client *c, struct upstream **u, const char **diag)
 	return LDAP_SUCCESS;
 }
 
+/* Sends a write as the bound user; target and attrs (the client's terms) go to the audit trail. */
 static int
 forward_write(struct client *c, struct request *r, struct upstream *u, unsigned tag, const unsigned char *op,
-    size_t oplen)
+    size_t oplen, const char *target, size_t target_len, const char *attrs)
 {
 	unsigned char ctl[DN_MAX + 4096];
 	size_t cl = controls_with_proxy(c, r, ctl, sizeof(ctl));
 	struct op *o = cl ? op_new(c, r->msgid, tag) : NULL;
-	if (o == NULL) {
+	if (o == NULL || (o->target = strndup(target, target_len)) == NULL ||
+	    (attrs != NULL && (o->attrs = strdup(attrs)) == NULL)) {
+		if (o != NULL)
+			op_free(o);
 		client_result(c, r->msgid, op_response_tag(tag), LDAP_OTHER, "aldproxy: request too large");
 		return 0;
 	}
 	struct evbuffer_iovec parts[2] = { { (void *)op, oplen }, { ctl, cl } };
 	if (upstream_send(u, o, parts, 2) < 0)
 		op_fail(o, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
-	log_info("conn=%llu msgid=%d %s as \"%s\" profile=%s forwarded", (unsigned long long)c->id, r->msgid,
-	    tag == PDU_MODIFY_REQ ? "MODIFY" : "PASSWD", c->bound_real, c->profile->name);
+	return 0;
+}
+
+/* A Password Modify answered by aldproxy itself. */
+static int
+passwd_reply(struct client *c, struct request *r, int code, const char *diag)
+{
+	pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
+	client_check_output(c);
+	client_account(c, r->msgid, PDU_EXT_REQ, code, 0, diag);
 	return 0;
 }
 
@@ -149,7 +161,8 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	arena_reset(&c->srv->arena);
 	unsigned char *out = arena_alloc(&c->srv->arena, WRITE_BUF);
 	unsigned char *changes = arena_alloc(&c->srv->arena, WRITE_BUF);
-	size_t cl = 0;
+	size_t cl = 0, al = 0;
+	char names[512] = "";       /* the attributes changed, for the audit trail */
 	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
 		ber_int_t mop;
 		struct berval vals, content;
@@ -171,6 +184,9 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_INSUFFICIENT_ACCESS, d);
 			return 0;
 		}
+		if (al + type.bv_len + 2 < sizeof(names))
+			al += (size_t)snprintf(names + al, sizeof(names) - al, "%s%.*s", al ? "," : "", (int)type.bv_len,
+			    type.bv_val);
 		/* the real attribute name, the values as received */
 		struct berval rt = type;
 		for (size_t i = 0; i < p->nattr_maps; i++)
@@ -206,7 +222,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	q = enc_put_len(q, body);
 	q = enc_put_octets(q, 0x04, real, rl);
 	q = enc_put_octets(q, 0x30, changes, cl);
-	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out));
+	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out), dn.bv_val, dn.bv_len, names);
 }
 
 int
@@ -224,11 +240,8 @@ passwd_handle(struct client *c, struct request *r)
 		diag = d;
 		code = LDAP_UNWILLING_TO_PERFORM;
 	}
-	if (code != LDAP_SUCCESS) {
-		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
-		client_check_output(c);
-		return 0;
-	}
+	if (code != LDAP_SUCCESS)
+		return passwd_reply(c, r, code, diag);
 	/* PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] } (all optional) */
 	struct berval id = { 0, NULL }, oldpw = { 0, NULL }, newpw = { 0, NULL }, v = r->u.ext.value;
 	ber_len_t blen;
@@ -242,14 +255,12 @@ passwd_handle(struct client *c, struct request *r)
 			bad = bscan(ber, "m", &oldpw) < 0;
 		if (!bad && ber_peek_tag(ber, &blen) == 0x82)
 			bad = bscan(ber, "m", &newpw) < 0;
-		if (bad) {
-			pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_PROTOCOL_ERROR,
-			    "aldproxy: malformed password modify request", NULL, NULL, 0);
-			client_check_output(c);
-			return 0;
-		}
+		if (bad)
+			return passwd_reply(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: malformed password modify request");
 	}
 	char real[DN_MAX];
+	const char *target = id.bv_val ? id.bv_val : c->bound_dn;
+	size_t target_len = id.bv_val ? id.bv_len : strlen(c->bound_dn);
 	if (id.bv_val == NULL) {
 		/* the bound user's own password: name it, so the directory never takes the
 		 * connection's identity (aldproxy) for the target */
@@ -260,23 +271,15 @@ passwd_handle(struct client *c, struct request *r)
 		char ndn[DN_MAX];
 		int nl = dn_normalize(id.bv_val, id.bv_len, ndn, sizeof(ndn));
 		if (nl < 0 || !dn_is_under(ndn, (size_t)nl, p->search_base_norm, p->search_base_len) ||
-		    rewrite_dn_in(p, id.bv_val, id.bv_len, real, sizeof(real)) < 0) {
-			pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_NO_SUCH_OBJECT,
-			    "aldproxy: the user is outside this profile", NULL, NULL, 0);
-			client_check_output(c);
-			return 0;
-		}
+		    rewrite_dn_in(p, id.bv_val, id.bv_len, real, sizeof(real)) < 0)
+			return passwd_reply(c, r, LDAP_NO_SUCH_OBJECT, "aldproxy: the user is outside this profile");
 	}
 	/* ExtendedRequest { requestName [0], requestValue [1] } with the identity in directory terms */
 	unsigned char val[DN_MAX + 2048], out[DN_MAX + 2200];
 	size_t vbody = (id.bv_val ? enc_tlv_size(strlen(real)) : 0) + (oldpw.bv_val ? enc_tlv_size(oldpw.bv_len) : 0) +
 	    (newpw.bv_val ? enc_tlv_size(newpw.bv_len) : 0);
-	if (enc_tlv_size(vbody) + 64 > sizeof(val)) {
-		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, LDAP_ADMINLIMIT_EXCEEDED,
-		    "aldproxy: request too large", NULL, NULL, 0);
-		client_check_output(c);
-		return 0;
-	}
+	if (enc_tlv_size(vbody) + 64 > sizeof(val))
+		return passwd_reply(c, r, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: request too large");
 	unsigned char *q = val;
 	*q++ = 0x30;
 	q = enc_put_len(q, vbody);
@@ -294,7 +297,7 @@ passwd_handle(struct client *c, struct request *r)
 	q = enc_put_len(q, body);
 	q = enc_put_octets(q, 0x80, OID_PASSWD_MODIFY, ol);    /* requestName [0] */
 	q = enc_put_octets(q, 0x81, val, vl);                  /* requestValue [1] */
-	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out));
+	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out), target, target_len, "userPassword");
 	explicit_bzero(val, sizeof(val));
 	explicit_bzero(out, sizeof(out));
 	if (oldpw.bv_val)

@@ -176,7 +176,7 @@ PY
 
 # ---- no password in the log (level debug)
 assert_contains "$PROXY_LOG" " debug: " "log level debug did not take effect"
-assert_contains "$PROXY_LOG" "BIND dn=\"$ALICE\"" "binds are not logged at all?"
+assert_contains "$PROXY_LOG" "dn=\"$ALICE\" result=0" "binds are not logged at all?"
 for pw in Secret123 ProxyPass1 DemoPass1 AdminPass1 wrong-password "$DM_PW"; do
 	assert_not_contains "$PROXY_LOG" "$pw" "password '$pw' appears in the proxy log"
 done

@@ -1,52 +1,152 @@
 #!/usr/bin/env bash
-# test_control.sh — the control socket and aldproxyctl: health with its exit
-# codes (0 healthy, 2 down), stats, backends, connections, reload, and
-# clear errors for a bad command or an unreachable daemon.
+# test_control.sh — the control socket and aldproxyctl: status, health with
+# its exit codes (0 healthy, 2 down), stats (operations by type and profile,
+# latency percentiles, controllers), metrics in Prometheus format on the
+# socket and on the loopback HTTP listener, the read-only socket (no reload,
+# no connection list), reload with a good and a bad configuration, and clear
+# errors for a bad command or an unreachable daemon.
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
+. "$(dirname "$0")/lib/common.sh"
 rig_init
 rig_certs
 rig_slapd_start
-rig_proxy_config
+export RIG_CONTROL_EXTRA="  readonly_socket: $RIG_DIR/status.sock
+  readonly_mode: \"0666\""
+rig_proxy_config "metrics:" "  listen: 127.0.0.1:$PROXY_PORT2"
 rig_proxy_start
 CTL="${ALDPROXYCTL:-$REPO/build/src/aldproxyctl}"
 SOCK="$RIG_DIR/control.sock"
+RO="$RIG_DIR/status.sock"
+pyjson() { "$RIG_PYTHON" -c "import json,sys; d=json.loads(sys.argv[1]); $1" "$2"; }
 
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "control socket mode $(stat -c %a "$SOCK"), expected 600"
+[ "$(stat -c %a "$RO")" = 666 ] || fail "read-only socket mode $(stat -c %a "$RO"), expected 666"
 out=$("$CTL" -c "$PROXY_CONFIG" health) || fail "health exit $?: $out"
 assert_contains "$out" "aldproxyd: healthy"
 json=$("$CTL" -s "$SOCK" health --json)
-"$RIG_PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["status"]=="healthy" and d["code"]==0 and d["servers"][0]["ready"]>0, d' "$json"
-echo "ok - health: healthy, exit 0, JSON"
+pyjson 'assert d["status"]=="healthy" and d["code"]==0 and d["servers"][0]["ready"]>0, d' "$json"
+out=$("$CTL" -s "$SOCK" status) || fail "status exit $?: $out"
+assert_contains "$out" "healthy"
+assert_contains "$out" "$PROXY_CONFIG"
+json=$("$CTL" -s "$SOCK" status --json)
+pyjson 'assert d["code"]==0 and d["profiles"]==1 and d["version"] and d["pid"]>0 and d["last_reload_error"] is None and len(d["listeners"])>=2, d' "$json"
+ok "status and health: healthy, exit 0, JSON"
 
-ldapsearch -x -LLL -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" -b "$USERS_DN" "(uid=alice)" uid >/dev/null
+# traffic of known shape: 5 searches (one denied), 1 failed bind, 1 compare
+for i in 1 2 3 4; do
+	ldapsearch -x -LLL -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" -b "$USERS_DN" "(uid=alice)" uid >/dev/null
+done
+ldapsearch -x -LLL -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" -b "dc=elsewhere" "(uid=alice)" uid >/dev/null 2>&1 || true
+ldapwhoami -x -H "$PROXY_URL" -D "$SVC_DN" -w wrong-password >/dev/null 2>&1 && fail "a wrong password bound"
+ldapcompare -x -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" "uid=alice,$USERS_DN" uid:alice >/dev/null || true
+
 stats=$("$CTL" -s "$SOCK" stats)
-"$RIG_PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); assert d["binds_ok"]>=1 and d["searches"]>=1 and d["entries"]>=1, d' "$stats"
+pyjson '
+t = d["operations"]["by_type"]
+assert t["search"]["count"] == 5 and t["search"]["errors"] == 1, t["search"]
+assert t["search"]["results"] == {"0": 4, "32": 1}, t["search"]["results"]
+assert t["bind"]["count"] >= 7 and t["bind"]["errors"] == 1 and t["bind"]["results"]["49"] == 1, t["bind"]
+assert t["compare"]["count"] == 1 and t["compare"]["results"]["6"] == 1, t["compare"]
+lat = t["search"]["latency_ms"]
+assert 0 < lat["last_minute"]["p50"] <= lat["last_minute"]["p99"] < 5000, lat
+assert lat["since_start"]["p50"] is not None, lat
+assert d["latency_ms"]["last_minute"]["p90"] > 0, d["latency_ms"]
+p = {x["name"]: x for x in d["profiles"]}
+assert p["demo"]["searches"] == 5 and p["demo"]["binds"] >= 6, p
+assert d["binds"]["failed"] == 1 and d["entries"] >= 4 and d["connections"]["accepted"] >= 8, d
+s = d["servers"][0]
+assert s["status"] == "up" and s["ready"] > 0 and s["connections"] >= s["ready"], s
+assert d["health"]["code"] == 0 and d["uptime_seconds"] >= 0, d
+' "$stats"
 backends=$("$CTL" -s "$SOCK" backends)
-"$RIG_PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); assert any(u["state"]=="ready" for u in d) and len(d)>=3, d' "$backends"
+pyjson 'assert any(u["state"]=="ready" for u in d) and len(d)>=3, d' "$backends"
 conns=$("$CTL" -s "$SOCK" connections)
-"$RIG_PYTHON" -c 'import json,sys; json.loads(sys.argv[1])' "$conns"
-echo "ok - stats, backends and connections answer JSON with the counts"
+pyjson 'assert isinstance(d, list)' "$conns"
+ok "stats: operations by type, result and profile, latency percentiles, controllers"
 
-rc=0; out=$(printf 'bogus\n' | "$RIG_PYTHON" -c '
+# Prometheus text: the same numbers, on the socket and over HTTP
+prom=$("$CTL" -s "$SOCK" metrics)
+http=$(curl -sS --max-time 5 "http://127.0.0.1:$PROXY_PORT2/metrics")
+for m in "$prom" "$http"; do
+	"$RIG_PYTHON" - "$m" <<'PY'
+import re, sys
+text = sys.argv[1]
+samples = {}
+for line in text.splitlines():
+    if not line or line.startswith("#"):
+        continue
+    m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (-?[0-9.e+-]+|\+Inf|NaN)$', line)
+    assert m, "not a Prometheus sample line: %r" % line
+    samples[m.group(1) + (m.group(2) or "")] = float(m.group(3))
+assert samples['aldproxy_operations_total{type="search",result="0"}'] == 4, samples
+assert samples['aldproxy_operations_total{type="search",result="32"}'] == 1
+assert samples['aldproxy_operations_total{type="bind",result="49"}'] == 1
+assert samples['aldproxy_operation_duration_seconds_count{type="search"}'] == 5
+assert samples['aldproxy_operation_duration_seconds_bucket{type="search",le="+Inf"}'] == 5
+b = [v for k, v in samples.items() if k.startswith('aldproxy_operation_duration_seconds_bucket{type="search"')]
+assert b == sorted(b), "histogram buckets must be cumulative"
+assert samples['aldproxy_profile_operations_total{profile="demo",type="search"}'] == 5
+assert samples["aldproxy_health"] == 0 and samples["aldproxy_connections_accepted_total"] >= 8
+assert any(k.startswith("aldproxy_backend_up{") and v == 1 for k, v in samples.items())
+for t in ("counter", "gauge", "histogram"):
+    assert "# TYPE" in text
+PY
+done
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROXY_PORT2/other")
+assert_eq 404 "$code" "HTTP path other than /metrics"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PROXY_PORT2/metrics")
+assert_eq 405 "$code" "HTTP POST"
+ok "metrics: Prometheus text on the socket and on http://127.0.0.1:$PROXY_PORT2/metrics agree with the traffic"
+
+# the read-only socket: monitoring yes, reload and the connection list no
+out=$("$CTL" -s "$RO" health) || fail "health on the read-only socket: $out"
+"$CTL" -s "$RO" stats >/dev/null || fail "stats on the read-only socket"
+out=$("$CTL" -s "$RO" metrics)
+grep -q '^aldproxy_health 0' <<<"$out" || fail "metrics on the read-only socket"
+rc=0; out=$("$CTL" -s "$RO" reload 2>&1) || rc=$?
+assert_eq 1 "$rc" "reload on the read-only socket: $out"
+assert_contains "$out" "needs the admin socket"
+rc=0; out=$("$CTL" -s "$RO" connections 2>&1) || rc=$?
+assert_eq 1 "$rc" "connections on the read-only socket: $out"
+assert_not_contains "$PROXY_LOG" "reload: reading" "the read-only socket must not reload"
+ok "read-only socket: status/health/stats/metrics, but no reload or connection list"
+
+rc=0; out=$("$RIG_PYTHON" -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(b"bogus\n"); print(s.recv(4096).decode())' "$SOCK") || rc=$?
 assert_contains "$out" "unknown command 'bogus'"
+rc=0; out=$("$CTL" -s "$SOCK" bogus 2>&1) || rc=$?
+assert_eq 2 "$rc" "aldproxyctl with an unknown command: $out"
 out=$("$CTL" -s "$SOCK" reload) || fail "reload via aldproxyctl: $out"
 assert_contains "$out" '"reload":"done"'
 assert_contains "$PROXY_LOG" "reload done"
-echo "ok - unknown commands get a clear error; reload works over the socket"
+# a broken profile: reload fails with the file, line and key; the old set stays
+echo "bogus_key: 1" >>"$RIG_DIR/profiles/demo.yaml"
+rc=0; out=$("$CTL" -s "$SOCK" reload 2>&1) || rc=$?
+assert_eq 1 "$rc" "reload of a broken profile: $out"
+assert_contains "$out" "demo.yaml:"
+assert_contains "$out" "key 'bogus_key': unknown key"
+json=$("$CTL" -s "$SOCK" status --json)
+pyjson 'assert "bogus_key" in d["last_reload_error"], d' "$json"
+out=$(ldapsearch -x -LLL -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" -b "$USERS_DN" "(uid=bob)" uid)
+assert_contains "$out" "uid: bob" "search after the failed reload"
+out=$("$CTL" -s "$SOCK" metrics)
+grep -q 'aldproxy_reloads_total{outcome="failure"} 1' <<<"$out" || fail "failed reload not counted"
+ok "unknown commands get a clear error; reload works, and a bad one exits 1 naming file and key"
 
 rig_slapd_stop
 sleep 1
 rc=0; out=$("$CTL" -s "$SOCK" health) || rc=$?
 assert_eq 2 "$rc" "health with the directory stopped: $out"
 assert_contains "$out" "aldproxyd: down"
-echo "ok - health reports down (exit 2) when no directory connection is ready"
+out=$("$CTL" -s "$SOCK" metrics)
+grep -q '^aldproxy_health 2' <<<"$out" || fail "metrics: health 2 with the directory stopped"
+ok "health reports down (exit 2) when no directory connection is ready"
 
 rig_proxy_stop
 rc=0; out=$("$CTL" -s "$SOCK" health 2>&1) || rc=$?
 assert_eq 2 "$rc" "health with no daemon"
 assert_contains "$out" "cannot reach aldproxyd"
-echo "ok - an unreachable daemon: exit 2 with a clear message"
+ok "an unreachable daemon: exit 2 with a clear message"
 echo "PASS test_control"

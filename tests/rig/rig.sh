@@ -280,6 +280,7 @@ rig_init() {
 	export PROXY_LDAPS_URL="ldaps://localhost:$PROXY_TLS_PORT"
 	export PROXY_CONFIG="$RIG_DIR/aldproxy.yaml"
 	export PROXY_LOG="$RIG_DIR/aldproxy.log"
+	export AUDIT_LOG="$RIG_DIR/audit.log"
 	# Sanitizer reports go to the proxy's stderr (its log); keep defaults sane.
 	export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1}"
 }
@@ -615,6 +616,14 @@ rig_proxy_config() {
 		echo
 		echo "control:"
 		echo "  socket: $RIG_DIR/control.sock"
+		if [ -n "${RIG_CONTROL_EXTRA:-}" ]; then
+			printf '%s\n' "$RIG_CONTROL_EXTRA"
+		fi
+		echo
+		echo "audit:"
+		echo "  target: file"
+		echo "  format: ${RIG_AUDIT_FORMAT:-json}"
+		echo "  file: $AUDIT_LOG"
 		echo
 		echo "log:"
 		echo "  level: ${RIG_LOG_LEVEL:-info}"

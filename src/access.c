@@ -1,0 +1,44 @@
+/*
+ * access.c — the access log line and the metrics of every finished client
+ * operation; the audit fields of a client.  See access.h.
+ */
+#include "access.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "client.h"
+#include "listener.h"
+#include "log.h"
+#include "server.h"
+
+static const char *const kind_upper[OPK_N] = { "BIND", "SEARCH", "COMPARE", "MODIFY", "EXTENDED", "OTHER" };
+
+void
+access_op_done(struct server *srv, const struct op_done *d)
+{
+	uint64_t now = now_us();
+	metrics_record(&srv->metrics, d->kind, d->profile, d->code, d->etime_us, now);
+	if (!log_enabled(LOG_LVL_INFO))
+		return;
+	char entries[32] = "", dn[300] = "", diag[300] = "";
+	if (d->kind == OPK_SEARCH)
+		snprintf(entries, sizeof(entries), " entries=%u", d->entries);
+	if (d->dn != NULL)
+		snprintf(dn, sizeof(dn), " dn=\"%.256s\"", d->dn);
+	if (d->diag != NULL && d->diag[0] != '\0')
+		snprintf(diag, sizeof(diag), " diag=\"%.256s\"", d->diag);
+	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)d->conn, d->msgid,
+	    kind_upper[d->kind], d->profile ? d->profile : "-", dn, d->code, entries, (double)d->etime_us / 1e6, diag);
+}
+
+void
+access_audit_client(struct audit_rec *r, const struct client *c)
+{
+	audit_num(r, AK_CONN, (long long)c->id);
+	audit_str(r, AK_SRC_IP, c->peer_ip);
+	audit_num(r, AK_SRC_PORT, c->peer_port);
+	audit_str(r, AK_LISTENER, c->li ? c->li->url : NULL);
+	audit_bool(r, AK_TLS, c->tls);
+	audit_str(r, AK_PROFILE, c->profile ? c->profile->name : NULL);
+}
