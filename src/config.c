@@ -519,7 +519,7 @@ parse_audit(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_str(yc, m, "file", "audit", &c->audit_file) < 0)
 		return -1;
 	if (c->audit_target == AUDIT_TO_FILE && c->audit_file == NULL)
-		return yc_error(yc, m, "audit.file", "audit.target: file needs the path of the audit file");
+		return yc_error(yc, yc_get(yc, m, "target"), "audit.file", "audit.target: file needs the path of the audit file");
 	if (c->audit_file != NULL && c->audit_file[0] != '/')
 		return yc_error(yc, yc_get(yc, m, "file"), "audit.file", "must be an absolute path");
 	return 0;

@@ -227,6 +227,38 @@ mkcfg "$C/keymismatch.yaml" --top-line "tls:" --top-line "  certificate: $SERVER
 check_bad "$C/keymismatch.yaml" "tls"
 ok "bad log level, number, size, ldaps without a certificate, unloadable TLS files, YAML syntax, missing file refused"
 
+# ---- metrics, audit, control, log: the operations sections
+mkcfg "$C/metrics.yaml" --top-line "metrics:" --top-line "  listen: 0.0.0.0:9489"
+ln=$(line_of "$C/metrics.yaml" "listen: 0.0.0.0")
+check_bad "$C/metrics.yaml" "$C/metrics.yaml:$ln:" "metrics.listen" "not a loopback address"
+mkcfg "$C/metrics2.yaml" --top-line "metrics:" --top-line "  listen: localhost"
+check_bad "$C/metrics2.yaml" "metrics.listen" "HOST:PORT"
+mkcfg "$C/audit1.yaml" --top-line "audit:" --top-line "  target: file"
+ln=$(line_of "$C/audit1.yaml" "target: file")
+check_bad "$C/audit1.yaml" "$C/audit1.yaml:$ln:" "audit.file" "needs the path"
+mkcfg "$C/audit2.yaml" --top-line "audit:" --top-line "  format: xml"
+ln=$(line_of "$C/audit2.yaml" "format: xml")
+check_bad "$C/audit2.yaml" "$C/audit2.yaml:$ln:" "audit.format" "json or cef"
+mkcfg "$C/audit3.yaml" --top-line "audit:" --top-line "  facility: kern"
+check_bad "$C/audit3.yaml" "audit.facility" "authpriv"
+mkcfg "$C/audit4.yaml" --top-line "audit:" --top-line "  target: file" --top-line "  file: relative.log"
+check_bad "$C/audit4.yaml" "audit.file" "absolute path"
+mkcfg "$C/ctl.yaml" --top-line "control:" --top-line "  socket: $C/c.sock" --top-line "  readonly_socket: $C/c.sock"
+check_bad "$C/ctl.yaml" "control.readonly_socket" "must differ"
+mkcfg "$C/ctl2.yaml" --top-line "control:" --top-line "  readonly_mode: rw"
+check_bad "$C/ctl2.yaml" "control.readonly_mode" "octal"
+mkcfg "$C/opsok.yaml" --top-line "metrics:" --top-line "  listen: 127.0.0.1:9489" --top-line "audit:" \
+	--top-line "  target: file" --top-line "  format: cef" --top-line "  file: $C/audit.log" \
+	--top-line "control:" --top-line "  socket: $C/c.sock" --top-line "  readonly_socket: $C/r.sock"
+check_ok "$C/opsok.yaml"
+# an audit file that cannot be opened stops the start with the key named
+mkcfg "$C/auditdir.yaml" --top-line "audit:" --top-line "  target: file" --top-line "  file: $C/no/such/dir/a.log"
+rc=0
+out=$(timeout 10 "$D" -f -c "$C/auditdir.yaml" 2>&1) || rc=$?
+assert_eq 1 "$rc" "aldproxyd with an audit file it cannot open"
+assert_contains "$out" "audit.file"
+ok "metrics, audit, control and log sections: errors name file, line and key"
+
 # ---- a real start with a broken file fails the same way, at once
 rc=0
 out=$(timeout 10 "$D" -f -c "$C/bogus.yaml" 2>&1) || rc=$?
