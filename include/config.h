@@ -68,8 +68,10 @@ struct config {
 	char *control_socket;       /* Unix socket for aldproxyctl; NULL: none */
 	int control_mode;           /* its permission bits */
 
+	char *control_group;        /* the admin socket's group (chgrp); NULL: the daemon's */
 	char *control_ro_socket;    /* read-only twin: status, health, stats, metrics; NULL: none */
 	int control_ro_mode;
+	char *control_ro_group;
 
 	char *metrics_listen;       /* "127.0.0.1:9489": Prometheus /metrics over HTTP; NULL: off */
 	char metrics_host[64];

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <grp.h>
 #include <string.h>
 #include <syslog.h>
 #include <strings.h>
@@ -453,15 +454,23 @@ parse_mode(struct yamlcfg *yc, yaml_node_t *map, const char *key, const char *pa
 static int
 parse_control(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
-	static const char *const keys[] = { "socket", "mode", "readonly_socket", "readonly_mode", NULL };
+	static const char *const keys[] = { "socket", "mode", "group", "readonly_socket", "readonly_mode",
+		"readonly_group", NULL };
 	yaml_node_t *m = yc_get(yc, root, "control");
 	if (m == NULL)
 		return 0;
 	if (yc_check_keys(yc, m, "control", keys) < 0 || yc_str(yc, m, "socket", "control", &c->control_socket) < 0 ||
 	    parse_mode(yc, m, "mode", "control", &c->control_mode) < 0 ||
+	    yc_str(yc, m, "group", "control", &c->control_group) < 0 ||
+	    yc_str(yc, m, "readonly_group", "control", &c->control_ro_group) < 0 ||
 	    yc_str(yc, m, "readonly_socket", "control", &c->control_ro_socket) < 0 ||
 	    parse_mode(yc, m, "readonly_mode", "control", &c->control_ro_mode) < 0)
 		return -1;
+	const char *gk[] = { "group", "readonly_group" }, *gv[] = { c->control_group, c->control_ro_group };
+	for (int i = 0; i < 2; i++)
+		if (gv[i] != NULL && getgrnam(gv[i]) == NULL)
+			return yc_error(yc, yc_get(yc, m, gk[i]), i ? "control.readonly_group" : "control.group",
+			    "no group named '%s' on this system", gv[i]);
 	if (c->control_socket != NULL && c->control_ro_socket != NULL &&
 	    strcmp(c->control_socket, c->control_ro_socket) == 0)
 		return yc_error(yc, yc_get(yc, m, "readonly_socket"), "control.readonly_socket",
@@ -634,6 +643,8 @@ config_free(struct config *c)
 	free(c->profiles_dir);
 	free(c->control_socket);
 	free(c->control_ro_socket);
+	free(c->control_group);
+	free(c->control_ro_group);
 	free(c->metrics_listen);
 	free(c->audit_file);
 	free(c->log_target);

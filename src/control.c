@@ -4,6 +4,7 @@
 #include "control.h"
 
 #include <errno.h>
+#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -386,8 +387,8 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 }
 
 static int
-sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, int readonly, const char *key,
-    char *err, size_t errlen)
+sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, const char *group, int readonly,
+    const char *key, char *err, size_t errlen)
 {
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof(sun));
@@ -406,6 +407,14 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, i
 			close(fd);
 		return -1;
 	}
+	struct group *gr = group ? getgrnam(group) : NULL;
+	if (group != NULL && (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) < 0)) {
+		snprintf(err, errlen, "%s: key '%s': cannot give %s to group %s: %s", srv->cfg->path,
+		    readonly ? "control.readonly_group" : "control.group", path, group,
+		    gr == NULL ? "no such group" : strerror(errno));
+		close(fd);
+		return -1;
+	}
 	cs->srv = srv;
 	cs->readonly = readonly;
 	cs->lev = evconnlistener_new(srv->base, ctl_accept_cb, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
@@ -415,7 +424,8 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, i
 		snprintf(err, errlen, "control socket %s: cannot register", path);
 		return -1;
 	}
-	log_notice("control socket %s (mode %03o%s)", path, mode, readonly ? ", read-only" : "");
+	log_notice("control socket %s (mode %03o%s%s%s)", path, mode, group ? ", group " : "", group ? group : "",
+	    readonly ? ", read-only" : "");
 	return 0;
 }
 
@@ -436,10 +446,11 @@ control_open(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->cfg;
 	if (cfg->control_socket != NULL &&
-	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, 0, "control.socket", err, errlen) < 0)
+	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, cfg->control_group, 0, "control.socket", err,
+	    errlen) < 0)
 		return -1;
-	if (cfg->control_ro_socket != NULL && sock_open(srv, &ctl_ro, cfg->control_ro_socket, cfg->control_ro_mode, 1,
-	    "control.readonly_socket", err, errlen) < 0)
+	if (cfg->control_ro_socket != NULL && sock_open(srv, &ctl_ro, cfg->control_ro_socket, cfg->control_ro_mode,
+	    cfg->control_ro_group, 1, "control.readonly_socket", err, errlen) < 0)
 		return -1;
 	return metrics_http_open(srv, err, errlen);
 }

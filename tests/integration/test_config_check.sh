@@ -245,6 +245,8 @@ mkcfg "$C/audit4.yaml" --top-line "audit:" --top-line "  target: file" --top-lin
 check_bad "$C/audit4.yaml" "audit.file" "absolute path"
 mkcfg "$C/ctl.yaml" --top-line "control:" --top-line "  socket: $C/c.sock" --top-line "  readonly_socket: $C/c.sock"
 check_bad "$C/ctl.yaml" "control.readonly_socket" "must differ"
+mkcfg "$C/ctl3.yaml" --top-line "control:" --top-line "  group: no-such-group-here"
+check_bad "$C/ctl3.yaml" "control.group" "no group named 'no-such-group-here'"
 mkcfg "$C/ctl2.yaml" --top-line "control:" --top-line "  readonly_mode: rw"
 check_bad "$C/ctl2.yaml" "control.readonly_mode" "octal"
 mkcfg "$C/opsok.yaml" --top-line "metrics:" --top-line "  listen: 127.0.0.1:9489" --top-line "audit:" \

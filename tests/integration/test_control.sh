@@ -12,7 +12,8 @@ rig_init
 rig_certs
 rig_slapd_start
 export RIG_CONTROL_EXTRA="  readonly_socket: $RIG_DIR/status.sock
-  readonly_mode: \"0666\""
+  readonly_mode: \"0666\"
+  readonly_group: nogroup"
 rig_proxy_config "metrics:" "  listen: 127.0.0.1:$PROXY_PORT2"
 rig_proxy_start
 CTL="${ALDPROXYCTL:-$REPO/build/src/aldproxyctl}"
@@ -22,6 +23,7 @@ pyjson() { "$RIG_PYTHON" -c "import json,sys; d=json.loads(sys.argv[1]); $1" "$2
 
 [ "$(stat -c %a "$SOCK")" = 600 ] || fail "control socket mode $(stat -c %a "$SOCK"), expected 600"
 [ "$(stat -c %a "$RO")" = 666 ] || fail "read-only socket mode $(stat -c %a "$RO"), expected 666"
+[ "$(stat -c %G "$RO")" = nogroup ] || fail "read-only socket group $(stat -c %G "$RO"), expected nogroup"
 out=$("$CTL" -c "$PROXY_CONFIG" health) || fail "health exit $?: $out"
 assert_contains "$out" "aldproxyd: healthy"
 json=$("$CTL" -s "$SOCK" health --json)
