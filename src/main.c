@@ -156,13 +156,40 @@ server_reload(struct server *srv)
 	if (!log_from_cmdline)
 		log_init(ld.cfg->log_target ? ld.cfg->log_target : "stderr", ld.cfg->log_level, "aldproxyd",
 		    ld.cfg->log_facility);
-	int restart = !same_listeners(srv->cfg, ld.cfg) || !same_backend(srv->cfg, ld.cfg);
-	for (size_t i = 0; i < ld.profiles->n && !restart; i++) {
+	/* what cannot change under running connections is named, for a restart */
+	char later[128] = "";
+	int plisten = 0;
+	for (size_t i = 0; i < ld.profiles->n && !plisten; i++) {
 		const struct profile *np = ld.profiles->v[i], *op = profile_find(srv->profiles, np->name);
-		restart = np->nlisteners != (op ? op->nlisteners : 0);
-		for (size_t k = 0; !restart && k < np->nlisteners; k++)
-			restart = strcmp(np->listeners[k], op->listeners[k]) != 0;
+		plisten = np->nlisteners != (op ? op->nlisteners : 0);
+		for (size_t k = 0; !plisten && k < np->nlisteners; k++)
+			plisten = strcmp(np->listeners[k], op->listeners[k]) != 0;
 	}
+	const struct config *a = srv->cfg, *b = ld.cfg;
+	const struct {
+		int changed;
+		const char *name;
+	} parts[] = {
+		{ !same_listeners(a, b) || plisten, "listeners" },
+		{ !same_backend(a, b), "backend" },
+		{ !same_str(a->control_socket, b->control_socket) || !same_str(a->control_ro_socket, b->control_ro_socket) ||
+		    a->control_mode != b->control_mode || a->control_ro_mode != b->control_ro_mode ||
+		    !same_str(a->control_group, b->control_group) || !same_str(a->control_ro_group, b->control_ro_group),
+		    "control" },
+		{ !same_str(a->metrics_listen, b->metrics_listen), "metrics" },
+	};
+	for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++)
+		if (parts[i].changed)
+			snprintf(later + strlen(later), sizeof(later) - strlen(later), "%s%s", later[0] ? ", " : "",
+			    parts[i].name);
+	/* limits apply at once (new connections and the next operations) */
+	srv->cfg->max_pdu_size = b->max_pdu_size;
+	srv->cfg->max_client_output = b->max_client_output;
+	srv->cfg->max_ops_per_client = b->max_ops_per_client;
+	srv->cfg->max_connections = b->max_connections;
+	srv->cfg->idle_timeout = b->idle_timeout;
+	srv->cfg->bind_timeout = b->bind_timeout;
+	srv->cfg->require_tls = b->require_tls;
 	struct profile_set *old = srv->profiles;
 	srv->profiles = ld.profiles;
 	ld.profiles = NULL;
@@ -173,12 +200,14 @@ server_reload(struct server *srv)
 		srv->tls_server = ld.tls_server;
 		ld.tls_server = NULL;
 	}
-	log_notice("reload done: %zu profile(s)%s", srv->profiles->n,
-	    restart ? "; listener or backend changes need a restart to take effect" : "");
+	char note[200] = "";
+	if (later[0])
+		snprintf(note, sizeof(note), "changes to %s take effect at the next restart", later);
+	log_notice("reload done: %zu profile(s)%s%s", srv->profiles->n, note[0] ? "; " : "", note);
 	load_free(&ld);
 	srv->last_reload_error[0] = '\0';
 	srv->metrics.reloads_ok++;
-	audit_reload(srv, 1, restart ? "listener or backend changes need a restart to take effect" : NULL);
+	audit_reload(srv, 1, note[0] ? note : NULL);
 	notify_send("READY=1\nSTATUS=serving: %zu profile(s), %zu client(s)", srv->profiles->n, srv->nclients);
 	return 0;
 }

@@ -123,6 +123,15 @@ assert_eq 2 "$rc" "aldproxyctl with an unknown command: $out"
 out=$("$CTL" -s "$SOCK" reload) || fail "reload via aldproxyctl: $out"
 assert_contains "$out" '"reload":"done"'
 assert_contains "$PROXY_LOG" "reload done"
+# a change a reload cannot apply in place is named; a limit applies at once
+sed -i "s/listen: 127.0.0.1:$PROXY_PORT2/listen: 127.0.0.1:1/; s/max_pdu_size: .*/max_pdu_size: 2k/" "$PROXY_CONFIG"
+out=$("$CTL" -s "$SOCK" reload) || fail "reload with a changed metrics listener: $out"
+assert_contains "$(cat "$PROXY_LOG")" "changes to metrics take effect at the next restart"
+rc=0; ldapsearch -x -LLL -o nettimeout=5 -H "$PROXY_URL" -D "$SVC_DN" -w "$SVC_PW" -b "$USERS_DN" \
+	"(description=$(head -c 3000 /dev/zero | tr '\0' x))" uid >/dev/null 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "a 3 KB request passed after limits.max_pdu_size became 2k on reload"
+sed -i "s/listen: 127.0.0.1:1\$/listen: 127.0.0.1:$PROXY_PORT2/; s/max_pdu_size: 2k/max_pdu_size: 1m/" "$PROXY_CONFIG"
+"$CTL" -s "$SOCK" reload >/dev/null || fail "reload back"
 # a broken profile: reload fails with the file, line and key; the old set stays
 echo "bogus_key: 1" >>"$RIG_DIR/profiles/demo.yaml"
 rc=0; out=$("$CTL" -s "$SOCK" reload 2>&1) || rc=$?
