@@ -185,9 +185,12 @@ remote(const char *path, const char *cmd, int json)
 		free(ans);
 		return rc;
 	}
-	if (strcmp(cmd, "health") == 0) {
+	if (strcmp(cmd, "health") == 0 || strcmp(cmd, "status") == 0) {
+		/* both exit with the health verdict, with or without --json */
 		const char *k = strstr(ans, "\"code\":");
 		rc = k ? atoi(k + 7) : 2;
+	}
+	if (strcmp(cmd, "health") == 0) {
 		if (!json) {
 			const char *st = strstr(ans, "\"status\":\"");
 			printf("aldproxyd: %.*s\n", st ? (int)strcspn(st + 10, "\"") : 7, st ? st + 10 : "unknown");
