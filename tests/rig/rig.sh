@@ -55,6 +55,8 @@
 #     RIG_BACKEND_SERVERS   space-separated URLs (default ldap://localhost:$SLAPD_PORT)
 #     RIG_BACKEND_STARTTLS  backend.starttls (default true)
 #     RIG_EXTRA_LISTENERS   YAML lines added to the listeners: list verbatim
+#     RIG_CONTROL_EXTRA     YAML lines added under control: verbatim
+#     RIG_AUDIT_TARGET      audit.target (default file: $AUDIT_LOG); RIG_AUDIT_FORMAT json or cef
 #
 # Accounts (tests/rig/gen_tree.py): users alice bob carol dave user0001..
 # password Secret123; eve (Secret123) is locked; admin AdminPass1.
@@ -621,7 +623,7 @@ rig_proxy_config() {
 		fi
 		echo
 		echo "audit:"
-		echo "  target: file"
+		echo "  target: ${RIG_AUDIT_TARGET:-file}"
 		echo "  format: ${RIG_AUDIT_FORMAT:-json}"
 		echo "  file: $AUDIT_LOG"
 		echo
