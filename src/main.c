@@ -14,6 +14,8 @@
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
 #include <openssl/err.h>
@@ -212,6 +214,23 @@ server_reload(struct server *srv)
 	return 0;
 }
 
+/*
+ * During a drain: closes the clients that are done — nothing in flight and
+ * every result already handed to the kernel.  A client still reading its
+ * results keeps its connection until the drain ends.
+ */
+static void
+drain_idle(struct server *srv)
+{
+	struct client *c, *next;
+	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		if (c->nops == 0 && c->state != C_CLOSING &&
+		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+			client_close(c, -1, "server shutdown");
+	}
+}
+
 static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
@@ -230,12 +249,7 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	log_notice("signal %d: no longer accepting connections; draining for up to %d s", (int)sig, DRAIN_SECONDS);
 	listener_stop_all(srv);
 	/* idle clients go now; the rest get DRAIN_SECONDS to finish */
-	struct client *c, *next;
-	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, link);
-		if (c->nops == 0)
-			client_close(c, -1, "server shutdown");
-	}
+	drain_idle(srv);
 	struct timeval tv = { DRAIN_SECONDS, 0 };
 	srv->shutdown_ev = evtimer_new(srv->base, shutdown_cb, srv);
 	evtimer_add(srv->shutdown_ev, &tv);
@@ -287,12 +301,7 @@ drain_check_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!srv->stopping)
 		return;
-	struct client *c, *next;
-	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
-		next = TAILQ_NEXT(c, link);
-		if (c->nops == 0 && c->state != C_CLOSING)
-			client_close(c, -1, "server shutdown");
-	}
+	drain_idle(srv);
 	if (srv->nclients == 0)
 		event_base_loopexit(srv->base, NULL);
 }

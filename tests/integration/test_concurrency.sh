@@ -39,7 +39,7 @@ timeout 120 bash -c '. "$1/lib/common.sh"; py concurrency.py 100 40' _ "$here" |
 wait "$bg" || fail "ldapsearch clients failed during the concurrent round"
 
 no_log_problems "$start_line"
-n=$(tail -n +"$start_line" "$PROXY_LOG" | grep -c 'BIND dn=.*result=0' || true)
+n=$(tail -n +"$start_line" "$PROXY_LOG" | grep -c ' BIND profile=[^ ]* dn=.*result=0 ' || true)
 [ "$n" -ge 300 ] || fail "proxy logged $n successful binds, expected >= 300"
 ok "proxy log: $n binds, no errors or warnings"
 
