@@ -18,6 +18,7 @@
 #include <event2/bufferevent.h>
 #include <event2/dns.h>
 #include <event2/event.h>
+#include <ldap.h>
 #include <openssl/err.h>
 
 #include "audit.h"
@@ -60,6 +61,11 @@ usage(void)
 	exit(2);
 }
 
+/*
+ * The drain's time is up: every client still connected gets a Notice of
+ * Disconnection (unavailable) instead of a silent close, and the loop ends
+ * once those are flushed (half a second at most).
+ */
 static void
 shutdown_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -67,11 +73,16 @@ shutdown_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	size_t busy = 0;
-	struct client *c;
+	struct client *c, *next;
 	TAILQ_FOREACH(c, &srv->clients, link)
 		busy += c->nops;
 	log_notice("stopping: %zu client(s), %zu operation(s) still in flight", srv->nclients, busy);
-	event_base_loopexit(srv->base, NULL);
+	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, link);
+		client_close(c, LDAP_UNAVAILABLE, "aldproxy is shutting down");
+	}
+	struct timeval tv = { 0, 500000 };
+	event_base_loopexit(srv->base, &tv);
 }
 
 static int

@@ -8,8 +8,9 @@
 #      result 0, the listeners refuse new connections at once, and aldproxyd
 #      exits well before the 5 s bound;
 #  (c) the bound holds: slapd stays frozen, aldproxyd exits 4.5-8 s after
-#      the SIGTERM and the client sees a result or a closed connection —
-#      never a hang (15 s client timeout);
+#      the SIGTERM and the client sees a result or a Notice of
+#      Disconnection (logged "closed: aldproxy is shutting down") — never a
+#      hang (15 s client timeout);
 #  (d) results aldproxyd has already received reach a client that reads
 #      slowly: a client with unsent output is not closed until it is
 #      flushed or the drain ends.
@@ -266,6 +267,9 @@ exception)
 	;;
 *) fail "(c) unexpected outcome: $out" ;;
 esac
+# told, not dropped: a Notice of Disconnection (unavailable) went out first
+tail -n +"$from" "$PROXY_LOG" | grep -q "closed: aldproxy is shutting down" ||
+	fail "(c) the client was not sent a Notice of Disconnection when the drain ended"
 ok "(c) slapd frozen: aldproxyd exited 0 at ${EXIT_SECS} s after SIGTERM; the client got a $what after $(json "$W/c/result" '"%.2f" % d["elapsed"]') s"
 
 # ------------------------------------------------------------------ (d) unflushed output
