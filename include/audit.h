@@ -45,6 +45,7 @@ struct audit_rec {
 /* Opens the configured target (audit.target: syslog, file or off).  -1 with err if the file cannot be opened. */
 int  audit_open(const struct config *cfg, char *err, size_t errlen);
 void audit_close(void);
+void audit_free(void);      /* audit_close() and the record buffer, at exit */
 int  audit_enabled(void);
 
 void audit_begin(struct audit_rec *r, const char *event, enum audit_outcome outcome);

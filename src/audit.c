@@ -23,6 +23,8 @@ static int audit_cef;
 static int audit_facility = LOG_AUTHPRIV;
 static int audit_fd = -1;
 static char audit_host[256];
+static int audit_pid;
+static struct evbuffer *audit_buf;     /* one record at a time, reused */
 
 /* Field names: JSON, CEF key, CEF label (for the custom cs/cn fields). */
 static const struct {
@@ -70,6 +72,11 @@ audit_open(const struct config *cfg, char *err, size_t errlen)
 	audit_target = cfg->audit_target;
 	audit_cef = cfg->audit_cef;
 	audit_facility = cfg->audit_facility;
+	audit_pid = (int)getpid();
+	if (audit_buf == NULL && (audit_buf = evbuffer_new()) == NULL) {
+		snprintf(err, errlen, "audit: out of memory");
+		return -1;
+	}
 	if (gethostname(audit_host, sizeof(audit_host)) < 0)
 		snprintf(audit_host, sizeof(audit_host), "localhost");
 	audit_host[sizeof(audit_host) - 1] = '\0';
@@ -83,6 +90,15 @@ audit_close(void)
 		close(audit_fd);
 	audit_fd = -1;
 	audit_target = AUDIT_TO_OFF;
+}
+
+void
+audit_free(void)
+{
+	audit_close();
+	if (audit_buf != NULL)
+		evbuffer_free(audit_buf);
+	audit_buf = NULL;
 }
 
 int
@@ -133,14 +149,19 @@ audit_bool(struct audit_rec *r, enum audit_key k, int v)
 static void
 format_json(const struct audit_rec *r, struct evbuffer *o, const struct timeval *tv)
 {
-	struct tm tm;
-	char ts[40];
-	gmtime_r(&tv->tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	/* the date part changes once a second: formatted then, reused meanwhile */
+	static time_t ts_sec = -1;
+	static char ts[40];
+	if (tv->tv_sec != ts_sec) {
+		struct tm tm;
+		gmtime_r(&tv->tv_sec, &tm);
+		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		ts_sec = tv->tv_sec;
+	}
 	evbuffer_add_printf(o, "{\"time\":\"%s.%03dZ\",\"host\":", ts, (int)(tv->tv_usec / 1000));
 	json_str(o, audit_host);
 	evbuffer_add_printf(o, ",\"product\":\"aldproxy\",\"version\":\"%s\",\"pid\":%d,\"event\":\"%s\","
-	    "\"outcome\":\"%s\"", ALDPROXY_VERSION, (int)getpid(), r->event, outcome_names[r->outcome]);
+	    "\"outcome\":\"%s\"", ALDPROXY_VERSION, audit_pid, r->event, outcome_names[r->outcome]);
 	for (unsigned i = 0; i < r->n; i++) {
 		evbuffer_add_printf(o, ",\"%s\":", keys[r->f[i].key].json);
 		if (r->f[i].is_num == 1)
@@ -177,7 +198,7 @@ format_cef(const struct audit_rec *r, struct evbuffer *o, const struct timeval *
 	    outcome_names[r->outcome], cef_severity[r->outcome],
 	    (long long)tv->tv_sec * 1000 + tv->tv_usec / 1000);
 	cef_value(o, audit_host);
-	evbuffer_add_printf(o, " dvcpid=%d outcome=%s", (int)getpid(), outcome_names[r->outcome]);
+	evbuffer_add_printf(o, " dvcpid=%d outcome=%s", audit_pid, outcome_names[r->outcome]);
 	for (unsigned i = 0; i < r->n; i++) {
 		const char *k = keys[r->f[i].key].cef, *label = keys[r->f[i].key].label;
 		if (label != NULL)
@@ -197,9 +218,7 @@ audit_emit(const struct audit_rec *r)
 {
 	if (audit_target == AUDIT_TO_OFF)
 		return;
-	struct evbuffer *o = evbuffer_new();
-	if (o == NULL)
-		return;
+	struct evbuffer *o = audit_buf;
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	if (audit_cef)
@@ -226,5 +245,5 @@ audit_emit(const struct audit_rec *r)
 		if (line != NULL)
 			syslog(audit_facility | syslog_prio[r->outcome], "%.*s", (int)len, line);
 	}
-	evbuffer_free(o);
+	evbuffer_drain(o, evbuffer_get_length(o));
 }

@@ -54,14 +54,23 @@ log_vwrite(int level, const char *fmt, va_list ap)
 	}
 	char line[2048];
 	struct timeval tv;
-	struct tm tm;
 	gettimeofday(&tv, NULL);
-	gmtime_r(&tv.tv_sec, &tm);
-	int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
-	n += snprintf(line + n, sizeof(line) - (size_t)n, ".%03dZ %s: ",
-	    (int)(tv.tv_usec / 1000), level_names[level]);
-	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
-	fprintf(stderr, "%s\n", line);
+	/* the date part changes once a second: formatted then, reused meanwhile */
+	static time_t stamp_sec = -1;
+	static char stamp[32];
+	if (tv.tv_sec != stamp_sec) {
+		struct tm tm;
+		gmtime_r(&tv.tv_sec, &tm);
+		strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", &tm);
+		stamp_sec = tv.tv_sec;
+	}
+	int n = snprintf(line, sizeof(line), "%s.%03dZ %s: ", stamp, (int)(tv.tv_usec / 1000), level_names[level]);
+	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
+	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof(line) - (size_t)n - 1 ? (size_t)m :
+	    sizeof(line) - (size_t)n - 2);
+	line[len++] = '\n';
+	/* one write(2) per line: whole lines even when stderr is shared */
+	fwrite(line, 1, len, stderr);
 }
 
 #define LOG_FN(name, lvl)                          \

@@ -468,7 +468,7 @@ main(int argc, char **argv)
 		event_free(watchdog);
 	event_free(drain);
 	server_free(&srv);
-	audit_close();
+	audit_free();
 	notify_close();
 	return 0;
 }

@@ -129,5 +129,7 @@ main(void)
 		cmocka_unit_test(test_off_writes_nothing),
 		cmocka_unit_test(test_unopenable_file),
 	};
-	return cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+	int rc = cmocka_run_group_tests_name("audit", tests, NULL, NULL);
+	audit_free();
+	return rc;
 }
