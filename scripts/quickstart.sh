@@ -64,8 +64,12 @@ Paste into another terminal:
   ldapwhoami -x -H ldap://127.0.0.1:$PROXY_PORT
 
   # how aldproxy is doing, over its control socket
-  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock health
-  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock backends
+  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock status
+  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock stats       # operations by type and profile, latency
+  $top/build/src/aldproxyctl -s $RIG_DIR/control.sock metrics     # the same for Prometheus
+
+  # the audit trail a SIEM would read (binds, refusals, writes, reloads)
+  tail -f $AUDIT_LOG
 
   # how a profile rewrites a request
   $top/build/src/aldproxyctl -c $PROXY_CONFIG explain demo '(&(objectClass=person)(uid=alice))'
