@@ -14,6 +14,20 @@
 
 static const char *const kind_upper[OPK_N] = { "BIND", "SEARCH", "COMPARE", "MODIFY", "EXTENDED", "OTHER" };
 
+/* " key=\"value\"" with '"' and '\\' escaped, at most 256 bytes of the value (log.c defangs the rest) */
+static void
+quoted(char *dst, size_t dstlen, const char *key, const char *v)
+{
+	size_t o = (size_t)snprintf(dst, dstlen, " %s=\"", key);
+	for (size_t i = 0; v[i] != '\0' && i < 256 && o + 4 < dstlen; i++) {
+		if (v[i] == '"' || v[i] == '\\')
+			dst[o++] = '\\';
+		dst[o++] = v[i];
+	}
+	dst[o++] = '"';
+	dst[o] = '\0';
+}
+
 void
 access_op_done(struct server *srv, const struct op_done *d)
 {
@@ -21,13 +35,13 @@ access_op_done(struct server *srv, const struct op_done *d)
 	metrics_record(&srv->metrics, d->kind, d->profile, d->code, d->etime_us, now);
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
-	char entries[32] = "", dn[300] = "", diag[300] = "";
+	char entries[32] = "", dn[600] = "", diag[600] = "";
 	if (d->kind == OPK_SEARCH)
 		snprintf(entries, sizeof(entries), " entries=%u", d->entries);
 	if (d->dn != NULL)
-		snprintf(dn, sizeof(dn), " dn=\"%.256s\"", d->dn);
+		quoted(dn, sizeof(dn), "dn", d->dn);
 	if (d->diag != NULL && d->diag[0] != '\0')
-		snprintf(diag, sizeof(diag), " diag=\"%.256s\"", d->diag);
+		quoted(diag, sizeof(diag), "diag", d->diag);
 	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)d->conn, d->msgid,
 	    kind_upper[d->kind], d->profile ? d->profile : "-", dn, d->code, entries, (double)d->etime_us / 1e6, diag);
 }

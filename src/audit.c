@@ -185,6 +185,8 @@ cef_value(struct evbuffer *o, const char *s)
 			evbuffer_add(o, "\\n", 2);
 		else if (*s == '\r')
 			evbuffer_add(o, "\\r", 2);
+		else if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			evbuffer_add(o, " ", 1);        /* CEF has no escape for other control characters */
 		else
 			evbuffer_add(o, s, 1);
 	}

@@ -2,6 +2,7 @@
  * log.c — leveled logging to stderr or syslog.
  */
 #include "log.h"
+#include "json.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,16 +44,50 @@ log_enabled(int level)
 	return level <= log_max;
 }
 
+/*
+ * Control characters and bytes that are not UTF-8 in a message (a bind
+ * name, a base DN, anything a client chose) are written as \xNN, so one
+ * event is always one line of valid UTF-8 and nobody can forge a log line
+ * or reach a terminal with escape sequences.
+ */
+static size_t
+defang(char *dst, size_t dstlen, const char *src, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 5 < dstlen; i++) {
+		unsigned char ch = (unsigned char)src[i];
+		int u = ch >= 0x80 ? utf8_len((const unsigned char *)src + i) : 0;
+		if (u > 0 && (size_t)u <= len - i) {
+			memcpy(dst + o, src + i, (size_t)u);      /* UTF-8 (Cyrillic names) as is */
+			o += (size_t)u;
+			i += (size_t)u - 1;
+		} else if (ch < 0x20 || ch >= 0x7f) {
+			dst[o++] = '\\';
+			dst[o++] = 'x';
+			dst[o++] = hex[ch >> 4];
+			dst[o++] = hex[ch & 15];
+		} else {
+			dst[o++] = (char)ch;
+		}
+	}
+	return o;
+}
+
 static void
 log_vwrite(int level, const char *fmt, va_list ap)
 {
 	if (level > log_max)
 		return;
+	char msg[2048], line[2048 + 64];
+	int m = vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t ml = m < 0 ? 0 : (size_t)m < sizeof(msg) ? (size_t)m : sizeof(msg) - 1;
 	if (log_to_syslog) {
-		vsyslog(level_prio[level], fmt, ap);
+		size_t l = defang(line, sizeof(line) - 1, msg, ml);
+		line[l] = '\0';
+		syslog(level_prio[level], "%s", line);
 		return;
 	}
-	char line[2048];
 	struct timeval tv;
 	gettimeofday(&tv, NULL);
 	/* the date part changes once a second: formatted then, reused meanwhile */
@@ -65,9 +100,7 @@ log_vwrite(int level, const char *fmt, va_list ap)
 		stamp_sec = tv.tv_sec;
 	}
 	int n = snprintf(line, sizeof(line), "%s.%03dZ %s: ", stamp, (int)(tv.tv_usec / 1000), level_names[level]);
-	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < sizeof(line) - (size_t)n - 1 ? (size_t)m :
-	    sizeof(line) - (size_t)n - 2);
+	size_t len = (size_t)n + defang(line + n, sizeof(line) - (size_t)n - 1, msg, ml);
 	line[len++] = '\n';
 	/* one write(2) per line: whole lines even when stderr is shared */
 	fwrite(line, 1, len, stderr);

@@ -62,6 +62,14 @@ rc=0; ldapwhoami -x -H "$PORTAL" -D "$ALICE" -w Secret123 >/dev/null 2>&1 || rc=
 assert_eq 49 "$rc" "alice is not in the portal's login group"
 rc=0; ldapwhoami -x -H "$PROXY_URL" >/dev/null 2>&1 || rc=$?
 rc=0; ldapwhoami -x -H "$PROXY_URL" -D "uid=nobody,cn=elsewhere" -w "$WRONG" >/dev/null 2>&1 || rc=$?
+# hostile names: a forged log line, bytes that are not UTF-8
+FORGED=$'uid=x"\n2099-01-01T00:00:00.000Z info: conn=999 op=1 BIND profile=demo dn="uid=admin" result=0'
+ldapwhoami -x -H "$PROXY_URL" -D "$FORGED" -w "$WRONG" >/dev/null 2>&1 || true
+ldapwhoami -x -H "$PROXY_URL" -D $'uid=\xff\xfe,cn=users' -w "$WRONG" >/dev/null 2>&1 || true
+sleep 0.2
+! grep -q '^2099-01-01' "$PROXY_LOG" || fail "a bind name forged a log line"
+grep -qF 'dn="uid=x\"\x0a2099-01-01' "$PROXY_LOG" || fail "the hostile bind name is not logged escaped"
+audit_has bind_failure "r['user']=='uid=\ufffd\ufffd,cn=users'"
 audit_has bind_success "r['user']=='$SVC_DN' and r['role']=='service' and r['profile']=='demo' and r['src_ip']=='127.0.0.1' and r['src_port']>0 and r['tls'] is False and r['result']==0 and r['listener']=='$PROXY_URL'"
 audit_has bind_success "r['user']=='$DAVE' and r['role']=='user' and r['profile']=='portal' and r['user_dn']=='$DAVE' and r['conn']>0 and r['op']==1"
 audit_has bind_failure "r['user']=='$DAVE' and r['reason']=='invalid_credentials' and r['result']==49 and r['outcome']=='failure'"
@@ -132,7 +140,8 @@ ok "audit: controller down and back up"
 import re, sys
 log, dave = open(sys.argv[1]).read(), sys.argv[2]
 op = re.compile(r'info: conn=(\d+) op=(\d+) (BIND|SEARCH|COMPARE|MODIFY|EXTENDED|OTHER) profile=(\S+)'
-                r'(?: dn="([^"]*)")? result=(\d+)(?: entries=(\d+))? etime=(\d+\.\d{6})(?: diag="(.*)")?$')
+                r'(?: dn="((?:\\.|[^"\\])*)")? result=(\d+)(?: entries=(\d+))? etime=(\d+\.\d{6})'
+                r'(?: diag="((?:\\.|[^"\\])*)")?$')
 lines = [op.search(l) for l in log.splitlines() if " op=" in l and "info: conn=" in l]
 assert lines and all(lines), "malformed access lines"
 kinds = {(m.group(3), m.group(6)) for m in lines}

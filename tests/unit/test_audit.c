@@ -91,6 +91,35 @@ test_cef(void **state)
 	assert_int_equal(strchr(s, '\n') - s + 1, (long)strlen(s));
 }
 
+/* Cyrillic passes as UTF-8; bytes that are not UTF-8 become U+FFFD, so the record stays valid JSON */
+static void
+test_json_utf8(void **state)
+{
+	(void)state;
+	open_trail(0);
+	struct audit_rec r;
+	audit_begin(&r, "bind_failure", AUDIT_FAILURE);
+	audit_str(&r, AK_USER, "\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\xff\xfe@\xc0\xaf\xed\xa0\x80\xe2\x82");
+	audit_emit(&r);
+	char *s = slurp();
+	assert_non_null(strstr(s, "\"user\":\"\xd0\x98\xd0\xb2\xd0\xb0\xd0\xbd\\ufffd\\ufffd@\\ufffd\\ufffd"
+	    "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"}"));
+}
+
+/* CEF: a tab or ESC in a value becomes a space */
+static void
+test_cef_control(void **state)
+{
+	(void)state;
+	open_trail(1);
+	struct audit_rec r;
+	audit_begin(&r, "bind_failure", AUDIT_FAILURE);
+	audit_str(&r, AK_USER, "a\tb\x1b[31mc");
+	audit_emit(&r);
+	char *s = slurp();
+	assert_non_null(strstr(s, " suser=a b [31mc\n"));
+}
+
 static void
 test_off_writes_nothing(void **state)
 {
@@ -126,6 +155,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_json),
 		cmocka_unit_test(test_cef),
+		cmocka_unit_test(test_json_utf8),
+		cmocka_unit_test(test_cef_control),
 		cmocka_unit_test(test_off_writes_nothing),
 		cmocka_unit_test(test_unopenable_file),
 	};
