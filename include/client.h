@@ -79,10 +79,12 @@ void client_free(struct client *c);
 
 /*
  * Sends a locally made result for the request being handled and accounts
- * for it (access log, metrics; a policy refusal — 32, 50 or 53 — is also
- * an access_denied audit record).  tag is the response tag.
+ * for it (access log, metrics).  tag is the response tag.
  */
 void client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag);
+/* client_result() for a refusal by the profile's policy: also an access_denied audit record. */
+void client_deny(struct client *c, int msgid, unsigned tag, int code, const char *diag);
+void client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code, const char *diag);
 /* Only the accounting of client_result(), for results sent otherwise (rootDSE, extended results). */
 void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag);
 /* Only the sending: for an op whose accounting op.c does. */

@@ -299,21 +299,30 @@ client_account(struct client *c, int msgid, unsigned request_tag, int code, uint
 		c->profile ? c->profile->name : NULL, request_tag == PDU_BIND_REQ ? c->bound_dn : NULL, diag };
 	c->nerrors += result_is_error(code);
 	access_op_done(c->srv, &d);
-	if ((code == LDAP_NO_SUCH_OBJECT || code == LDAP_INSUFFICIENT_ACCESS || code == LDAP_UNWILLING_TO_PERFORM) &&
-	    request_tag != PDU_BIND_REQ && audit_enabled()) {
-		/* aldproxy's policy said no (outside the profile's tree, an attribute it
-		 * does not allow, a write it does not permit, no bind yet) */
-		struct audit_rec r;
-		audit_begin(&r, "access_denied", AUDIT_DENIED);
-		access_audit_client(&r, c);
-		audit_num(&r, AK_OP, msgid);
-		audit_str(&r, AK_USER, c->bound_dn);
-		audit_str(&r, AK_OPERATION, operation_name(request_tag));
-		audit_num(&r, AK_RESULT, code);
-		audit_str(&r, AK_REASON, "policy");
-		audit_str(&r, AK_MESSAGE, diag);
-		audit_emit(&r);
-	}
+}
+
+void
+client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code, const char *diag)
+{
+	if (!audit_enabled())
+		return;
+	struct audit_rec r;
+	audit_begin(&r, "access_denied", AUDIT_DENIED);
+	access_audit_client(&r, c);
+	audit_num(&r, AK_OP, msgid);
+	audit_str(&r, AK_USER, c->bound_dn);
+	audit_str(&r, AK_OPERATION, operation_name(request_tag));
+	audit_num(&r, AK_RESULT, code);
+	audit_str(&r, AK_REASON, "policy");
+	audit_str(&r, AK_MESSAGE, diag);
+	audit_emit(&r);
+}
+
+void
+client_deny(struct client *c, int msgid, unsigned tag, int code, const char *diag)
+{
+	client_result(c, msgid, tag, code, diag);
+	client_audit_denied(c, msgid, request_tag_of(tag), code, diag);
 }
 
 void
@@ -424,7 +433,7 @@ write_handle(struct client *c, struct request *r, unsigned char *buf, size_t len
 	char diag[200];
 	snprintf(diag, sizeof(diag), "aldproxy: write operations are not allowed%s%s",
 	    c->profile ? " by profile " : "", c->profile ? c->profile->name : "");
-	client_result(c, r->msgid, op_response_tag(r->tag), LDAP_UNWILLING_TO_PERFORM, diag);
+	client_deny(c, r->msgid, op_response_tag(r->tag), LDAP_UNWILLING_TO_PERFORM, diag);
 	return 0;
 }
 

@@ -442,7 +442,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		return 0;
 	}
 	if (c->bound_dn == NULL || c->profile == NULL) {
-		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS,
+		client_deny(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS,
 		    "aldproxy: bind first; only the rootDSE may be read without a bind");
 		return 0;
 	}
@@ -451,7 +451,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		return 0;
 	}
 	if ((code = check_base(c, &s->base, s->scope, diag, sizeof(diag))) != LDAP_SUCCESS) {
-		client_result(c, r->msgid, PDU_SEARCH_DONE, code, diag);
+		(code == LDAP_NO_SUCH_OBJECT ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
 		return 0;
 	}
 	struct filter_check fc = { c->profile, "" };
@@ -463,7 +463,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	if (frc > 0) {
 		snprintf(diag, sizeof(diag), "aldproxy: the filter tests attribute '%s', which profile %s does not allow%s",
 		    fc.bad, c->profile->name, fc.bad[0] >= '0' && fc.bad[0] <= '9' ? " (use attribute names, not OIDs)" : "");
-		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS, diag);
+		client_deny(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS, diag);
 		return 0;
 	}
 
@@ -694,7 +694,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 	(void)buf;
 	(void)len;
 	if (c->bound_dn == NULL || c->profile == NULL) {
-		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, "aldproxy: bind first");
+		client_deny(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, "aldproxy: bind first");
 		return 0;
 	}
 	if ((code = controls_check(r, &cdiag)) != LDAP_SUCCESS) {
@@ -702,13 +702,13 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		return 0;
 	}
 	if ((code = check_base(c, &cmp->dn, LDAP_SCOPE_SUBTREE, diag, sizeof(diag))) != LDAP_SUCCESS) {
-		client_result(c, r->msgid, PDU_COMPARE_RES, code, diag);
+		(code == LDAP_NO_SUCH_OBJECT ? client_deny : client_result)(c, r->msgid, PDU_COMPARE_RES, code, diag);
 		return 0;
 	}
 	if (!profile_attr_allowed(c->profile, cmp->attr.bv_val, cmp->attr.bv_len)) {
 		snprintf(diag, sizeof(diag), "aldproxy: profile %s does not allow attribute '%.*s'", c->profile->name,
 		    (int)(cmp->attr.bv_len > 100 ? 100 : cmp->attr.bv_len), cmp->attr.bv_val);
-		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, diag);
+		client_deny(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, diag);
 		return 0;
 	}
 	struct upstream *u = backend_pick(c->srv->backend);

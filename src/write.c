@@ -117,6 +117,8 @@ passwd_reply(struct client *c, struct request *r, int code, const char *diag)
 	pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
 	client_check_output(c);
 	client_account(c, r->msgid, PDU_EXT_REQ, code, 0, diag);
+	if (code == LDAP_INSUFFICIENT_ACCESS || code == LDAP_UNWILLING_TO_PERFORM || code == LDAP_NO_SUCH_OBJECT)
+		client_audit_denied(c, r->msgid, PDU_EXT_REQ, code, diag);    /* the profile's policy said no */
 	return 0;
 }
 
@@ -138,7 +140,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		code = LDAP_UNWILLING_TO_PERFORM;
 	}
 	if (code != LDAP_SUCCESS) {
-		client_result(c, r->msgid, PDU_MODIFY_RES, code, diag);
+		(code == LDAP_UNAVAILABLE ? client_result : client_deny)(c, r->msgid, PDU_MODIFY_RES, code, diag);
 		return 0;
 	}
 	/* ModifyRequest ::= [APPLICATION 6] SEQUENCE { object, changes SEQUENCE OF change } */
@@ -155,7 +157,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	int nl = dn_normalize(dn.bv_val, dn.bv_len, ndn, sizeof(ndn));
 	if (nl < 0 || !dn_is_under(ndn, (size_t)nl, p->search_base_norm, p->search_base_len) ||
 	    rewrite_dn_in(p, dn.bv_val, dn.bv_len, real, sizeof(real)) < 0) {
-		client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_NO_SUCH_OBJECT, "aldproxy: the entry is outside this profile");
+		client_deny(c, r->msgid, PDU_MODIFY_RES, LDAP_NO_SUCH_OBJECT, "aldproxy: the entry is outside this profile");
 		return 0;
 	}
 	arena_reset(&c->srv->arena);
@@ -181,7 +183,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		if (!may_write(p, &type) || !profile_attr_allowed(p, type.bv_val, type.bv_len)) {
 			snprintf(d, sizeof(d), "aldproxy: profile %s does not allow modifying '%.*s'", p->name,
 			    (int)(type.bv_len > 100 ? 100 : type.bv_len), type.bv_val);
-			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_INSUFFICIENT_ACCESS, d);
+			client_deny(c, r->msgid, PDU_MODIFY_RES, LDAP_INSUFFICIENT_ACCESS, d);
 			return 0;
 		}
 		if (al + type.bv_len + 2 < sizeof(names))

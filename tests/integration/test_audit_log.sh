@@ -88,6 +88,16 @@ assert_eq 32 "$rc" "compare on an entry outside the visible groups"
 audit_has access_denied "r['operation']=='search' and r['result']==32 and r['reason']=='policy' and 'outside the subtree' in r['message'] and r['user']=='$SVC_DN'"
 audit_has access_denied "r['operation']=='search' and r['result']==50 and 'krbPrincipalKey' in r['message'] and r['profile']=='portal'"
 audit_has access_denied "r['operation']=='compare' and r['reason']=='not_visible' and r['target']=='$ALICE'"
+# not every refusal is a policy decision: a bad paged-results cookie is a protocol error
+"$RIG_PYTHON" - "$PROXY_URL" "$SVC_DN" "$SVC_PW" "$USERS_DN" <<'PY' || fail "paged search with a bogus cookie"
+import sys
+from ldap3 import Server, Connection
+url, dn, pw, base = sys.argv[1:5]
+c = Connection(Server(url), dn, pw, auto_bind=True, receive_timeout=10)
+c.search(base, "(uid=*)", attributes=["uid"], paged_size=5, paged_cookie=b"bogus-cookie")
+assert c.result["result"] == 53, c.result
+PY
+! grep -q 'paged results cookie' "$AUDIT_LOG" || fail "a bad paged-results cookie was audited as a denial"
 ok "audit: denied searches (outside the tree, a secret attribute) and a compare hidden by the visible groups"
 
 # ---- writes
