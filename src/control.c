@@ -26,6 +26,7 @@
 #include "server.h"
 #include "upstream.h"
 #include "version.h"
+#include "shortconn.h"
 #include "json.h"
 #include "notify.h"
 
@@ -35,6 +36,7 @@
 struct ctl_sock {
 	struct server *srv;
 	struct evconnlistener *lev;
+	struct shortconn_pool conns;    /* open connections: 64 at most, 10 s each */
 	char *path;
 	int readonly;
 };
@@ -318,35 +320,15 @@ ctl_error(struct evbuffer *o, const char *msg)
 	evbuffer_add(o, "}\n", 2);
 }
 
-static void
-ctl_done_cb(struct bufferevent *bev, void *arg)
-{
-	(void)arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);
-}
-
-static void
-ctl_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
-}
-
-static void
-ctl_read_cb(struct bufferevent *bev, void *arg)
+/* One command line in, its answer out (shortconn.c closes the connection). */
+static int
+ctl_handle(void *arg, struct evbuffer *in, struct evbuffer *o)
 {
 	struct ctl_sock *cs = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	size_t n;
 	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_ANY);
-	if (line == NULL) {
-		if (evbuffer_get_length(in) > CTL_MAX_LINE)
-			bufferevent_free(bev);
-		return;
-	}
-	struct evbuffer *o = bufferevent_get_output(bev);
+	if (line == NULL)
+		return evbuffer_get_length(in) > CTL_MAX_LINE ? -1 : 0;
 	size_t i;
 	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(line, commands[i].name) == 0)
@@ -364,8 +346,7 @@ ctl_read_cb(struct bufferevent *bev, void *arg)
 		commands[i].fn(cs->srv, o);
 	}
 	free(line);
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, ctl_done_cb, ctl_event_cb, cs);
+	return 1;
 }
 
 static void
@@ -375,15 +356,7 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 	(void)lev;
 	(void)sa;
 	(void)len;
-	struct bufferevent *bev = bufferevent_socket_new(cs->srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
-		return;
-	}
-	struct timeval tv = { 5, 0 };
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_setcb(bev, ctl_read_cb, NULL, ctl_event_cb, cs);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	shortconn_accept(&cs->conns, fd);
 }
 
 static int
@@ -417,6 +390,7 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, c
 	}
 	cs->srv = srv;
 	cs->readonly = readonly;
+	shortconn_pool_init(&cs->conns, srv->base, ctl_handle, cs, 64, 10000);
 	cs->lev = evconnlistener_new(srv->base, ctl_accept_cb, cs, LEV_OPT_CLOSE_ON_FREE, -1, fd);
 	if (cs->lev == NULL || (cs->path = strdup(path)) == NULL) {
 		if (cs->lev == NULL)
@@ -432,8 +406,10 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, c
 static void
 sock_close(struct ctl_sock *cs)
 {
-	if (cs->lev != NULL)
+	if (cs->lev != NULL) {
 		evconnlistener_free(cs->lev);
+		shortconn_pool_close(&cs->conns);
+	}
 	if (cs->path != NULL) {
 		unlink(cs->path);
 		free(cs->path);

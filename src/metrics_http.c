@@ -3,8 +3,9 @@
  *
  * A deliberately small HTTP/1.0 responder for a scraper on the same host:
  * GET (or HEAD) /metrics answers 200 with control_prometheus(); anything
- * else gets 404 or 405; every answer closes the connection.  The config
- * loader allows loopback addresses only, since there is no authentication.
+ * else gets 404 or 405; every answer closes the connection, and a
+ * connection lives 5 s at most (16 at a time).  The config loader allows
+ * loopback addresses only, since there is no authentication.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,97 +23,69 @@
 #include "control.h"
 #include "log.h"
 #include "server.h"
+#include "shortconn.h"
 
 #define HTTP_MAX_HEADER 8192
 
 static struct evconnlistener *http_lev;
+static struct shortconn_pool http_conns;      /* 16 open at most, 5 s each from accept */
 
 static void
-http_done_cb(struct bufferevent *bev, void *arg)
+http_answer(struct evbuffer *o, int status, const char *reason, const char *type, struct evbuffer *body, int head)
 {
-	(void)arg;
-	if (evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		bufferevent_free(bev);
-}
-
-static void
-http_event_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)what;
-	(void)arg;
-	bufferevent_free(bev);
-}
-
-static void
-http_answer(struct bufferevent *bev, int status, const char *reason, const char *type, struct evbuffer *body, int head)
-{
-	struct evbuffer *o = bufferevent_get_output(bev);
 	size_t len = body ? evbuffer_get_length(body) : 0;
 	evbuffer_add_printf(o, "HTTP/1.0 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n%s\r\n",
 	    status, reason, type, len, status == 405 ? "Allow: GET, HEAD\r\n" : "");
 	if (body != NULL && !head)
 		evbuffer_add_buffer(o, body);
-	bufferevent_disable(bev, EV_READ);
-	bufferevent_setcb(bev, NULL, http_done_cb, http_event_cb, NULL);
 }
 
-static void
-http_read_cb(struct bufferevent *bev, void *arg)
+/* A request's head in, the answer out; the body of a request is never read. */
+static int
+http_handle(void *arg, struct evbuffer *in, struct evbuffer *o)
 {
 	struct server *srv = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
 	struct evbuffer_ptr end = evbuffer_search(in, "\r\n\r\n", 4, NULL);
 	if (end.pos < 0)
 		end = evbuffer_search(in, "\n\n", 2, NULL);
-	if (end.pos < 0) {
-		if (evbuffer_get_length(in) > HTTP_MAX_HEADER)
-			bufferevent_free(bev);
-		return;
-	}
+	if (end.pos < 0)
+		return evbuffer_get_length(in) > HTTP_MAX_HEADER ? -1 : 0;
 	size_t n;
 	char *line = evbuffer_readln(in, &n, EVBUFFER_EOL_CRLF);
 	char method[16] = "", path[256] = "";
 	if (line == NULL || sscanf(line, "%15s %255s", method, path) != 2) {
 		free(line);
-		http_answer(bev, 400, "Bad Request", "text/plain", NULL, 0);
-		return;
+		http_answer(o, 400, "Bad Request", "text/plain", NULL, 0);
+		return 1;
 	}
 	free(line);
+	path[strcspn(path, "?")] = '\0';      /* a query string is ignored */
 	int head = strcmp(method, "HEAD") == 0;
 	struct evbuffer *body = evbuffer_new();
-	if (body == NULL) {
-		bufferevent_free(bev);
-		return;
-	}
+	if (body == NULL)
+		return -1;
 	if (strcmp(method, "GET") != 0 && !head) {
 		evbuffer_add_printf(body, "only GET and HEAD\n");
-		http_answer(bev, 405, "Method Not Allowed", "text/plain", body, 0);
+		http_answer(o, 405, "Method Not Allowed", "text/plain", body, 0);
 	} else if (strcmp(path, "/metrics") != 0) {
 		evbuffer_add_printf(body, "aldproxy: the metrics are at /metrics\n");
-		http_answer(bev, 404, "Not Found", "text/plain", body, head);
+		http_answer(o, 404, "Not Found", "text/plain", body, head);
 	} else {
 		control_prometheus(srv, body);
-		http_answer(bev, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
+		http_answer(o, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
 	}
 	evbuffer_free(body);
+	return 1;
 }
 
 static void
 http_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int len, void *arg)
 {
-	struct server *srv = arg;
 	(void)lev;
 	(void)sa;
 	(void)len;
-	struct bufferevent *bev = bufferevent_socket_new(srv->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
-		return;
-	}
-	struct timeval tv = { 5, 0 };
-	bufferevent_set_timeouts(bev, &tv, &tv);
-	bufferevent_setcb(bev, http_read_cb, NULL, http_event_cb, srv);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
+	(void)arg;
+	shortconn_accept(&http_conns, fd);
 }
 
 int
@@ -130,6 +103,7 @@ metrics_http_open(struct server *srv, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: key 'metrics.listen': cannot parse '%s'", cfg->path, cfg->metrics_listen);
 		return -1;
 	}
+	shortconn_pool_init(&http_conns, srv->base, http_handle, srv, 16, 5000);
 	http_lev = evconnlistener_new_bind(srv->base, http_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16, (struct sockaddr *)&ss, sl);
 	if (http_lev == NULL) {
@@ -144,7 +118,9 @@ metrics_http_open(struct server *srv, char *err, size_t errlen)
 void
 metrics_http_close(void)
 {
-	if (http_lev != NULL)
+	if (http_lev != NULL) {
 		evconnlistener_free(http_lev);
+		shortconn_pool_close(&http_conns);
+	}
 	http_lev = NULL;
 }

@@ -99,6 +99,43 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PROXY_PORT2/oth
 assert_eq 404 "$code" "HTTP path other than /metrics"
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PROXY_PORT2/metrics")
 assert_eq 405 "$code" "HTTP POST"
+# a slow or idle scraper cannot hold the listener: 5 s per connection, 16 at a time
+"$RIG_PYTHON" - "$PROXY_PORT2" <<'PY' || fail "HTTP listener limits"
+import socket, sys, time
+port = int(sys.argv[1])
+t0 = time.time()
+s = socket.create_connection(("127.0.0.1", port))
+s.settimeout(1)
+closed = None
+while time.time() - t0 < 12:
+    try:
+        s.send(b"G")
+        if s.recv(1) == b"":
+            closed = time.time() - t0
+            break
+    except socket.timeout:
+        continue
+    except OSError:
+        closed = time.time() - t0
+        break
+assert closed is not None and closed < 7, "a byte-at-a-time client held the connection %r s" % closed
+idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(20)]
+time.sleep(0.3)
+refused = 0
+for c in idle:
+    c.settimeout(0.2)
+    try:
+        if c.recv(1) == b"":
+            refused += 1
+    except socket.timeout:
+        pass
+    except OSError:
+        refused += 1
+assert refused >= 4, "only %d of 20 idle connections beyond the cap of 16 were closed" % refused
+for c in idle:
+    c.close()
+print("ok - HTTP: a trickling client closed after %.1f s; %d connections beyond the cap closed at once" % (closed, refused))
+PY
 ok "metrics: Prometheus text on the socket and on http://127.0.0.1:$PROXY_PORT2/metrics agree with the traffic"
 
 # the read-only socket: monitoring yes, reload and the connection list no
