@@ -89,6 +89,8 @@ void client_audit_denied(struct client *c, int msgid, unsigned request_tag, int 
 void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag);
 /* Only the sending: for an op whose accounting op.c does. */
 void client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag);
+/* Bytes written for c and not yet handed to the kernel (both layers under StartTLS). */
+size_t client_output_pending(struct client *c);
 /* After adding to c's output: cuts c off if past limits.max_client_output. */
 void client_check_output(struct client *c);
 /* An op of c finished: maybe resume reading. */

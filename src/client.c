@@ -42,6 +42,9 @@ static void client_write_cb(struct bufferevent *bev, void *arg);
 static void client_event_cb(struct bufferevent *bev, short what, void *arg);
 static void client_process(struct client *c);
 
+/* After StartTLS: the most the TLS layer may queue in the socket bufferevent below it. */
+#define TLS_UNDER_MAX (256 * 1024)
+
 
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
@@ -332,6 +335,14 @@ client_result(struct client *c, int msgid, unsigned tag, int code, const char *d
 	client_account(c, msgid, request_tag_of(tag), code, 0, diag);
 }
 
+size_t
+client_output_pending(struct client *c)
+{
+	struct bufferevent *under = bufferevent_get_underlying(c->bev);
+	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
+	    (under != NULL ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
+}
+
 void
 client_check_output(struct client *c)
 {
@@ -478,6 +489,10 @@ start_tls(struct client *c)
 		client_close(c, -1, "StartTLS: cannot create the TLS layer");
 		return;
 	}
+	/* bound what the TLS layer may push into the socket's buffer: the rest
+	 * stays in the TLS bufferevent's output, where limits.max_client_output
+	 * and the drain see it */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, TLS_UNDER_MAX);
 	c->bev = tls;
 	c->tls = 1;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);

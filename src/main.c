@@ -236,8 +236,7 @@ drain_idle(struct server *srv)
 	struct client *c, *next;
 	for (c = TAILQ_FIRST(&srv->clients); c != NULL; c = next) {
 		next = TAILQ_NEXT(c, link);
-		if (c->nops == 0 && c->state != C_CLOSING &&
-		    evbuffer_get_length(bufferevent_get_output(c->bev)) == 0)
+		if (c->nops == 0 && c->state != C_CLOSING && client_output_pending(c) == 0)
 			client_close(c, -1, "server shutdown");
 	}
 }

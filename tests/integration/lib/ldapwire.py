@@ -326,6 +326,18 @@ class Conn:
         self.next_id += 1
         return m
 
+    def starttls(self, cafile, hostname="localhost"):
+        """StartTLS (RFC 4511 4.14): the extended operation, then TLS over the same socket."""
+        import ssl
+        mid = self.msgid()
+        self.send(ext_req(mid, "1.3.6.1.4.1.1466.20037"))
+        m = self.recv()
+        if m.code != 0:
+            raise BerError("StartTLS refused: %r" % m)
+        ctx = ssl.create_default_context(cafile=cafile)
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=hostname)
+        return m
+
     def send(self, data):
         self.sock.sendall(data)
 
