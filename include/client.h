@@ -46,6 +46,7 @@ struct client {
 	int peer_port;
 	uint64_t started_us;            /* accepted (monotonic) */
 	uint64_t req_start_us;          /* the request being handled arrived */
+	int req_waited;                 /* it waited for directory capacity: handled again, same arrival */
 	uint64_t nerrors;               /* operations that ended with an error result */
 	char *bound_dn;                 /* the product's view of the identity; NULL while anonymous */
 	char *bound_real;               /* its directory DN; NULL for profile-only service accounts */

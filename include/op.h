@@ -40,7 +40,8 @@ struct op {
 	int up_msgid;
 	unsigned tag;                   /* request protocolOp tag */
 	unsigned flags;
-	uint64_t start_us;
+	uint64_t start_us;              /* sent (the timeout scan relies on its order in up->ops) */
+	uint64_t arrived_us;            /* the client's request arrived: the access line's etime */
 	uint32_t nentries;
 	const struct profile *profile;  /* the client's profile when the op began */
 	struct want *want;              /* owned: the client's view of a rewritten search */

@@ -52,7 +52,8 @@ audit_bind(const struct client *c, int msgid, const char *name, const char *real
 
 /* A bind refused by aldproxy itself, before the directory is asked. */
 static int
-refuse(struct client *c, struct request *r, int code, const char *diag, const char *logwhy, const char *reason)
+refuse(struct client *c, struct request *r, int code, const char *diag, const char *logwhy, const char *reason,
+    const struct profile *p)
 {
 	struct req_bind *b = &r->u.bind;
 	char name[300];
@@ -65,7 +66,7 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 		c->profile ? c->profile->name : NULL, name, logwhy };
 	c->nerrors++;
 	access_op_done(c->srv, &d);
-	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, NULL, ROLE_NONE, code, reason, logwhy);
+	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, p, ROLE_NONE, code, reason, logwhy);
 	return 0;
 }
 
@@ -107,13 +108,13 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	    sizeof(real), &role, &sa);
 	if (p == NULL)
 		/* the same answer as a wrong password: reveal nothing */
-		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name", "unknown_name");
+		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name", "unknown_name", NULL);
 	if (sa != NULL && sa->hash != NULL) {
 		/* a service account kept in the profile: verified here, the directory is not asked */
 		int ok = password_hash_check(sa->hash, b->cred.bv_val, b->cred.bv_len) == 1;
 		if (!ok)
 			return refuse(c, r, LDAP_INVALID_CREDENTIALS, p->ad_diagnostics ? ad_diagnostic(49) : NULL,
-			    "wrong password for a profile service account", "invalid_credentials");
+			    "wrong password for a profile service account", "invalid_credentials", p);
 		c->bound_dn = strndup(b->dn.bv_val, b->dn.bv_len);
 		client_set_profile(c, p);
 		c->role = ROLE_SERVICE;
@@ -129,7 +130,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	    (op->bind_real = strdup(real)) == NULL) {
 		if (op != NULL)
 			op_free(op);
-		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory", "internal_error");
+		return refuse(c, r, LDAP_OTHER, "aldproxy: out of memory", "out of memory", "internal_error", NULL);
 	}
 	op->bind_profile = profile_hold(p);
 	op->bind_role = role;
@@ -144,7 +145,8 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 	} else {
 		if (b->cred.bv_len > 4000) {
 			op_free(op);
-			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes", "invalid_credentials");
+			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes",
+			    "invalid_credentials", NULL);
 		}
 		size_t credtlv = enc_tlv_size(b->cred.bv_len);
 		size_t body = 3 + enc_tlv_size(rl) + credtlv;
@@ -191,26 +193,30 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		client_set_profile(c, NULL);
 
 	if (b->version != 3)
-		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2", "protocol_version");
+		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2",
+		    "protocol_version", NULL);
 	else if (b->auth_tag == 0xa3)
 		rc = refuse(c, r, LDAP_AUTH_METHOD_NOT_SUPPORTED,
-		    "aldproxy: SASL binds are not supported; use a simple bind over TLS", "SASL bind", "sasl_refused");
+		    "aldproxy: SASL binds are not supported; use a simple bind over TLS", "SASL bind", "sasl_refused", NULL);
 	else if (b->auth_tag != 0x80)
 		rc = refuse(c, r, LDAP_AUTH_METHOD_NOT_SUPPORTED, "aldproxy: unknown authentication method",
-		    "unknown authentication choice", "auth_method");
+		    "unknown authentication choice", "auth_method", NULL);
 	else if (b->dn.bv_len == 0)
 		/* RFC 4513 5.1.1 anonymous (and a password without a name) */
 		rc = refuse(c, r, LDAP_INAPPROPRIATE_AUTH,
-		    "aldproxy: anonymous binds are not allowed; bind with a DN and a password", "anonymous bind", "anonymous_refused");
+		    "aldproxy: anonymous binds are not allowed; bind with a DN and a password", "anonymous bind",
+		    "anonymous_refused", NULL);
 	else if (b->cred.bv_len == 0)
 		/* RFC 4513 5.1.2: unauthenticated binds fail with unwillingToPerform */
 		rc = refuse(c, r, LDAP_UNWILLING_TO_PERFORM,
-		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password", "empty_password");
+		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password",
+		    "empty_password", NULL);
 	else if (controls_check(r, &cdiag) != LDAP_SUCCESS)
-		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control", "critical_control");
+		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control",
+		    "critical_control", NULL);
 	else if (c->srv->cfg->require_tls && !c->tls)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
-		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS", "tls_required");
+		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS", "tls_required", NULL);
 	else
 		rc = bind_start(c, r, prev);
 	profile_release(prev);

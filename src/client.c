@@ -543,8 +543,10 @@ client_process(struct client *c)
 		for (size_t i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 			if (handlers[i].tag == c->srv->req.tag)
 				fn = handlers[i].fn;
-		c->req_start_us = now_us();
+		if (!c->req_waited)
+			c->req_start_us = now_us();     /* a request handled again after a wait keeps its arrival */
 		rc = fn(c, &c->srv->req, buf, h.total);
+		c->req_waited = rc == HANDLER_WAIT;
 		if (rc == HANDLER_WAIT) {
 			/* the request stays buffered until a directory connection has room */
 			backend_wait_capacity(c->srv->backend, c);

@@ -204,7 +204,8 @@ control_prometheus(struct server *srv, struct evbuffer *o)
 		    "aldproxy_backend_connections{server=\"%s\",state=\"not_ready\"} %u\n",
 		    be->servers[s].urlstr, ready, be->servers[s].urlstr, total - ready);
 	}
-	evbuffer_add_printf(o, "# HELP aldproxy_backend_operations_in_flight Operations sent to the controller and not yet answered.\n"
+	evbuffer_add_printf(o, "# HELP aldproxy_backend_operations_in_flight "
+	    "Operations sent to the controller and not yet answered.\n"
 	    "# TYPE aldproxy_backend_operations_in_flight gauge\n");
 	for (size_t s = 0; s < be->nservers; s++) {
 		unsigned ready, total, ops;

@@ -273,7 +273,8 @@ metrics_prometheus(const struct metrics *m, struct evbuffer *o, uint64_t now)
 			if (m->profiles[i].ops[k])
 				evbuffer_add_printf(o, "aldproxy_profile_operations_total{profile=\"%s\",type=\"%s\"} %llu\n",
 				    m->profiles[i].name, op_kind_names[k], (unsigned long long)m->profiles[i].ops[k]);
-	evbuffer_add_printf(o, "# HELP aldproxy_profile_operation_errors_total Client operations with an error result, by profile and type.\n"
+	evbuffer_add_printf(o, "# HELP aldproxy_profile_operation_errors_total "
+	    "Client operations with an error result, by profile and type.\n"
 	    "# TYPE aldproxy_profile_operation_errors_total counter\n");
 	for (size_t i = 0; i < m->nprofiles; i++)
 		for (int k = 0; k < OPK_N; k++)

@@ -46,6 +46,7 @@ op_new(struct client *c, int msgid, unsigned tag)
 	if (op == NULL)
 		return NULL;
 	op->client = c;
+	op->arrived_us = c->req_start_us;  /* etime counts from here, waits for capacity included */
 	op->conn_id = c->id;
 	op->client_msgid = msgid;
 	op->tag = tag;
@@ -140,7 +141,8 @@ op_log(const struct op *op, int code, const char *diag)
 {
 	struct client *c = op->client;
 	const struct profile *p = op->tag == PDU_BIND_REQ ? op->bind_profile : op->profile;
-	struct op_done d = { op->conn_id, op->client_msgid, op_kind_of(op->tag), code, now_us() - op->start_us,
+	uint64_t from = op->arrived_us ? op->arrived_us : op->start_us;
+	struct op_done d = { op->conn_id, op->client_msgid, op_kind_of(op->tag), code, now_us() - from,
 		op->nentries, p ? p->name : NULL,
 		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c ? c->bound_dn : NULL) : op->target, diag };
 	if (c == NULL)
