@@ -247,7 +247,10 @@ signal_cb(evutil_socket_t sig, short what, void *arg)
 	struct server *srv = arg;
 	(void)what;
 	if (sig == SIGHUP) {
-		server_reload(srv);
+		if (srv->stopping)
+			log_notice("reload ignored: aldproxyd is shutting down");
+		else
+			server_reload(srv);
 		return;
 	}
 	if (srv->stopping) {
