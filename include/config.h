@@ -69,6 +69,7 @@ struct config {
 	int control_mode;           /* its permission bits */
 
 	char *control_group;        /* the admin socket's group (chgrp); NULL: the daemon's */
+	int control_line, control_ro_line, control_group_line, control_ro_group_line, metrics_line, audit_file_line;
 	char *control_ro_socket;    /* read-only twin: status, health, stats, metrics; NULL: none */
 	int control_ro_mode;
 	char *control_ro_group;

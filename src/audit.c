@@ -62,8 +62,8 @@ audit_open(const struct config *cfg, char *err, size_t errlen)
 	if (cfg->audit_target == AUDIT_TO_FILE) {
 		fd = open(cfg->audit_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 		if (fd < 0) {
-			snprintf(err, errlen, "%s: key 'audit.file': cannot open %s: %s", cfg->path, cfg->audit_file,
-			    strerror(errno));
+			snprintf(err, errlen, "%s:%d: key 'audit.file': cannot open %s: %s", cfg->path, cfg->audit_file_line,
+			    cfg->audit_file, strerror(errno));
 			return -1;
 		}
 	}

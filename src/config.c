@@ -466,6 +466,10 @@ parse_control(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_str(yc, m, "readonly_socket", "control", &c->control_ro_socket) < 0 ||
 	    parse_mode(yc, m, "readonly_mode", "control", &c->control_ro_mode) < 0)
 		return -1;
+	c->control_line = yc_line(yc_get(yc, m, "socket"));
+	c->control_ro_line = yc_line(yc_get(yc, m, "readonly_socket"));
+	c->control_group_line = yc_line(yc_get(yc, m, "group"));
+	c->control_ro_group_line = yc_line(yc_get(yc, m, "readonly_group"));
 	const char *gk[] = { "group", "readonly_group" }, *gv[] = { c->control_group, c->control_ro_group };
 	for (int i = 0; i < 2; i++)
 		if (gv[i] != NULL && getgrnam(gv[i]) == NULL)
@@ -490,6 +494,7 @@ parse_metrics(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		return -1;
 	if (c->metrics_listen == NULL)
 		return 0;
+	c->metrics_line = yc_line(yc_get(yc, m, "listen"));
 	const char *s = c->metrics_listen, *colon = strrchr(s, ':');
 	char host[64];
 	size_t hl = colon ? (size_t)(colon - s) : 0;
@@ -529,6 +534,7 @@ parse_audit(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		return -1;
 	if (c->audit_target == AUDIT_TO_FILE && c->audit_file == NULL)
 		return yc_error(yc, yc_get(yc, m, "target"), "audit.file", "audit.target: file needs the path of the audit file");
+	c->audit_file_line = yc_line(yc_get(yc, m, "file"));
 	if (c->audit_file != NULL && c->audit_file[0] != '/')
 		return yc_error(yc, yc_get(yc, m, "file"), "audit.file", "must be an absolute path");
 	return 0;

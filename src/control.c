@@ -362,13 +362,16 @@ ctl_accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *s
 
 static int
 sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, const char *group, int readonly,
-    const char *key, char *err, size_t errlen)
+    char *err, size_t errlen)
 {
+	const struct config *cfg = srv->cfg;
+	const char *key = readonly ? "control.readonly_socket" : "control.socket";
+	int line = readonly ? cfg->control_ro_line : cfg->control_line;
 	struct sockaddr_un sun;
 	memset(&sun, 0, sizeof(sun));
 	sun.sun_family = AF_UNIX;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
-		snprintf(err, errlen, "%s: key '%s': path too long", srv->cfg->path, key);
+		snprintf(err, errlen, "%s:%d: key '%s': path too long", cfg->path, line, key);
 		return -1;
 	}
 	strcpy(sun.sun_path, path);
@@ -376,14 +379,15 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, c
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 || listen(fd, 16) < 0 ||
 	    chmod(path, (mode_t)mode) < 0) {
-		snprintf(err, errlen, "%s: key '%s': %s: %s", srv->cfg->path, key, path, strerror(errno));
+		snprintf(err, errlen, "%s:%d: key '%s': %s: %s", cfg->path, line, key, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	struct group *gr = group ? getgrnam(group) : NULL;
 	if (group != NULL && (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid) < 0)) {
-		snprintf(err, errlen, "%s: key '%s': cannot give %s to group %s: %s", srv->cfg->path,
+		snprintf(err, errlen, "%s:%d: key '%s': cannot give %s to group %s: %s", cfg->path,
+		    readonly ? cfg->control_ro_group_line : cfg->control_group_line,
 		    readonly ? "control.readonly_group" : "control.group", path, group,
 		    gr == NULL ? "no such group" : strerror(errno));
 		close(fd);
@@ -396,7 +400,7 @@ sock_open(struct server *srv, struct ctl_sock *cs, const char *path, int mode, c
 	if (cs->lev == NULL || (cs->path = strdup(path)) == NULL) {
 		if (cs->lev == NULL)
 			close(fd);
-		snprintf(err, errlen, "control socket %s: cannot register", path);
+		snprintf(err, errlen, "%s:%d: key '%s': %s: cannot register the socket", cfg->path, line, key, path);
 		return -1;
 	}
 	log_notice("control socket %s (mode %03o%s%s%s)", path, mode, group ? ", group " : "", group ? group : "",
@@ -423,11 +427,10 @@ control_open(struct server *srv, char *err, size_t errlen)
 {
 	const struct config *cfg = srv->cfg;
 	if (cfg->control_socket != NULL &&
-	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, cfg->control_group, 0, "control.socket", err,
-	    errlen) < 0)
+	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, cfg->control_group, 0, err, errlen) < 0)
 		return -1;
 	if (cfg->control_ro_socket != NULL && sock_open(srv, &ctl_ro, cfg->control_ro_socket, cfg->control_ro_mode,
-	    cfg->control_ro_group, 1, "control.readonly_socket", err, errlen) < 0)
+	    cfg->control_ro_group, 1, err, errlen) < 0)
 		return -1;
 	return metrics_http_open(srv, err, errlen);
 }

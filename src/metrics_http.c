@@ -100,14 +100,16 @@ metrics_http_open(struct server *srv, char *err, size_t errlen)
 	snprintf(spec, sizeof(spec), strchr(cfg->metrics_host, ':') ? "[%s]:%d" : "%s:%d", cfg->metrics_host,
 	    cfg->metrics_port);
 	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss, &sl) < 0) {
-		snprintf(err, errlen, "%s: key 'metrics.listen': cannot parse '%s'", cfg->path, cfg->metrics_listen);
+		snprintf(err, errlen, "%s:%d: key 'metrics.listen': cannot parse '%s'", cfg->path, cfg->metrics_line,
+		    cfg->metrics_listen);
 		return -1;
 	}
 	shortconn_pool_init(&http_conns, srv->base, http_handle, srv, 16, 5000);
 	http_lev = evconnlistener_new_bind(srv->base, http_accept_cb, srv,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 16, (struct sockaddr *)&ss, sl);
 	if (http_lev == NULL) {
-		snprintf(err, errlen, "%s: key 'metrics.listen': cannot listen on %s: %s", cfg->path, cfg->metrics_listen,
+		snprintf(err, errlen, "%s:%d: key 'metrics.listen': cannot listen on %s: %s", cfg->path, cfg->metrics_line,
+		    cfg->metrics_listen,
 		    strerror(errno));
 		return -1;
 	}

@@ -258,7 +258,8 @@ mkcfg "$C/auditdir.yaml" --top-line "audit:" --top-line "  target: file" --top-l
 rc=0
 out=$(timeout 10 "$D" -f -c "$C/auditdir.yaml" 2>&1) || rc=$?
 assert_eq 1 "$rc" "aldproxyd with an audit file it cannot open"
-assert_contains "$out" "audit.file"
+ln=$(line_of "$C/auditdir.yaml" "file: $C/no/such")
+assert_contains "$out" "$C/auditdir.yaml:$ln: key 'audit.file': cannot open"
 ok "metrics, audit, control and log sections: errors name file, line and key"
 
 # ---- a real start with a broken file fails the same way, at once

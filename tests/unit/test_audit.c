@@ -144,9 +144,10 @@ test_unopenable_file(void **state)
 	cfg.path = "test.yaml";
 	cfg.audit_target = AUDIT_TO_FILE;
 	cfg.audit_file = "/nonexistent/dir/audit.log";
+	cfg.audit_file_line = 7;
 	char err[256];
 	assert_int_equal(audit_open(&cfg, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "test.yaml: key 'audit.file': cannot open /nonexistent/dir/audit.log"));
+	assert_non_null(strstr(err, "test.yaml:7: key 'audit.file': cannot open /nonexistent/dir/audit.log"));
 }
 
 int
