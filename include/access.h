@@ -24,18 +24,18 @@ struct server;
 struct client;
 
 struct op_done {
-	uint64_t conn;
 	int msgid;
 	enum op_kind kind;
 	int code;
-	uint64_t etime_us;
+	uint64_t start_us;      /* the request arrived (monotonic): etime runs from here */
 	uint32_t entries;
 	const char *profile;    /* NULL before a bind chose one */
 	const char *dn;         /* bind: the name sent; writes: the entry; else NULL */
 	const char *diag;       /* aldproxy's or the directory's message; may be NULL */
 };
 
-void access_op_done(struct server *srv, const struct op_done *d);
+/* Accounts an operation of c that got its final result (c->nerrors too). */
+void access_op_done(struct client *c, const struct op_done *d);
 
 /* The audit fields naming c: conn, src_ip, src_port, listener, tls and profile (when chosen). */
 void access_audit_client(struct audit_rec *r, const struct client *c);

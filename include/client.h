@@ -87,7 +87,9 @@ void client_result(struct client *c, int msgid, unsigned tag, int code, const ch
 void client_deny(struct client *c, int msgid, unsigned tag, int code, const char *diag);
 void client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code, const char *diag);
 /* Only the accounting of client_result(), for results sent otherwise (rootDSE, extended results). */
-void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag);
+/* name: a bind's name as sent (NULL: the bound identity). */
+void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *name,
+    const char *diag);
 /* Only the sending: for an op whose accounting op.c does. */
 void client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag);
 /* Bytes written for c and not yet handed to the kernel (both layers under StartTLS). */

@@ -72,8 +72,9 @@ void op_free(struct op *op);
 /* Frees the recycled ops at exit. */
 void op_cache_clear(void);
 
-/* The response tag answering a request tag (SearchResultDone for Search ...). */
+/* The response tag answering a request tag (SearchResultDone for Search ...), and back. */
 unsigned op_response_tag(unsigned request_tag);
+unsigned op_request_tag(unsigned response_tag);
 
 /*
  * A response for op arrived on its upstream: forward it to the client

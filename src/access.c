@@ -29,10 +29,11 @@ quoted(char *dst, size_t dstlen, const char *key, const char *v)
 }
 
 void
-access_op_done(struct server *srv, const struct op_done *d)
+access_op_done(struct client *c, const struct op_done *d)
 {
-	uint64_t now = now_us();
-	metrics_record(&srv->metrics, d->kind, d->profile, d->code, d->etime_us, now);
+	uint64_t now = now_us(), etime = now - d->start_us;
+	c->nerrors += result_is_error(d->code);
+	metrics_record(&c->srv->metrics, d->kind, d->profile, d->code, etime, now);
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
 	char entries[32] = "", dn[600] = "", diag[600] = "";
@@ -42,8 +43,8 @@ access_op_done(struct server *srv, const struct op_done *d)
 		quoted(dn, sizeof(dn), "dn", d->dn);
 	if (d->diag != NULL && d->diag[0] != '\0')
 		quoted(diag, sizeof(diag), "diag", d->diag);
-	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)d->conn, d->msgid,
-	    kind_upper[d->kind], d->profile ? d->profile : "-", dn, d->code, entries, (double)d->etime_us / 1e6, diag);
+	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)c->id, d->msgid,
+	    kind_upper[d->kind], d->profile ? d->profile : "-", dn, d->code, entries, (double)etime / 1e6, diag);
 }
 
 void

@@ -62,10 +62,7 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 	c->srv->stats.binds_failed++;
 	pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, code, "", diag);
 	client_check_output(c);
-	struct op_done d = { c->id, r->msgid, OPK_BIND, code, now_us() - c->req_start_us, 0,
-		c->profile ? c->profile->name : NULL, name, logwhy };
-	c->nerrors++;
-	access_op_done(c->srv, &d);
+	client_account(c, r->msgid, PDU_BIND_REQ, code, 0, name, logwhy);
 	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, p, ROLE_NONE, code, reason, logwhy);
 	return 0;
 }
@@ -121,7 +118,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		c->srv->stats.binds_ok++;
 		pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL);
 		client_check_output(c);
-		client_account(c, r->msgid, PDU_BIND_REQ, LDAP_SUCCESS, 0, NULL);
+		client_account(c, r->msgid, PDU_BIND_REQ, LDAP_SUCCESS, 0, NULL, NULL);
 		audit_bind(c, r->msgid, c->bound_dn, NULL, p, ROLE_SERVICE, LDAP_SUCCESS, NULL, "service account of the profile");
 		return 0;
 	}

@@ -264,22 +264,6 @@ client_reply(struct client *c, int msgid, unsigned tag, int code, const char *di
 	client_check_output(c);
 }
 
-/* The request tag a response tag answers. */
-static unsigned
-request_tag_of(unsigned rtag)
-{
-	switch (rtag) {
-	case PDU_BIND_RES: return PDU_BIND_REQ;
-	case PDU_SEARCH_DONE: return PDU_SEARCH_REQ;
-	case PDU_COMPARE_RES: return PDU_COMPARE_REQ;
-	case PDU_MODIFY_RES: return PDU_MODIFY_REQ;
-	case PDU_ADD_RES: return PDU_ADD_REQ;
-	case PDU_DEL_RES: return PDU_DEL_REQ;
-	case PDU_MODDN_RES: return PDU_MODDN_REQ;
-	default: return PDU_EXT_REQ;
-	}
-}
-
 static const char *
 operation_name(unsigned tag)
 {
@@ -296,12 +280,13 @@ operation_name(unsigned tag)
 }
 
 void
-client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *diag)
+client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *name,
+    const char *diag)
 {
-	struct op_done d = { c->id, msgid, op_kind_of(request_tag), code, now_us() - c->req_start_us, entries,
-		c->profile ? c->profile->name : NULL, request_tag == PDU_BIND_REQ ? c->bound_dn : NULL, diag };
-	c->nerrors += result_is_error(code);
-	access_op_done(c->srv, &d);
+	struct op_done d = { msgid, op_kind_of(request_tag), code, c->req_start_us, entries,
+		c->profile ? c->profile->name : NULL,
+		request_tag == PDU_BIND_REQ ? (name ? name : c->bound_dn) : NULL, diag };
+	access_op_done(c, &d);
 }
 
 void
@@ -325,14 +310,14 @@ void
 client_deny(struct client *c, int msgid, unsigned tag, int code, const char *diag)
 {
 	client_result(c, msgid, tag, code, diag);
-	client_audit_denied(c, msgid, request_tag_of(tag), code, diag);
+	client_audit_denied(c, msgid, op_request_tag(tag), code, diag);
 }
 
 void
 client_result(struct client *c, int msgid, unsigned tag, int code, const char *diag)
 {
 	client_reply(c, msgid, tag, code, diag);
-	client_account(c, msgid, request_tag_of(tag), code, 0, diag);
+	client_account(c, msgid, op_request_tag(tag), code, 0, NULL, diag);
 }
 
 size_t

@@ -26,7 +26,7 @@ ext_reply(struct client *c, int msgid, int code, const char *diag, const char *o
 {
 	pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, oid, val, vlen);
 	client_check_output(c);
-	client_account(c, msgid, PDU_EXT_REQ, code, 0, diag);
+	client_account(c, msgid, PDU_EXT_REQ, code, 0, NULL, diag);
 }
 
 int

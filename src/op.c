@@ -135,20 +135,33 @@ op_response_tag(unsigned request_tag)
 	}
 }
 
+unsigned
+op_request_tag(unsigned response_tag)
+{
+	switch (response_tag) {
+	case PDU_BIND_RES: return PDU_BIND_REQ;
+	case PDU_SEARCH_DONE: return PDU_SEARCH_REQ;
+	case PDU_COMPARE_RES: return PDU_COMPARE_REQ;
+	case PDU_MODIFY_RES: return PDU_MODIFY_REQ;
+	case PDU_ADD_RES: return PDU_ADD_REQ;
+	case PDU_DEL_RES: return PDU_DEL_REQ;
+	case PDU_MODDN_RES: return PDU_MODDN_REQ;
+	default: return PDU_EXT_REQ;
+	}
+}
+
 /* The access line and metrics of a finished op; a write is also an audit record. */
 static void
 op_log(const struct op *op, int code, const char *diag)
 {
 	struct client *c = op->client;
 	const struct profile *p = op->tag == PDU_BIND_REQ ? op->bind_profile : op->profile;
-	uint64_t from = op->arrived_us ? op->arrived_us : op->start_us;
-	struct op_done d = { op->conn_id, op->client_msgid, op_kind_of(op->tag), code, now_us() - from,
-		op->nentries, p ? p->name : NULL,
-		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c ? c->bound_dn : NULL) : op->target, diag };
 	if (c == NULL)
 		return;         /* an orphaned bind: its client has gone */
-	c->nerrors += result_is_error(code);
-	access_op_done(c->srv, &d);
+	uint64_t from = op->arrived_us ? op->arrived_us : op->start_us;
+	struct op_done d = { op->client_msgid, op_kind_of(op->tag), code, from, op->nentries, p ? p->name : NULL,
+		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c->bound_dn) : op->target, diag };
+	access_op_done(c, &d);
 	if (op->target != NULL && (op->tag == PDU_MODIFY_REQ || op->tag == PDU_EXT_REQ) && audit_enabled()) {
 		struct audit_rec r;
 		audit_begin(&r, "write", code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);

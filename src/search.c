@@ -227,7 +227,7 @@ rootdse_send(struct client *c, struct request *r)
 	pdu_entry(o, r->msgid, "", out, n);
 	pdu_result(o, r->msgid, PDU_SEARCH_DONE, LDAP_SUCCESS, "", NULL);
 	client_check_output(c);
-	client_account(c, r->msgid, PDU_SEARCH_REQ, LDAP_SUCCESS, 1, NULL);
+	client_account(c, r->msgid, PDU_SEARCH_REQ, LDAP_SUCCESS, 1, NULL, NULL);
 }
 
 /* ---- policy ------------------------------------------------------------- */

@@ -116,7 +116,7 @@ passwd_reply(struct client *c, struct request *r, int code, const char *diag)
 {
 	pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
 	client_check_output(c);
-	client_account(c, r->msgid, PDU_EXT_REQ, code, 0, diag);
+	client_account(c, r->msgid, PDU_EXT_REQ, code, 0, NULL, diag);
 	if (code == LDAP_INSUFFICIENT_ACCESS || code == LDAP_UNWILLING_TO_PERFORM || code == LDAP_NO_SUCH_OBJECT)
 		client_audit_denied(c, r->msgid, PDU_EXT_REQ, code, diag);    /* the profile's policy said no */
 	return 0;
