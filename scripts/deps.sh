@@ -1,31 +1,23 @@
 #!/usr/bin/env bash
-# deps.sh — install what building and testing aldproxy needs on Debian 12,
-# idempotently (nothing happens when everything is present).  As root.
+# deps.sh — install everything building aldproxy and running every test
+# needs on Debian 12, quietly and idempotently (nothing happens when all is
+# present).  As root.  The packages are declared in one place,
+# tests/rig/packages.sh; this installs all of its groups, or with
+# `--run` only what building and running the demo directory needs
+# (scripts/quickstart.sh, the benchmarks).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+rig=$here/../tests/rig
+. "$rig/packages.sh"
+. "$rig/apt.sh"
 
-PKGS=(build-essential cmake pkg-config libldap2-dev libevent-dev libssl-dev
-      libkrb5-dev libsasl2-dev libyaml-dev libcmocka-dev)
-missing=()
-for p in "${PKGS[@]}"; do
-	s=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
-	[ "$s" = installed ] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	[ "$(id -u)" -eq 0 ] || { echo "deps.sh: run as root to install: ${missing[*]}" >&2; exit 1; }
-	echo "deps.sh: installing ${missing[*]}" >&2
-	log=$(mktemp /tmp/aldproxy-apt.XXXXXX)
-	if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq &&
-	       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
-	       >"$log" 2>&1; then
-		cat "$log" >&2
-		rm -f "$log"
-		exit 1
-	fi
-	rm -f "$log"
+# No default database / configuration for slapd: the rig builds its own.
+apt_slapd_preseed
+if [ "${1:-}" = --run ]; then
+	apt_install_missing deps.sh "${PKGS_BUILD[@]}" "${PKGS_RIG[@]}" "${PKGS_389[@]}" "${PKGS_KDC[@]}"
+else
+	apt_install_missing deps.sh "${PKGS_ALL[@]}"
 fi
-# the test rig's own packages: slapd, ldap-utils, python3-ldap3, Net::LDAP ...,
-# 389 Directory Server (ALD Pro's server) and an MIT KDC
-bash "$here/../tests/rig/deps.sh"
-bash "$here/../tests/rig/deps389.sh"
-bash "$here/../tests/rig/depskdc.sh"
+if [ "$APT_INSTALLED" = 1 ]; then
+	apt_stop_package_daemons
+fi

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # test.sh — the whole test suite, as CI runs it:
-#   1. install build and test dependencies (apt-get),
+#   1. install build and test dependencies (apt-get; the list is
+#      tests/rig/packages.sh),
 #   2. build aldproxy normally and with AddressSanitizer + UBSan,
-#   3. run every unit (cmocka) and integration (real slapd + aldproxyd) test
-#      through ctest in both builds.
-# Exits non-zero on any failure.  Set TEST_FILTER to a ctest -R regex to run a subset.
+#   3. run every unit (cmocka) and integration (real slapd / 389-ds /
+#      MIT KDC + aldproxyd) test through ctest in both builds.
+# Both builds' tests run even when the first has failures; the end is one
+# summary of everything that failed, and the exit status is non-zero then.
+# Set TEST_FILTER to a ctest -R regex to run a subset.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
+t0=$(date +%s)
 bash scripts/deps.sh
 
 jobs=$(nproc)
@@ -27,8 +31,28 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_err
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$top/tests/lsan.supp:print_suppressions=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-echo "== tests (RelWithDebInfo)"
-ctest --test-dir build --output-on-failure -j "$jobs" "${filter[@]}"
-echo "== tests (ASan + UBSan)"
-ctest --test-dir build-asan --output-on-failure -j "$jobs" "${filter[@]}"
+failed=()
+round() {   # LABEL BUILD_DIR
+	local label=$1 dir=$2 t=$(date +%s) rc=0 name
+	echo "== tests ($label)"
+	ctest --test-dir "$dir" --output-on-failure -j "$jobs" "${filter[@]}" || rc=$?
+	echo "== tests ($label): $(( $(date +%s) - t )) s, ctest exit $rc"
+	if [ "$rc" -ne 0 ]; then
+		local log=$dir/Testing/Temporary/LastTestsFailed.log
+		if [ -s "$log" ]; then
+			while IFS=: read -r _ name; do failed+=("$label: $name"); done <"$log"
+		else
+			failed+=("$label: ctest exited $rc")
+		fi
+	fi
+}
+round "RelWithDebInfo" build
+round "ASan + UBSan" build-asan
+
+echo "== suite time: $(( $(date +%s) - t0 )) s"
+if [ ${#failed[@]} -gt 0 ]; then
+	echo "== FAILED (${#failed[@]}):"
+	printf '   %s\n' "${failed[@]}"
+	exit 1
+fi
 echo "== all tests passed"

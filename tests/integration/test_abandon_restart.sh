@@ -44,7 +44,7 @@ STOP="$W/stop"
 ) &
 loop_pid=$!
 rig_track_pid "$loop_pid"
-timeout 60 bash -c '. "$1/lib/common.sh"; py persist.py "$2" "$3"' _ "$here" "$W/persist" "$STOP" &
+timeout 180 bash -c '. "$1/lib/common.sh"; py persist.py "$2" "$3"' _ "$here" "$W/persist" "$STOP" &
 persist_pid=$!
 rig_track_pid "$persist_pid"
 
@@ -52,18 +52,25 @@ sleep 1.5
 [ -s "$W/loop" ] && [ -s "$W/persist" ] || fail "the search loops did not start"
 t_stop=$(date +%s.%N)
 rig_slapd_stop
-sleep 3                                   # the outage
+# The outage lasts until both clients have seen it (3 searches each that
+# started and ended while slapd was down), however slow the machine is.
+outage_seen() { awk -v ts="$t_stop" -v now="$(date +%s.%N)" \
+	'$1 > ts + 0.5 && $2 < now - 0.6 && $3 == 52 { n++ } END { exit !(n >= 3) }' "$1"; }
+for ((i = 0; i < 600; i++)); do
+	outage_seen "$W/loop" && outage_seen "$W/persist" && break
+	sleep 0.1
+done
 t_back0=$(date +%s.%N)
 rig_slapd_restart                         # slapd was stopped: this starts it, waits until it answers
 t_back=$(date +%s.%N)
 rig_log "slapd down $(awk -v a="$t_stop" -v b="$t_back0" 'BEGIN{printf "%.1f", b-a}') s, back at +$(awk -v a="$t_stop" -v b="$t_back" 'BEGIN{printf "%.1f", b-a}') s"
-# run on until both loops have succeeded (at most 10 s), then 2 s more
-recovered() { awk -v tb="$t_back" '$1 >= tb && $3 == 0 { f = 1 } END { exit !f }' "$1"; }
-for ((i = 0; i < 100; i++)); do
+# run on until both loops have succeeded three times since slapd came back
+# (the check below wants the first within 10 s and none failing after it)
+recovered() { awk -v tb="$t_back" '$1 >= tb && $3 == 0 { n++ } END { exit !(n >= 3) }' "$1"; }
+for ((i = 0; i < 600; i++)); do
 	recovered "$W/loop" && recovered "$W/persist" && break
 	sleep 0.1
 done
-sleep 2
 touch "$STOP"
 wait "$loop_pid" || true
 rc=0

@@ -8,6 +8,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/lib/common.sh"
+need curl
 rig_init
 rig_certs
 rig_slapd_start

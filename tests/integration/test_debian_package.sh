@@ -41,10 +41,10 @@ LOCK=/tmp/aldproxy-test-debian-package.lock
 [ "$(id -u)" -eq 0 ] || fail "needs root: it installs and purges the aldproxy package"
 command -v dpkg >/dev/null || fail "not a Debian system (no dpkg)"
 
-apt_install_missing test_debian_package dpkg-dev debhelper fakeroot systemd man-db util-linux \
-	build-essential cmake pkg-config libldap2-dev libevent-dev libssl-dev libkrb5-dev \
-	libsasl2-dev libyaml-dev libcmocka-dev ||
+. "$REPO/tests/rig/packages.sh"
+apt_install_missing test_debian_package "${PKGS_PACKAGING[@]}" "${PKGS_BUILD[@]}" ||
 	fail "cannot install the packaging tools"
+need dpkg-buildpackage dh fakeroot systemd-analyze man
 
 rig_init
 rig_certs

@@ -6,6 +6,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
 . "$here/lib/common.sh"
+need perl pl:Net::LDAP pl:IO::Socket::SSL
 
 test_begin test_perl_netldap
 rig_init

@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
 . "$here/lib/common.sh"
+need py:yaml
 . "$here/lib/product.sh"
 
 P=active-directory

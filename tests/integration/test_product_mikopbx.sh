@@ -11,6 +11,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
 . "$here/lib/common.sh"
+need perl pl:Net::LDAP
 . "$here/lib/product.sh"
 
 P=mikopbx

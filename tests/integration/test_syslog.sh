@@ -12,6 +12,7 @@
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/lib/common.sh"
+need unshare
 rig_init
 rig_certs
 rig_slapd_start
@@ -33,13 +34,23 @@ trap 'cleanup_devlog; rig_cleanup' EXIT
 trap 'cleanup_devlog; rig_cleanup; trap - EXIT; exit 130' INT
 trap 'cleanup_devlog; rig_cleanup; trap - EXIT; exit 143' TERM
 
-# run aldproxyd with /dev/log bound to the receiver, in its own mount namespace
+# run aldproxyd with /dev/log bound to the receiver, in its own mount
+# namespace: /dev (or /, when /dev is not a mount point) made private there
+# first, so the bind mount never reaches the rest of the machine.  This works
+# in a chroot too (where / is not a mount point and `unshare --propagation
+# private` fails).
 WRAP="$RIG_DIR/with-devlog"
 cat >"$WRAP" <<SH
 #!/bin/sh
-exec unshare --mount --propagation private sh -c 'mount --bind "$SOCKF" /dev/log && exec "\$0" "\$@"' "\$@"
+exec unshare --mount --propagation unchanged sh -c '{ mount --make-rprivate /dev 2>/dev/null || mount --make-rprivate /; } &&
+	mount --bind "$SOCKF" /dev/log && exec "\$0" "\$@"' "\$@"
 SH
 chmod +x "$WRAP"
+if ! out=$("$WRAP" true 2>&1); then
+	fail "this test needs a private mount namespace to put its syslog socket on /dev/log: root with CAP_SYS_ADMIN, \
+unshare(CLONE_NEWNS) allowed (not blocked by seccomp or a container's policy), and /dev or / a mount point whose \
+propagation can be made private; here: $out"
+fi
 REAL_D="${ALDPROXYD:-$REPO/build/src/aldproxyd}"
 cat >"$RIG_DIR/aldproxyd-syslog" <<SH
 #!/bin/sh

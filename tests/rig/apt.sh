@@ -62,3 +62,25 @@ apt_stop_by_pidfile() {   # COMM PIDFILE...
 		fi
 	done
 }
+
+# slapd's package must not build its default database (the rig builds its own).
+apt_slapd_preseed() {
+	dpkg-query -W -f='${db:Status-Status}' slapd 2>/dev/null | grep -qx installed && return 0
+	echo "slapd slapd/no_configuration boolean true" |
+		{ [ "$(id -u)" -eq 0 ] && debconf-set-selections || sudo -n debconf-set-selections; }
+}
+
+# Stops every daemon a package of tests/rig/packages.sh may have started
+# despite policy-rc.d: by pid file only, so rig daemons are left alone.
+apt_stop_package_daemons() {
+	local s
+	for s in slapd krb5-kdc krb5-admin-server zabbix-agent zabbix-agent2; do
+		${APT_SUDO:-} service "$s" stop >/dev/null 2>&1 || true
+	done
+	apt_stop_by_pidfile slapd /run/slapd/slapd.pid /var/run/slapd/slapd.pid
+	apt_stop_by_pidfile ns-slapd /run/dirsrv/slapd-*.pid /var/run/dirsrv/slapd-*.pid
+	apt_stop_by_pidfile krb5kdc /run/krb5kdc.pid /var/run/krb5kdc.pid
+	apt_stop_by_pidfile kadmind /run/kadmind.pid /var/run/kadmind.pid
+	apt_stop_by_pidfile zabbix_agentd /run/zabbix/zabbix_agentd.pid
+	apt_stop_by_pidfile zabbix_agent2 /run/zabbix/zabbix_agent2.pid
+}

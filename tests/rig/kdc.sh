@@ -180,6 +180,7 @@ rig_kdc_start() {
 	if [ "${RIG_SKIP_DEPS:-0}" != 1 ]; then
 		bash "$RIG_LIB_DIR/depskdc.sh" || fail "rig: depskdc.sh failed"
 	fi
+	need krb5kdc kdb5_util kadmin.local kinit klist
 	local k="$RIG_DIR/kdc" log="$RIG_DIR/kdc/kdc.log" i fresh=0
 	mkdir -p "$k"
 	chmod 0700 "$k"

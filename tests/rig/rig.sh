@@ -256,6 +256,37 @@ print(" ".join(map(str, ports)), int(v6))
 EOF
 }
 
+# need TOOL... — fail unless every command (py:MODULE, pl:MODULE for a Python
+# or Perl module) is there, naming the Debian package that provides it.  Packages are
+# declared in tests/rig/packages.sh; scripts/deps.sh installs them all.
+need() {
+	# shellcheck source=packages.sh
+	. "$RIG_LIB_DIR/packages.sh"
+	local t pkg missing=()
+	for t in "$@"; do
+		case $t in
+		py:*)
+			"${RIG_PYTHON:-python3}" -c "import ${t#py:}" 2>/dev/null && continue
+			pkg=${PYMOD_PKG[${t#py:}]:-}
+			missing+=("Python module ${t#py:} (package ${pkg:-unknown: declare it in PYMOD_PKG})") ;;
+		pl:*)
+			perl -M"${t#pl:}" -e 1 2>/dev/null && continue
+			pkg=${PERLMOD_PKG[${t#pl:}]:-}
+			missing+=("Perl module ${t#pl:} (package ${pkg:-unknown: declare it in PERLMOD_PKG})") ;;
+		*)
+			PATH="$PATH:/usr/sbin:/sbin" command -v "$t" >/dev/null && continue
+			pkg=${TOOL_PKG[$t]:-}
+			missing+=("command $t (package ${pkg:-unknown: declare it in TOOL_PKG})") ;;
+		esac
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	local m
+	for m in "${missing[@]}"; do
+		echo "${TEST_NAME:-test}: missing $m — tests/rig/packages.sh declares what scripts/deps.sh installs" >&2
+	done
+	exit 1
+}
+
 # ------------------------------------------------------------------ init
 
 rig_init() {
@@ -265,6 +296,9 @@ rig_init() {
 			bash "$RIG_LIB_DIR/deps389.sh" || { echo "rig: deps389.sh failed" >&2; return 1; }
 		fi
 	fi
+	# what every test of the rig runs
+	need slapd slapadd ldapsearch ldapwhoami ldapmodify openssl timeout py:ldap3
+	[ "$RIG_BACKEND" != 389ds ] || need ns-slapd dscreate dsconf certutil py:lib389
 	RIG_DIR=$(mktemp -d /tmp/aldrig.XXXX)
 	export RIG_DIR
 	chmod 0700 "$RIG_DIR"

@@ -46,3 +46,4 @@ $bad"
 }
 
 log_lines() { wc -l <"$PROXY_LOG"; }
+
