@@ -117,13 +117,10 @@ void bind_lookup_response(struct op *lookup, struct evbuffer *in, const struct p
 const char *bind_failure_diag(const struct op *op, int code);
 /* The audit reason keyword of a directory's bind result (docs/audit.md). */
 const char *bind_reason(int code);
-void compare_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int passwd_handle(struct client *c, struct request *r);
-/* Controls check shared by handlers: 0, or an LDAP result code with *diag set. */
-int controls_check(const struct request *r, const char **diag);
 
 #endif

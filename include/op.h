@@ -49,6 +49,7 @@ struct op {
 	int retried;                    /* sent again after its controller failed */
 	int group_ok;                   /* internal lookup: the user is in an allowed group / the entry is visible */
 	unsigned lookup_for;            /* internal lookup: the parent's request tag */
+	struct upstream *dest;          /* held until visible: the connection it must go to (a paged lease), or NULL */
 	TAILQ_ENTRY(op) c_link;
 	TAILQ_ENTRY(op) u_link;         /* in up->ops, or in backend->bind_wait */
 	char *target;                   /* writes: the entry (the client's DN), for the audit trail */

@@ -11,6 +11,7 @@
 #define ALDPROXY_PDU_H
 
 #include <stddef.h>
+#include <lber.h>
 #include <stdint.h>
 
 struct evbuffer;
@@ -99,11 +100,28 @@ size_t pdu_tlv_end(const unsigned char *buf, size_t len, size_t off);
  * with the encoded filter given (NULL: (objectClass=*)).  Returns the
  * length written to out, or 0 when it does not fit.
  */
+/* The same with any scope and sizeLimit (0: none). */
+size_t pdu_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, int scope, int sizelimit,
+    const unsigned char *filter, size_t filterlen, const char *attr);
 size_t pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
     size_t filterlen, const char *attr);
 
 /* Human-readable name of a result code, for logs. */
 const char *pdu_result_name(int code);
+
+/*
+ * The [0] Controls of a message aldproxy sends: the n Control TLVs given
+ * (each a whole SEQUENCE, already checked), into out.  Returns the length,
+ * 0 when n is 0, or (size_t)-1 when it does not fit in cap.
+ */
+size_t pdu_controls(unsigned char *out, size_t cap, const struct berval *ctls, size_t n);
+/*
+ * A paged-results control (RFC 2696) { size, cookie } into out; the
+ * length, or (size_t)-1 if it does not fit in cap.
+ */
+size_t pdu_paged_control(unsigned char *out, size_t cap, int critical, long size, const void *cookie, size_t len);
+/* One Control TLV { oid, criticality, value } into out; the length, or (size_t)-1 if over cap. */
+size_t pdu_control(unsigned char *out, size_t cap, const char *oid, int critical, const void *val, size_t vlen);
 
 #define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
 #define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"

@@ -113,6 +113,9 @@ struct profile {
 	char *groups_base_norm;     /* real, normalized */
 	size_t groups_base_len;
 
+	struct visset *vis;         /* with visible groups: the users they hold (visset.c), owned */
+	char **real_user_bases;     /* user_bases in the directory's tree, normalized */
+	size_t nreal_user_bases;
 	char **visible_groups;      /* real normalized group DNs; empty: everyone */
 	size_t nvisible_groups;
 	char **login_groups;        /* real normalized group DNs; empty: everyone visible */
@@ -162,10 +165,6 @@ const struct profile *profile_find(const struct profile_set *set, const char *na
 const struct profile *profile_for_bind(const struct profile_set *set, const struct profile *fixed,
     const struct profile *current, const char *ndn, size_t len, enum bind_role *role,
     const struct service_account **sa);
-
-/* Attribute policy (virtual names): secrets never; otherwise the allowlist. */
-int attr_is_secret(const char *name, size_t len);
-int profile_attr_allowed(const struct profile *p, const char *name, size_t len);
 
 /* Salted-hash passwords ({SSHA256}/{SSHA512}); see aldproxyctl hash-password. */
 int password_hash_make(const char *scheme, const char *pw, size_t pwlen, char *out, size_t outlen);

@@ -27,6 +27,7 @@ struct req_control {
 struct req_controls {
 	size_t n;
 	struct req_control c[REQ_MAX_CONTROLS];
+	unsigned char verdict[REQ_MAX_CONTROLS];    /* enum policy_ctl, set by policy_controls() */
 	struct berval raw;          /* the whole [0] Controls TLV; bv_len 0 if absent */
 };
 
@@ -96,6 +97,12 @@ int bscan(BerElement *ber, const char *fmt, ...);
 
 /* The offset of the decoder's cursor in a buffer of `total` bytes given to ber_init2(). */
 size_t ber_cursor(BerElement *ber, size_t total);
+
+/*
+ * The controls policy_controls() let through as received (PCTL_FORWARD),
+ * up to max of them, into out; returns how many.
+ */
+size_t request_forwarded_controls(const struct request *r, struct berval *out, size_t max);
 
 /* Finds a control by OID, or NULL. */
 const struct req_control *request_control(const struct request *r, const char *oid);

@@ -67,7 +67,8 @@ size_t rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t
  * Rewrites one SearchResultEntry (msg: the whole LDAPMessage, contiguous)
  * for the client: DN, names, DN values, computed and default attributes,
  * allowlist and secrets.  Appends the new message, re-addressed to msgid,
- * to out.  Returns 0, or -1 for a malformed entry.
+ * to out.  Returns 0, 1 when the entry is not visible to the profile
+ * (nothing appended), or -1 for a malformed entry.
  */
 struct evbuffer;
 int rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, BerElement *ber,
@@ -87,8 +88,6 @@ int rewrite_bind_is_login(const struct profile *p, const char *name, size_t len)
 const struct profile *rewrite_bind_select(const struct profile_set *set, const struct profile *fixed,
     const struct profile *current, const char *name, size_t len, char *real, size_t reallen, enum bind_role *role,
     const struct service_account **sa);
-/* The first attribute the filter tests that the profile does not allow (NUL-terminated), or NULL. */
-const char *rewrite_filter_denied(const struct profile *p, const struct fnode *f);
 
 /* GUID bytes (AD byte order) from a UUID string; 0 or -1. */
 int guid_from_uuid(const char *uuid, size_t len, unsigned char out[16]);

@@ -14,6 +14,7 @@
 #include <openssl/ssl.h>
 
 #include "arena.h"
+#include "clock.h"
 #include "metrics.h"
 #include "request.h"
 
@@ -59,10 +60,10 @@ struct server {
 	struct request req;
 	struct arena arena;         /* scratch of the request being handled */
 	struct arena resp_arena;    /* scratch of the entry being rewritten */
+	struct arena visset_arena;  /* scratch of the visible-users reads (visset.c) */
 };
 
 /* Monotonic clock in microseconds. */
-uint64_t now_us(void);
 
 /*
  * SIGHUP, `aldproxyctl reload`, `systemctl reload`: re-reads the

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "upstream.h"
+#include "visset.h"
 
 #define TICK_US 250000
 #define LEASE_IDLE_US (300ULL * 1000000)
@@ -452,6 +453,10 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			upstream_probe(be->binders[i], now, (uint64_t)(cfg->probe_interval * 1e6),
 			    (uint64_t)(cfg->connect_timeout * 1e6));
 	}
+	/* the profiles' visible users (visset.c); searches waiting for a first read look again */
+	visset_tick(be, backend_pick(be), now);
+	if (!TAILQ_EMPTY(&be->cap_wait) && !backend_saturated(be))
+		backend_wake_all(be);
 	struct op *op;
 	while ((op = TAILQ_FIRST(&be->bind_wait)) != NULL && now - op->start_us > bind_limit) {
 		TAILQ_REMOVE(&be->bind_wait, op, u_link);

@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "dn.h"
+#include "policy.h"
 #include "rewrite.h"
 #include "upstream.h"
 #include "listener.h"
@@ -60,7 +61,8 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 	snprintf(name, sizeof(name), "%.*s", (int)(b->dn.bv_len > 256 ? 256 : b->dn.bv_len),
 	    b->dn.bv_val ? b->dn.bv_val : "");
 	c->srv->stats.binds_failed++;
-	pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, code, "", diag);
+	if (pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, code, "", diag) < 0)
+		client_close(c, LDAP_OTHER, "out of memory for a response");
 	client_check_output(c);
 	client_account(c, r->msgid, PDU_BIND_REQ, code, 0, name, logwhy);
 	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, p, ROLE_NONE, code, reason, logwhy);
@@ -116,7 +118,8 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		client_set_profile(c, p);
 		c->role = ROLE_SERVICE;
 		c->srv->stats.binds_ok++;
-		pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL);
+		if (pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL) < 0)
+			client_close(c, LDAP_OTHER, "out of memory for a response");
 		client_check_output(c);
 		client_account(c, r->msgid, PDU_BIND_REQ, LDAP_SUCCESS, 0, NULL, NULL);
 		audit_bind(c, r->msgid, c->bound_dn, NULL, p, ROLE_SERVICE, LDAP_SUCCESS, NULL, "service account of the profile");
@@ -156,9 +159,17 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		parts[nparts].iov_base = hdr;
 		parts[nparts++].iov_len = (size_t)(q - hdr);
 	}
-	if (r->ctrls.raw.bv_len) {
-		parts[nparts].iov_base = r->ctrls.raw.bv_val;
-		parts[nparts++].iov_len = r->ctrls.raw.bv_len;
+	struct berval ctls[REQ_MAX_CONTROLS];
+	unsigned char cbuf[1024];
+	size_t cl = pdu_controls(cbuf, sizeof(cbuf), ctls, request_forwarded_controls(r, ctls, REQ_MAX_CONTROLS));
+	if (cl == (size_t)-1) {
+		op_free(op);
+		return refuse(c, r, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: the bind's controls are too large", "controls too large",
+		    "internal_error", NULL);
+	}
+	if (cl > 0) {
+		parts[nparts].iov_base = cbuf;
+		parts[nparts++].iov_len = cl;
 	}
 	c->state = C_BINDING;
 	int sent = backend_bind_submit(c->srv->backend, op, parts, nparts);
@@ -175,7 +186,8 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	(void)buf;
 	(void)len;
 	int rc;
-	const char *cdiag;
+	char cdiag[300];
+	int ccode;
 
 	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity;
 	 * the old profile still guides the choice of the new one (a product
@@ -208,9 +220,9 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		rc = refuse(c, r, LDAP_UNWILLING_TO_PERFORM,
 		    "aldproxy: unauthenticated bind (DN with an empty password) is not allowed", "empty password",
 		    "empty_password", NULL);
-	else if (controls_check(r, &cdiag) != LDAP_SUCCESS)
-		rc = refuse(c, r, LDAP_UNAVAILABLE_CRITICAL_EXTENSION, cdiag, "unsupported critical control",
-		    "critical_control", NULL);
+	else if ((ccode = policy_controls(PDU_BIND_REQ, &r->ctrls, r->ctrls.verdict, cdiag, sizeof(cdiag))) != LDAP_SUCCESS)
+		rc = refuse(c, r, ccode, cdiag, ccode == LDAP_UNAVAILABLE_CRITICAL_EXTENSION ? "unsupported critical control" :
+		    "malformed control", "critical_control", NULL);
 	else if (c->srv->cfg->require_tls && !c->tls)
 		rc = refuse(c, r, LDAP_CONFIDENTIALITY_REQUIRED,
 		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS", "tls_required", NULL);

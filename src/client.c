@@ -260,7 +260,10 @@ client_close(struct client *c, int code, const char *why)
 void
 client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag)
 {
-	pdu_result(bufferevent_get_output(c->bev), msgid, tag, code, "", diag);
+	if (pdu_result(bufferevent_get_output(c->bev), msgid, tag, code, "", diag) < 0) {
+		client_close(c, LDAP_OTHER, "out of memory for a response");
+		return;
+	}
 	client_check_output(c);
 }
 

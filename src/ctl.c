@@ -23,11 +23,13 @@
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
+#include <ldap.h>
 
 #include "config.h"
 #include "dn.h"
 #include "filter.h"
 #include "load.h"
+#include "policy.h"
 #include "profile.h"
 #include "request.h"
 #include "rewrite.h"
@@ -253,11 +255,12 @@ explain(const struct profile_set *set, int argc, char **argv)
 	}
 	filter_print(f, buf, sizeof(buf));
 	printf("filter      %s\n", buf);
-	const char *denied = rewrite_filter_denied(p, f);
-	if (denied != NULL)
-		printf("            -> refused: tests '%s', which the profile does not allow (insufficientAccessRights)\n",
-		    denied);
-	if (denied == NULL) {
+	/* the daemon's own policy (policy.c) */
+	char why[400];
+	int code = policy_filter_check(p, f, why, sizeof(why));
+	if (code != LDAP_SUCCESS)
+		printf("            -> refused: %s (%s, %d)\n", why, ldap_err2string(code), code);
+	else {
 		struct fnode *g = rewrite_filter(p, &a, f, 1);
 		if (g == NULL || filter_print(g, buf, sizeof(buf)) < 0)
 			printf("            -> too large\n");
@@ -273,16 +276,23 @@ explain(const struct profile_set *set, int argc, char **argv)
 			list[n++].bv_len = strlen(tok);
 		}
 		unsigned char enc[16384];
-		struct want *w;
-		size_t el = rewrite_attrs(p, list, n, 0, enc, sizeof(enc), &w);
+		struct want *w = NULL;
 		printf("attributes  %s\n            ->", attrs);
+		if ((code = policy_attrlist_check(list, n, why, sizeof(why))) != LDAP_SUCCESS) {
+			printf(" refused: %s (%s, %d)\n", why, ldap_err2string(code), code);
+			free(copy);
+			n = 0;
+			copy = NULL;
+		}
+		size_t el = copy ? rewrite_attrs(p, list, n, 0, enc, sizeof(enc), &w) : 0;
 		/* the encoded SEQUENCE OF: print each OCTET STRING */
 		for (size_t i = 2 + (enc[1] & 0x80 ? (enc[1] & 0x7f) : 0); el > 0 && i < el;) {
 			size_t l = enc[i + 1];
 			printf(" %.*s", (int)l, enc + i + 2);
 			i += 2 + l;
 		}
-		printf("\n");
+		if (copy != NULL)
+			printf("\n");
 		free(w);
 		free(copy);
 	}

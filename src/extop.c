@@ -24,7 +24,15 @@ is_oid(const struct berval *bv, const char *oid)
 static void
 ext_reply(struct client *c, int msgid, int code, const char *diag, const char *oid, const void *val, size_t vlen)
 {
-	pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, oid, val, vlen);
+	if (pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, oid, val, vlen) < 0) {
+		/* never silence: an answer that cannot be encoded becomes an error result */
+		code = LDAP_OTHER;
+		diag = "aldproxy: the response does not fit; nothing was changed";
+		if (pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, NULL, NULL, 0) < 0) {
+			client_close(c, LDAP_OTHER, "cannot encode a response");
+			return;
+		}
+	}
 	client_check_output(c);
 	client_account(c, msgid, PDU_EXT_REQ, code, 0, NULL, diag);
 }
@@ -53,11 +61,14 @@ extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len
 		return 0;
 	}
 	if (is_oid(&e->oid, OID_WHOAMI)) {
-		char authzid[1100];
+		char authzid[3500];
 		int n = 0;
 		if (c->bound_dn != NULL)
 			n = snprintf(authzid, sizeof(authzid), "dn:%s", c->bound_dn);
-		ext_reply(c, r->msgid, LDAP_SUCCESS, NULL, NULL, authzid, n > 0 ? (size_t)n : 0);
+		if (n < 0 || (size_t)n >= sizeof(authzid))
+			ext_reply(c, r->msgid, LDAP_OTHER, "aldproxy: the bound name is too long to report", NULL, NULL, 0);
+		else
+			ext_reply(c, r->msgid, LDAP_SUCCESS, NULL, NULL, authzid, (size_t)n);
 		return 0;
 	}
 	if (is_oid(&e->oid, OID_PASSWD_MODIFY))

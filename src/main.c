@@ -34,20 +34,15 @@
 #include "op.h"
 #include "profile.h"
 #include "sasl.h"
+#include "schema.h"
 #include "server.h"
 #include "tls.h"
+#include "upstream.h"
+#include "visset.h"
 #include "version.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 #define DRAIN_SECONDS 5
-
-uint64_t
-now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 static void
 usage(void)
@@ -169,6 +164,8 @@ server_reload(struct server *srv)
 	if (!log_from_cmdline)
 		log_init(ld.cfg->log_target ? ld.cfg->log_target : "stderr", ld.cfg->log_level, "aldproxyd",
 		    ld.cfg->log_facility);
+	/* the directory's schema may have changed too: read it again (the current one serves meanwhile) */
+	schema_invalidate();
 	/* what cannot change under running connections is named, for a restart */
 	char later[128] = "";
 	int plisten = 0;
@@ -207,6 +204,12 @@ server_reload(struct server *srv)
 	srv->profiles = ld.profiles;
 	ld.profiles = NULL;
 	profile_set_free(old);      /* profiles still in use live on until released */
+	/* the new profiles' visible users and the directory's schema are read now (visset.c, schema.c) */
+	struct upstream *su = backend_pick(srv->backend);
+	if (su != NULL) {
+		schema_maybe_request(su);
+		visset_tick(srv->backend, su, now_us());
+	}
 	if (ld.tls_server != NULL) {
 		if (srv->tls_server != NULL)
 			SSL_CTX_free(srv->tls_server);    /* established sessions keep their own reference */
@@ -332,6 +335,7 @@ server_free(struct server *srv)
 	backend_free(srv->backend);
 	srv->backend = NULL;
 	op_cache_clear();
+	schema_free();
 	event_free(srv->sig_term);
 	event_free(srv->sig_int);
 	event_free(srv->sig_hup);
@@ -347,6 +351,7 @@ server_free(struct server *srv)
 	config_free(srv->cfg);
 	arena_free(&srv->arena);
 	arena_free(&srv->resp_arena);
+	arena_free(&srv->visset_arena);
 	if (kinit_ev != NULL) {
 		event_free(kinit_ev);
 		kinit_ev = NULL;
@@ -409,7 +414,8 @@ main(int argc, char **argv)
 	metrics_init(&srv.metrics, now_us());
 	uint64_t watchdog_us = notify_init();
 
-	if (arena_init(&srv.arena, 1 << 20) < 0 || arena_init(&srv.resp_arena, 4 << 20) < 0)
+	if (arena_init(&srv.arena, 1 << 20) < 0 || arena_init(&srv.resp_arena, 4 << 20) < 0 ||
+	    arena_init(&srv.visset_arena, 1 << 18) < 0)
 		fatal("out of memory");
 	signal(SIGPIPE, SIG_IGN);
 	srandom((unsigned)now_us());

@@ -15,9 +15,11 @@
 #include "access.h"
 #include "log.h"
 #include "request.h"
+#include "policy.h"
 #include "server.h"
 #include "upstream.h"
 #include "rewrite.h"
+#include "visible.h"
 
 /* Recycled ops: the hot path never calls malloc for an op. */
 static struct op *op_cache;
@@ -218,7 +220,7 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 	ber_int_t msgid;
 	ber_len_t len;
 	char *last;
-	size_t dn_start, attrs_end = 0, kept = 0, all = 0;
+	size_t dn_start, kept = 0, all = 0;
 
 	for (int pass = 0; pass < 2; pass++) {
 		ber_init2(ber, &bv, LBER_USE_DER);
@@ -229,10 +231,10 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 			return -1;
 		size_t dn_end = ber_cursor(ber, h->total);
 		if (pass == 1) {
+			/* the entry's controls, if any, are not forwarded (policy_response_control()) */
 			size_t body = (dn_end - dn_start) + enc_tlv_size(kept);
-			size_t after = h->total - attrs_end;     /* controls, if any */
 			unsigned char hdr[PDU_HEAD_MAX * 2];
-			size_t n = pdu_envelope(hdr, op->client_msgid, enc_tlv_size(body) + after);
+			size_t n = pdu_envelope(hdr, op->client_msgid, enc_tlv_size(body));
 			unsigned char *p = hdr + n;
 			*p++ = PDU_SEARCH_ENTRY;
 			p = enc_put_len(p, body);
@@ -251,8 +253,8 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 			size_t a_end = ber_cursor(ber, h->total);
 			if (pass == 0)
 				all += a_end - a_start;
-			if (attr_is_secret(name.bv_val, name.bv_len) ||
-			    (op->profile && !profile_attr_allowed(op->profile, name.bv_val, name.bv_len)))
+			if (policy_attr_secret(name.bv_val, name.bv_len) ||
+			    (op->profile && !policy_attr_allowed(op->profile, name.bv_val, name.bv_len)))
 				continue;
 			if (pass == 0)
 				kept += a_end - a_start;
@@ -261,34 +263,11 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		}
 		if (bscan(ber, "}") < 0)
 			return -1;
-		attrs_end = ber_cursor(ber, h->total);
 		if (pass == 0 && kept == all)
 			return 0;       /* nothing to drop: forward as received */
-		if (pass == 1 && attrs_end < h->total)
-			evbuffer_add(out, msg + attrs_end, h->total - attrs_end);
 	}
 	evbuffer_drain(in, h->total);
 	return 1;
-}
-
-/* Encodes a paged-results response control with `cookie` into out (room for 64 + len bytes). */
-static size_t
-paged_control(unsigned char *out, ber_int_t size, const unsigned char *cookie, size_t len)
-{
-	size_t ol = strlen(OID_PAGED_RESULTS);
-	size_t inner = 2 + enc_int_size(size) + enc_tlv_size(len);
-	size_t ctl = enc_tlv_size(ol) + enc_tlv_size(enc_tlv_size(inner));
-	unsigned char *q = out;
-	*q++ = 0x30;
-	q = enc_put_len(q, ctl);
-	q = enc_put_octets(q, 0x04, OID_PAGED_RESULTS, ol);
-	*q++ = 0x04;
-	q = enc_put_len(q, enc_tlv_size(inner));
-	*q++ = 0x30;
-	q = enc_put_len(q, inner);
-	q = enc_put_int(q, 0x02, size);
-	q = enc_put_octets(q, 0x04, cookie, len);
-	return (size_t)(q - out);
 }
 
 /*
@@ -357,7 +336,7 @@ paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int 
 			return;
 		}
 		/* a paged search's result always carries the control (RFC 2696) */
-		cl = paged_control(ctls + 8, size, mine, minelen);
+		cl = pdu_paged_control(ctls + 8, sizeof(ctls) - 8, 0, size, mine, minelen);
 		unsigned char *q = ctls;
 		unsigned char hdr[8];
 		unsigned char *hq = hdr;
@@ -374,6 +353,89 @@ paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int 
 		evbuffer_add(out, msg + op_start, oplen);
 		evbuffer_add(out, ctls, cl);
 	}
+	evbuffer_drain(in, h->total);
+}
+
+/* Bytes of a TLV's tag and length octets at b (n bytes available); 0 if unreadable or indefinite. */
+static size_t
+tl_size(const unsigned char *b, size_t n)
+{
+	if (n < 2 || b[1] == 0x80)
+		return 0;
+	size_t hl = b[1] < 0x80 ? 2 : 2 + (size_t)(b[1] & 0x7f);
+	return hl <= n && hl <= 6 ? hl : 0;
+}
+
+/* Length of the protocolOp TLV at h->prefix (read from its first bytes); 0 if unreadable. */
+static size_t
+op_tlv_len(struct evbuffer *in, const struct pdu_head *h)
+{
+	unsigned char b[PDU_HEAD_MAX + 8];
+	size_t n = h->total < sizeof(b) ? h->total : sizeof(b);
+	if (evbuffer_copyout(in, b, n) != (ev_ssize_t)n || h->prefix >= n)
+		return 0;
+	size_t hl = tl_size(b + h->prefix, n - h->prefix);
+	if (hl == 0)
+		return 0;
+	size_t len = 0;
+	if (hl == 2)
+		len = b[h->prefix + 1];
+	else
+		for (size_t k = 2; k < hl; k++)
+			len = (len << 8) | b[h->prefix + k];
+	return h->prefix + hl + len <= h->total ? hl + len : 0;
+}
+
+/*
+ * Forwards a response re-addressed to the client's messageID, with only
+ * the controls policy_response_control() lets through (none on entries).
+ * Without controls the bytes move without a copy.
+ */
+static void
+forward_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct evbuffer *out)
+{
+	unsigned char env[PDU_HEAD_MAX];
+	size_t oplen = op_tlv_len(in, h);
+	if (oplen == 0) {
+		log_warn("conn=%llu msgid=%d: malformed response from %s dropped", (unsigned long long)op->conn_id,
+		    op->client_msgid, op->up->name);
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	if (h->prefix + oplen == h->total) {
+		size_t n = pdu_envelope(env, op->client_msgid, oplen);
+		evbuffer_add(out, env, n);
+		evbuffer_drain(in, h->prefix);
+		evbuffer_remove_buffer(in, out, oplen);
+		return;
+	}
+	/* [0] Controls follow: keep the allowed ones */
+	const unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
+	struct berval kept[REQ_MAX_CONTROLS];
+	size_t nkept = 0, p = h->prefix + oplen;
+	size_t cend = msg != NULL && msg[p] == PDU_CONTROLS ? pdu_tlv_end(msg, h->total, p) : 0;
+	if (cend != 0)
+		p += tl_size(msg + p, cend - p);
+	while (cend != 0 && p < cend && nkept < REQ_MAX_CONTROLS) {
+		/* Control ::= SEQUENCE { controlType LDAPOID, ... } */
+		size_t e = pdu_tlv_end(msg, cend, p), hl = tl_size(msg + p, cend - p);
+		if (e == 0 || hl == 0 || msg[p] != 0x30 || msg[p + hl] != 0x04)
+			break;
+		size_t ohl = tl_size(msg + p + hl, e - p - hl), oend = pdu_tlv_end(msg, e, p + hl);
+		if (ohl == 0 || oend == 0)
+			break;
+		if (policy_response_control(op->tag, h->op_tag, (const char *)msg + p + hl + ohl, oend - (p + hl + ohl)))
+			kept[nkept++] = (struct berval){ e - p, (char *)msg + p };
+		p = e;
+	}
+	unsigned char ctl[2048];
+	size_t cl = pdu_controls(ctl, sizeof(ctl), kept, nkept);
+	if (cl == (size_t)-1)
+		cl = 0;
+	size_t n = pdu_envelope(env, op->client_msgid, oplen + cl);
+	evbuffer_add(out, env, n);
+	evbuffer_add(out, msg + h->prefix, oplen);
+	evbuffer_add(out, ctl, cl);
 	evbuffer_drain(in, h->total);
 }
 
@@ -415,16 +477,29 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	struct client *c = op->client;
 	int final = h->op_tag != PDU_SEARCH_ENTRY && h->op_tag != PDU_SEARCH_REF && h->op_tag != PDU_INTERMEDIATE;
 	int code = final ? response_code(in, h) : 0;
+	int sent_entry = 1;
 
 	if (op->flags & OP_INTERNAL) {
-		if (op->lookup_for == PDU_COMPARE_REQ)
-			compare_lookup_response(op, in, h);
-		else
+		if (op->lookup_for == PDU_BIND_REQ)
 			bind_lookup_response(op, in, h);
+		else
+			visible_lookup_response(op, in, h);
+		return;
+	}
+	if (h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
+		/* aldproxy chases no referrals and allows no control that streams intermediate responses */
+		evbuffer_drain(in, h->total);
 		return;
 	}
 	if (final && op->tag == PDU_BIND_REQ && bind_response(op, in, h, code))
 		return;
+	if (final && code == LDAP_NO_SUCH_OBJECT && op->tag != PDU_BIND_REQ && op->profile != NULL &&
+	    op->profile->nvisible_groups > 0 && !(op->flags & OP_PAGED)) {
+		/* a missing entry answers exactly like an invisible one (visible_not_found()): no matchedDN */
+		evbuffer_drain(in, h->total);
+		op_fail(op, LDAP_NO_SUCH_OBJECT, NULL);
+		return;
+	}
 	if (final && op->tag == PDU_BIND_REQ)
 		bind_finish(op, code);
 	if (final && (op->flags & OP_PAGED)) {
@@ -437,14 +512,17 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 		struct evbuffer *out = bufferevent_get_output(c->bev);
 		int scrubbed = 0;
 		if (h->op_tag == PDU_SEARCH_ENTRY && op->want != NULL) {
-			/* the profile's view: DN, names, computed attributes */
+			/* the profile's view: DN, names, computed attributes; invisible entries dropped */
 			struct server *srv = c->srv;
 			unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
 			arena_reset(&srv->resp_arena);
-			if (rewrite_entry(op->profile, op->want, &srv->resp_arena, op->up->ber, msg, h->total,
-			    op->client_msgid, out) < 0)
+			int rc = rewrite_entry(op->profile, op->want, &srv->resp_arena, op->up->ber, msg, h->total,
+			    op->client_msgid, out);
+			if (rc < 0)
 				log_warn("conn=%llu msgid=%d: entry from %s could not be rewritten; dropped",
 				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
+			if (rc != 0)
+				sent_entry = 0;
 			evbuffer_drain(in, h->total);
 			scrubbed = 1;
 		} else if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
@@ -453,18 +531,14 @@ op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 				log_warn("conn=%llu msgid=%d: malformed entry from %s dropped",
 				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
 				evbuffer_drain(in, h->total);
+				sent_entry = 0;
 			}
 		}
-		if (scrubbed == 0) {
-			unsigned char env[PDU_HEAD_MAX];
-			size_t n = pdu_envelope(env, op->client_msgid, h->total - h->prefix);
-			evbuffer_add(out, env, n);
-			evbuffer_drain(in, h->prefix);
-			evbuffer_remove_buffer(in, out, h->total - h->prefix);
-		}
+		if (scrubbed == 0)
+			forward_response(op, in, h, out);
 		client_check_output(c);
 	}
-	if (h->op_tag == PDU_SEARCH_ENTRY) {
+	if (h->op_tag == PDU_SEARCH_ENTRY && sent_entry) {
 		op->nentries++;
 		if (c != NULL)
 			c->srv->stats.entries++;

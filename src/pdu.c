@@ -176,11 +176,11 @@ int
 pdu_ext_result(struct evbuffer *out, int msgid, int code, const char *diag, const char *oid,
     const void *value, size_t value_len)
 {
-	unsigned char extra[1024];
+	unsigned char extra[4096];
 	unsigned char *p = extra;
 	size_t ol = oid ? strlen(oid) : 0;
 	if (ol + value_len + 16 > sizeof(extra))
-		return -1;
+		return -1;      /* the caller answers with an error instead */
 	if (oid)
 		p = enc_put_octets(p, 0x8a, oid, ol);     /* responseName [10] */
 	if (value)
@@ -303,8 +303,8 @@ pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr
 }
 
 size_t
-pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
-    size_t filterlen, const char *attr)
+pdu_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, int scope, int sizelimit,
+    const unsigned char *filter, size_t filterlen, const char *attr)
 {
 	static const unsigned char present_oc[] = { 0x87, 11, 'o', 'b', 'j', 'e', 'c', 't', 'C', 'l', 'a', 's', 's' };
 	if (filter == NULL) {
@@ -312,16 +312,17 @@ pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, co
 		filterlen = sizeof(present_oc);
 	}
 	size_t al = strlen(attr);
-	size_t body = enc_tlv_size(dnlen) + 15 + filterlen + enc_tlv_size(enc_tlv_size(al));
+	size_t body = enc_tlv_size(dnlen) + 3 + 3 + enc_tlv_size(enc_int_size(sizelimit)) + 3 + 3 + filterlen +
+	    enc_tlv_size(enc_tlv_size(al));
 	if (enc_tlv_size(body) > cap)
 		return 0;
 	unsigned char *q = out;
 	*q++ = PDU_SEARCH_REQ;
 	q = enc_put_len(q, body);
 	q = enc_put_octets(q, 0x04, dn, dnlen);
-	q = enc_put_int(q, 0x0a, 0);    /* baseObject */
+	q = enc_put_int(q, 0x0a, scope);
 	q = enc_put_int(q, 0x0a, 0);    /* neverDerefAliases */
-	q = enc_put_int(q, 0x02, 1);    /* sizeLimit */
+	q = enc_put_int(q, 0x02, sizelimit);
 	q = enc_put_int(q, 0x02, 0);    /* timeLimit */
 	*q++ = 0x01;                    /* typesOnly FALSE */
 	*q++ = 1;
@@ -332,6 +333,13 @@ pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, co
 	q = enc_put_len(q, enc_tlv_size(al));
 	q = enc_put_octets(q, 0x04, attr, al);
 	return (size_t)(q - out);
+}
+
+size_t
+pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
+    size_t filterlen, const char *attr)
+{
+	return pdu_search(out, cap, dn, dnlen, 0, 1, filter, filterlen, attr);
 }
 
 size_t
@@ -358,4 +366,60 @@ const char *
 pdu_result_name(int code)
 {
 	return ldap_err2string(code);
+}
+
+size_t
+pdu_controls(unsigned char *out, size_t cap, const struct berval *ctls, size_t n)
+{
+	size_t body = 0;
+	if (n == 0)
+		return 0;
+	for (size_t i = 0; i < n; i++)
+		body += ctls[i].bv_len;
+	if (enc_tlv_size(body) > cap)
+		return (size_t)-1;
+	unsigned char *q = out;
+	*q++ = PDU_CONTROLS;
+	q = enc_put_len(q, body);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(q, ctls[i].bv_val, ctls[i].bv_len);
+		q += ctls[i].bv_len;
+	}
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_control(unsigned char *out, size_t cap, const char *oid, int critical, const void *val, size_t vlen)
+{
+	size_t ol = strlen(oid);
+	size_t body = enc_tlv_size(ol) + (critical ? 3 : 0) + (val != NULL ? enc_tlv_size(vlen) : 0);
+	if (enc_tlv_size(body) > cap)
+		return (size_t)-1;
+	unsigned char *q = out;
+	*q++ = 0x30;
+	q = enc_put_len(q, body);
+	q = enc_put_octets(q, 0x04, oid, ol);
+	if (critical) {
+		*q++ = 0x01;
+		*q++ = 1;
+		*q++ = 0xff;
+	}
+	if (val != NULL)
+		q = enc_put_octets(q, 0x04, val, vlen);
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_paged_control(unsigned char *out, size_t cap, int critical, long size, const void *cookie, size_t len)
+{
+	unsigned char val[1100];
+	size_t inner = enc_tlv_size(enc_int_size(size)) + enc_tlv_size(len);
+	if (enc_tlv_size(inner) > sizeof(val))
+		return (size_t)-1;
+	unsigned char *q = val;
+	*q++ = 0x30;
+	q = enc_put_len(q, inner);
+	q = enc_put_int(q, 0x02, size);
+	q = enc_put_octets(q, 0x04, cookie, len);
+	return pdu_control(out, cap, OID_PAGED_RESULTS, critical, val, (size_t)(q - val));
 }

@@ -14,65 +14,6 @@
 #include "profile_load.h"
 #include "yamlcfg.h"
 
-/*
- * Attributes aldproxy never returns and never lets a filter test,
- * whatever a profile says: password hashes, Kerberos keys, OTP and
- * other secrets of a FreeIPA / ALD Pro directory.
- */
-static const char *const secret_attrs[] = {
-	"userpassword", "authpassword", "krbprincipalkey", "krbmkey", "krbextradata",
-	"sambantpassword", "sambalmpassword", "ipantsecurityidentifier-secret", "ipanthash",
-	"ipatokenotpkey", "ipatokenhotpcounter", "ipasecretkey", "ipaprivatekey", "krbpwdhistory",
-	"passwordhistory", "unicodepwd", "supplementalcredentials", "dbcspwd", "ntpwdhistory",
-	"lmpwdhistory", "userpkcs12", "nsslapd-rootpw",
-	/* the same by OID: userPassword, authPassword, unicodePwd, sambaLM/NTPassword */
-	"2.5.4.35", "1.3.6.1.4.1.4203.1.3.4", "1.2.840.113556.1.4.90", "1.3.6.1.4.1.7165.2.1.24",
-	"1.3.6.1.4.1.7165.2.1.25", NULL
-};
-
-/* An attribute description given as a numeric OID ("2.5.4.35"). */
-static int
-attr_is_oid(const char *name, size_t len)
-{
-	return len > 0 && name[0] >= '0' && name[0] <= '9';
-}
-
-int
-attr_is_secret(const char *name, size_t len)
-{
-	size_t base = len;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] == ';') {
-			base = i;
-			break;
-		}
-	for (const char *const *s = secret_attrs; *s != NULL; s++)
-		if (strlen(*s) == base && strncasecmp(*s, name, base) == 0)
-			return 1;
-	return 0;
-}
-
-int
-profile_attr_allowed(const struct profile *p, const char *name, size_t len)
-{
-	/* numeric OIDs cannot be checked against names: only names are accepted */
-	if (attr_is_secret(name, len) || attr_is_oid(name, len))
-		return 0;
-	if (p->all_attributes)
-		return 1;
-	size_t base = len;
-	for (size_t i = 0; i < len; i++)
-		if (name[i] == ';') {
-			base = i;
-			break;
-		}
-	if (base == 11 && strncasecmp(name, "objectclass", 11) == 0)
-		return 1;
-	for (size_t i = 0; i < p->nattributes; i++)
-		if (strlen(p->attributes[i]) == base && strncasecmp(p->attributes[i], name, base) == 0)
-			return 1;
-	return 0;
-}
 
 static int
 by_name(const void *a, const void *b)

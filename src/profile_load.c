@@ -9,6 +9,9 @@
 
 #include "dn.h"
 #include "profile.h"
+#include "policy.h"
+#include "rewrite.h"
+#include "visset.h"
 #include "profile_load.h"
 #include "yamlcfg.h"
 
@@ -151,6 +154,8 @@ profile_free(struct profile *p)
 	free(p->user_class);
 	free(p->groups_base_norm);
 	yc_strlist_free(p->visible_groups, p->nvisible_groups);
+	yc_strlist_free(p->real_user_bases, p->nreal_user_bases);
+	visset_free(p->vis);
 	yc_strlist_free(p->login_groups, p->nlogin_groups);
 	yc_strlist_free(p->realms, p->nrealms);
 	free(p->netbios);
@@ -208,7 +213,7 @@ attr_pair_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char
 	if (!valid_attr_name(real) || !known_attr(real, ex->v, ex->n))
 		return yc_error(yc, vnode, path, "unknown attribute '%s' (not in the ALD Pro schema; "
 		    "add it to extra_attributes if your directory has it)", real);
-	if (attr_is_secret(real, strlen(real)))
+	if (policy_attr_secret(real, strlen(real)))
 		return yc_error(yc, vnode, path, "'%s' holds secrets and cannot be mapped", real);
 	for (size_t i = 0; i < p->nattr_maps; i++)
 		if (strcasecmp(p->attr_maps[i].virt, key) == 0)
@@ -693,7 +698,7 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 			goto out;
 		for (size_t i = 0; i < p->nwrite_attrs; i++) {
 			const char *a = p->write_attrs[i];
-			if (!valid_attr_name(a) || attr_is_secret(a, strlen(a)) || strcasecmp(a, "objectClass") == 0 ||
+			if (!valid_attr_name(a) || policy_attr_secret(a, strlen(a)) || strcasecmp(a, "objectClass") == 0 ||
 			    strcasecmp(a, "memberOf") == 0 || strcasecmp(a, "nsAccountLock") == 0) {
 				yc_error(&yc, yc_seq_item(&yc, wn, "modify", i), "writes.modify",
 				    "'%s' may not be written through aldproxy (secrets, objectClass, memberOf and the account "
@@ -724,11 +729,23 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 			    p->attributes[i]);
 			goto out;
 		}
-		if (attr_is_secret(p->attributes[i], strlen(p->attributes[i]))) {
+		if (policy_attr_secret(p->attributes[i], strlen(p->attributes[i]))) {
 			yc_error(&yc, yc_seq_item(&yc, root, "attributes", i), "attributes",
 			    "'%s' holds secrets and is never returned", p->attributes[i]);
 			goto out;
 		}
+	}
+	if (p->nvisible_groups > 0 && (p->vis = visset_new()) == NULL)
+		goto out;
+	/* the user bases in the directory's terms, for the visibility rule (policy_visibility()) */
+	if (p->nuser_bases > 0 && (p->real_user_bases = calloc(p->nuser_bases, sizeof(char *))) == NULL)
+		goto out;
+	for (size_t i = 0; i < p->nuser_bases; i++) {
+		char real[DN_MAX];
+		if (rewrite_dn_in(p, p->user_bases[i], strlen(p->user_bases[i]), real, sizeof(real)) < 0 ||
+		    (p->real_user_bases[p->nreal_user_bases] = strdup(real)) == NULL)
+			goto out;
+		p->nreal_user_bases++;
 	}
 	rc = 0;
 out:

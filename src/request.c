@@ -413,3 +413,13 @@ request_control(const struct request *r, const char *oid)
 			return &r->ctrls.c[i];
 	return NULL;
 }
+
+size_t
+request_forwarded_controls(const struct request *r, struct berval *out, size_t max)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < r->ctrls.n && k < max; i++)
+		if (r->ctrls.verdict[i] == 1)       /* PCTL_FORWARD */
+			out[k++] = r->ctrls.c[i].raw;
+	return k;
+}

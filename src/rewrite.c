@@ -3,6 +3,7 @@
  * entries (real → virtual).  See rewrite.h and docs/profiles.md.
  */
 #include "rewrite.h"
+#include "policy.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -419,7 +420,13 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
 		int n = rewrite_dn_in(p, f->value.bv_val, f->value.bv_len, real_dn, sizeof(real_dn));
 		if (n >= 0 && arena_bv(a, &f->value, real_dn, (size_t)n) < 0)
 			return NULL;
+		/* (member=DN) of an entry the profile does not see matches nothing, as if it did not exist */
+		if (f->kind == F_EQ && p->nvisible_groups > 0 && !policy_dn_value_visible(p, f->value.bv_val, f->value.bv_len))
+			return mk_false(a);
 	}
+	if (f->kind == F_EQ && p->nvisible_groups > 0 && name_is(&f->attr, "memberUid") &&
+	    !policy_uid_visible(p, f->value.bv_val, f->value.bv_len))
+		return mk_false(a);
 	return f;
 }
 
@@ -538,7 +545,7 @@ rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t nattrs
 			all_oper = 1;
 		else if (a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0)
 			;
-		else if (profile_attr_allowed(p, a->bv_val, a->bv_len))
+		else if (policy_attr_allowed(p, a->bv_val, a->bv_len))
 			list_add(&asked, a->bv_val, a->bv_len);
 	}
 	if (all_user && !p->all_attributes) {
@@ -568,6 +575,9 @@ rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t nattrs
 			add_sources(p, &n, &real);
 		}
 	}
+	/* every entry's memberOf, to decide its visibility (rewrite_entry()) */
+	if (p->nvisible_groups > 0)
+		list_add(&real, "memberOf", 8);
 	if (real.n == 0)
 		list_add(&real, "1.1", 3);
 
@@ -764,7 +774,8 @@ client_values(const struct profile *p, struct arena *a, const struct eattr *e, s
 	int dnv = is_dn_attr(p, &e->name);
 	int memberof = name_is(&e->name, "memberOf");
 	int oc = name_is(&e->name, "objectClass");
-	if (!dnv && !oc) {
+	int uids = p->nvisible_groups > 0 && name_is(&e->name, "memberUid");
+	if (!dnv && !oc && !uids) {
 		*n = e->n;
 		return e->vals;
 	}
@@ -777,6 +788,14 @@ client_values(const struct profile *p, struct arena *a, const struct eattr *e, s
 			out[k++] = e->vals[i];
 			continue;
 		}
+		/* values naming entries the profile does not see are not shown (visset.h) */
+		if (uids) {
+			if (policy_uid_visible(p, e->vals[i].bv_val, e->vals[i].bv_len))
+				out[k++] = e->vals[i];
+			continue;
+		}
+		if (p->nvisible_groups > 0 && !policy_dn_value_visible(p, e->vals[i].bv_val, e->vals[i].bv_len))
+			continue;
 		if (memberof && p->memberof_groups_only) {
 			char nd[DN_MAX];
 			int nl = dn_normalize(e->vals[i].bv_val, e->vals[i].bv_len, nd, sizeof(nd));
@@ -870,6 +889,15 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 			ea->n++;
 		}
 	}
+	/* visibility (groups.visible), decided here on what the directory returned */
+	if (p->nvisible_groups > 0) {
+		char nd[DN_MAX];
+		int nl = dn_normalize(dn.bv_val, dn.bv_len, nd, sizeof(nd));
+		enum policy_vis v = nl < 0 ? VIS_NONE : policy_visibility(p, nd, (size_t)nl);
+		const struct eattr *m = entry_get(e, ne, "memberOf");
+		if (v == VIS_NONE || (v == VIS_USER && (m == NULL || !policy_member_visible(p, m->vals, m->n))))
+			return 1;
+	}
 	/* the DN */
 	char vdn[DN_MAX];
 	int vdl = rewrite_dn_out(p, dn.bv_val, dn.bv_len, vdn, sizeof(vdn));
@@ -882,12 +910,12 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 	/* real attributes, under their own and their virtual names */
 	for (size_t i = 0; i < ne; i++) {
 		const struct eattr *ea = &e[i];
-		if (attr_is_secret(ea->name.bv_val, ea->name.bv_len))
+		if (policy_attr_secret(ea->name.bv_val, ea->name.bv_len))
 			continue;
 		size_t nv;
 		struct berval *vals = NULL;
 		if (wanted(w, ea->name.bv_val, ea->name.bv_len) &&
-		    profile_attr_allowed(p, ea->name.bv_val, ea->name.bv_len)) {
+		    policy_attr_allowed(p, ea->name.bv_val, ea->name.bv_len)) {
 			if ((vals = client_values(p, a, ea, &nv)) == NULL)
 				return -1;
 			if (emit(o, &no, ea->name.bv_val, ea->name.bv_len, vals, nv) < 0)
@@ -896,7 +924,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 		for (size_t m = 0; m < p->nattr_maps; m++) {
 			const struct attr_map *am = &p->attr_maps[m];
 			if (!name_is(&ea->name, am->real) || !wanted(w, am->virt, strlen(am->virt)) ||
-			    !profile_attr_allowed(p, am->virt, strlen(am->virt)))
+			    !policy_attr_allowed(p, am->virt, strlen(am->virt)))
 				continue;
 			if (vals == NULL && (vals = client_values(p, a, ea, &nv)) == NULL)
 				return -1;
@@ -907,7 +935,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 	/* computed attributes */
 	for (size_t i = 0; i < p->nvattrs; i++) {
 		const struct vattr *v = &p->vattrs[i];
-		if (!wanted(w, v->name, strlen(v->name)) || !profile_attr_allowed(p, v->name, strlen(v->name)))
+		if (!wanted(w, v->name, strlen(v->name)) || !policy_attr_allowed(p, v->name, strlen(v->name)))
 			continue;
 		struct berval *val = NULL;
 		switch (v->kind) {
@@ -952,7 +980,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 		int present = 0;
 		for (size_t k = 0; k < no; k++)
 			present |= o[k].name.bv_len == dl && strncasecmp(o[k].name.bv_val, d->name, dl) == 0;
-		if (present || !wanted(w, d->name, dl) || !profile_attr_allowed(p, d->name, dl) ||
+		if (present || !wanted(w, d->name, dl) || !policy_attr_allowed(p, d->name, dl) ||
 		    !has_class(e, ne, d->when_class ? d->when_class : p->user_class))
 			continue;
 		struct berval x, *dv;
@@ -1078,20 +1106,4 @@ rewrite_bind_select(const struct profile_set *set, const struct profile *fixed, 
 	if (p == NULL || rewrite_bind_name(p, name, len, real, reallen) < 0)
 		return NULL;
 	return p;
-}
-
-const char *
-rewrite_filter_denied(const struct profile *p, const struct fnode *f)
-{
-	if (f->kind == F_AND || f->kind == F_OR || f->kind == F_NOT) {
-		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
-			const char *d = rewrite_filter_denied(p, c);
-			if (d != NULL)
-				return d;
-		}
-		return NULL;
-	}
-	if (f->kind == F_TRUE || f->kind == F_FALSE || f->attr.bv_len == 0)
-		return NULL;
-	return profile_attr_allowed(p, f->attr.bv_val, f->attr.bv_len) ? NULL : f->attr.bv_val;
 }

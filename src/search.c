@@ -22,112 +22,40 @@
 #include "access.h"
 #include "log.h"
 #include "request.h"
+#include "policy.h"
 #include "pdu.h"
 #include "server.h"
 #include "rewrite.h"
 #include "upstream.h"
+#include "visible.h"
+#include "visset.h"
 
 #define ATTRS_BUF 16384
 
-/* Controls forwarded even when critical (the directory implements them). */
-static const char *const passthrough_controls[] = {
-	"1.2.840.113556.1.4.319",       /* paged results, RFC 2696 */
-	"1.2.840.113556.1.4.473",       /* server-side sort, RFC 2891 */
-	"2.16.840.1.113730.3.4.9",      /* virtual list view */
-	"2.16.840.1.113730.3.4.2",      /* ManageDsaIT, RFC 3296 */
-	"1.3.6.1.4.1.42.2.27.8.5.1",    /* password policy */
-	"1.3.6.1.1.12",                 /* assertion, RFC 4528 */
-	"1.2.826.0.1.3344810.2.3",      /* matched values, RFC 3876 */
-	"1.3.6.1.4.1.4203.1.10.1",      /* subentries, RFC 3672 */
-	"1.3.6.1.1.22",                 /* don't use copy, RFC 6171 */
-	"1.2.840.113556.1.4.1339",      /* AD domain scope (ignored by 389/slapd when not critical) */
-	NULL
-};
+/* What the rootDSE advertises: the controls policy_controls() lets through. */
+static const char *const supported_controls[] = { OID_PAGED_RESULTS, OID_PPOLICY, NULL };
 
 /*
- * Controls never forwarded: they would let a client act as someone else
- * on aldproxy's connections, bypass schema or access rules, or pin a
- * shared connection forever.  Critical: unavailableCriticalExtension;
- * otherwise removed from the request.
- */
-static const char *const denied_controls[] = {
-	"2.16.840.1.113730.3.4.18",     /* proxied authorization v2, RFC 4370 */
-	"2.16.840.1.113730.3.4.12",     /* proxied authorization v1 */
-	"1.3.6.1.4.1.4203.666.5.12",    /* relax rules */
-	"1.3.6.1.4.1.4203.666.5.11",    /* no-op / manageDIT family */
-	"1.3.6.1.4.1.42.2.27.9.5.2",    /* get effective rights */
-	"1.3.6.1.4.1.4203.1.9.1.1",     /* content synchronization (syncrepl) */
-	"2.16.840.1.113730.3.4.3",      /* persistent search */
-	"1.3.6.1.4.1.4203.1.12.2.1",    /* session tracking of the proxy itself */
-	NULL
-};
-
-static int
-oid_in(const struct berval *oid, const char *const *list)
-{
-	for (const char *const *o = list; *o != NULL; o++)
-		if (strlen(*o) == oid->bv_len && memcmp(*o, oid->bv_val, oid->bv_len) == 0)
-			return 1;
-	return 0;
-}
-
-int
-controls_check(const struct request *r, const char **diag)
-{
-	for (size_t i = 0; i < r->ctrls.n; i++) {
-		const struct req_control *ct = &r->ctrls.c[i];
-		if (oid_in(&ct->oid, denied_controls) && ct->critical) {
-			*diag = "aldproxy: a critical control in the request is not allowed through the proxy";
-			return LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
-		}
-		if (ct->critical && !oid_in(&ct->oid, passthrough_controls)) {
-			*diag = "aldproxy: a critical control in the request is not supported";
-			return LDAP_UNAVAILABLE_CRITICAL_EXTENSION;
-		}
-	}
-	return LDAP_SUCCESS;
-}
-
-/*
- * Appends the request's controls minus the denied ones to parts; the
- * [0] header goes to hdr (PDU_HEAD_MAX bytes).  A non-NULL `paged`
- * replaces the paged-results control.  Returns the new count.
+ * Appends the [0] Controls of a forwarded request to parts: the controls
+ * the policy let through as received, plus aldproxy's own paged-results
+ * control when given.  buf (cap bytes) holds the encoding.  Returns the
+ * new count, or -1 when the controls do not fit.
  */
 static int
-controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, unsigned char *hdr,
+controls_parts(const struct request *r, struct evbuffer_iovec *parts, int n, unsigned char *buf, size_t cap,
     const struct berval *paged)
 {
-	if (r->ctrls.raw.bv_len == 0)
-		return n;
-	int denied = paged != NULL;
-	size_t keep = 0;
-	for (size_t i = 0; i < r->ctrls.n; i++) {
-		if (oid_in(&r->ctrls.c[i].oid, denied_controls))
-			denied = 1;
-		else if (paged != NULL && attr_eq(&r->ctrls.c[i].oid, OID_PAGED_RESULTS))
-			keep += paged->bv_len;
-		else
-			keep += r->ctrls.c[i].raw.bv_len;
+	struct berval ctls[REQ_MAX_CONTROLS + 1];
+	size_t k = request_forwarded_controls(r, ctls, REQ_MAX_CONTROLS);
+	if (paged != NULL)
+		ctls[k++] = *paged;
+	size_t len = pdu_controls(buf, cap, ctls, k);
+	if (len == (size_t)-1)
+		return -1;
+	if (len > 0) {
+		parts[n].iov_base = buf;
+		parts[n++].iov_len = len;
 	}
-	if (!denied) {
-		parts[n].iov_base = r->ctrls.raw.bv_val;
-		parts[n++].iov_len = r->ctrls.raw.bv_len;
-		return n;
-	}
-	if (keep == 0)
-		return n;
-	unsigned char *p = hdr;
-	*p++ = PDU_CONTROLS;
-	p = enc_put_len(p, keep);
-	parts[n].iov_base = hdr;
-	parts[n++].iov_len = (size_t)(p - hdr);
-	for (size_t i = 0; i < r->ctrls.n; i++)
-		if (!oid_in(&r->ctrls.c[i].oid, denied_controls)) {
-			const struct berval *raw = paged != NULL && attr_eq(&r->ctrls.c[i].oid, OID_PAGED_RESULTS) ?
-			    paged : &r->ctrls.c[i].raw;
-			parts[n].iov_base = raw->bv_val;
-			parts[n++].iov_len = raw->bv_len;
-		}
 	return n;
 }
 
@@ -184,7 +112,7 @@ rootdse_send(struct client *c, struct request *r)
 	static const char *const level[] = { "7" };
 	static const char *const no[] = { "FALSE" };
 	static const char *const caps[] = { "1.2.840.113556.1.4.800", "1.2.840.113556.1.4.1670", "1.2.840.113556.1.4.1791" };
-	const char *const *ctrls = passthrough_controls;
+	const char *const *ctrls = supported_controls;
 	size_t nctrls = 0;
 	while (ctrls[nctrls] != NULL)
 		nctrls++;
@@ -224,28 +152,18 @@ rootdse_send(struct client *c, struct request *r)
 			n++;
 		}
 	struct evbuffer *o = bufferevent_get_output(c->bev);
-	pdu_entry(o, r->msgid, "", out, n);
-	pdu_result(o, r->msgid, PDU_SEARCH_DONE, LDAP_SUCCESS, "", NULL);
+	int code = LDAP_SUCCESS, sent = pdu_entry(o, r->msgid, "", out, n) == 0;
+	if (!sent)
+		code = LDAP_ADMINLIMIT_EXCEEDED;        /* the rootDSE does not fit: say so, never stay silent */
+	if (pdu_result(o, r->msgid, PDU_SEARCH_DONE, code, "", sent ? NULL : "aldproxy: the rootDSE is too large") < 0) {
+		client_close(c, LDAP_OTHER, "out of memory for a response");
+		return;
+	}
 	client_check_output(c);
-	client_account(c, r->msgid, PDU_SEARCH_REQ, LDAP_SUCCESS, 1, NULL, NULL);
+	client_account(c, r->msgid, PDU_SEARCH_REQ, code, sent, NULL, NULL);
 }
 
 /* ---- policy ------------------------------------------------------------- */
-
-struct filter_check {
-	const struct profile *p;
-	char bad[128];
-};
-
-static int
-filter_check_cb(const struct berval *attr, void *arg)
-{
-	struct filter_check *fc = arg;
-	if (profile_attr_allowed(fc->p, attr->bv_val, attr->bv_len))
-		return 0;
-	snprintf(fc->bad, sizeof(fc->bad), "%.*s", (int)(attr->bv_len > 100 ? 100 : attr->bv_len), attr->bv_val);
-	return 1;
-}
 
 /* 0 when base is inside the profile's subtree; else an LDAP code and diag. */
 static int
@@ -285,7 +203,7 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 		else if (a->bv_len == 1 && a->bv_val[0] == '+')
 			all_oper = 1;
 		else if (!(a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) &&
-		    !profile_attr_allowed(p, a->bv_val, a->bv_len))
+		    !policy_attr_allowed(p, a->bv_val, a->bv_len))
 			change = 1;
 	}
 	if (p->all_attributes) {
@@ -313,11 +231,11 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 				ADD_ATTR(a->bv_val, a->bv_len);
 			continue;
 		}
-		if ((a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) || profile_attr_allowed(p, a->bv_val, a->bv_len))
+		if ((a->bv_len == 3 && memcmp(a->bv_val, "1.1", 3) == 0) || policy_attr_allowed(p, a->bv_val, a->bv_len))
 			ADD_ATTR(a->bv_val, a->bv_len);
 	}
 	if (all_user && !p->all_attributes) {
-		ADD_ATTR("objectClass", (size_t)11);     /* always allowed, see profile_attr_allowed() */
+		ADD_ATTR("objectClass", (size_t)11);     /* always allowed, see policy_attr_allowed() */
 		for (size_t i = 0; i < p->nattributes; i++)
 			if (strcasecmp(p->attributes[i], "objectClass") != 0)
 				ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
@@ -338,10 +256,24 @@ static int
 forward_ctl(struct client *c, struct request *r, struct op *op, struct upstream *u,
     struct evbuffer_iovec *parts, int nparts, const struct berval *paged)
 {
-	unsigned char chdr[PDU_HEAD_MAX];
-	struct evbuffer_iovec all[REQ_MAX_CONTROLS + 8];
+	unsigned char cbuf[4096];
+	struct evbuffer_iovec all[8];
 	memcpy(all, parts, sizeof(*parts) * (size_t)nparts);
-	int n = controls_parts(r, all, nparts, chdr, paged);
+	int n = controls_parts(r, all, nparts, cbuf, sizeof(cbuf), paged);
+	if (n < 0) {
+		op_fail(op, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: the request's controls are too large");
+		return 0;
+	}
+	if (op->tag == PDU_SEARCH_REQ && c->profile->nvisible_groups > 0) {
+		/* a base the profile does not see answers like a missing one, whatever the scope */
+		char real[DN_MAX];
+		int rl = rewrite_dn_in(c->profile, r->u.search.base.bv_val, r->u.search.base.bv_len, real, sizeof(real));
+		if (rl < 0) {
+			op_fail(op, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid base DN");
+			return 0;
+		}
+		return visible_then_send(c, op, real, (size_t)rl, u, all, n);
+	}
 	if (upstream_send(u, op, all, n) < 0) {
 		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 		return 0;
@@ -370,22 +302,17 @@ forward(struct client *c, struct request *r, struct op *op, struct upstream *u, 
  * in the request arena.  Returns LDAP_SUCCESS or a result code with diag.
  */
 static int
-rewrite_search(struct client *c, struct request *r, struct berval *out, struct want **want, char *diag, size_t dlen)
+rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berval *out, struct want **want,
+    char *diag, size_t dlen)
 {
 	const struct profile *p = c->profile;
 	struct req_search *s = &r->u.search;
 	struct arena *a = &c->srv->arena;
 	char base[DN_MAX];
-	arena_reset(a);
 	int bl = rewrite_dn_in(p, s->base.bv_val, s->base.bv_len, base, sizeof(base));
-	struct fnode *f;
 	if (bl < 0) {
 		snprintf(diag, dlen, "aldproxy: invalid base DN");
 		return LDAP_INVALID_DN_SYNTAX;
-	}
-	if (filter_decode(a, &s->filter, &f) < 0) {
-		snprintf(diag, dlen, "aldproxy: malformed or too large search filter");
-		return LDAP_PROTOCOL_ERROR;
 	}
 	if ((f = rewrite_filter(p, a, f, 1)) == NULL) {
 		snprintf(diag, dlen, "aldproxy: the rewritten filter is too large");
@@ -418,6 +345,9 @@ rewrite_search(struct client *c, struct request *r, struct berval *out, struct w
 	q = enc_put_octets(q, 0x04, base, (size_t)bl);
 	memcpy(q, mid, midlen);
 	q += midlen;
+	/* visibility needs each entry's memberOf values: typesOnly is applied by rewrite_entry() instead */
+	if (p->nvisible_groups > 0 && midlen >= 3 && q[-3] == 0x01 && q[-2] == 0x01)
+		q[-1] = 0;
 	memcpy(q, fb, fl);
 	q += fl;
 	memcpy(q, ab, al);
@@ -427,13 +357,71 @@ rewrite_search(struct client *c, struct request *r, struct berval *out, struct w
 	return LDAP_SUCCESS;
 }
 
+/*
+ * Aliases are never dereferenced through the proxy: the derefAliases
+ * ENUMERATED (after the base and the scope) is set to neverDerefAliases
+ * in the received bytes, which are what is forwarded.  -1 when the
+ * encoding is not the one request_decode() accepted.
+ */
+static int
+deref_never(struct req_search *s, const unsigned char *end)
+{
+	unsigned char *p = (unsigned char *)s->base.bv_val + s->base.bv_len;
+	for (int field = 0; field < 2; field++) {
+		if (p + 2 > end || p[0] != 0x0a || p[1] == 0 || p[1] > 4 || p + 2 + p[1] > end)
+			return -1;
+		if (field == 1)
+			memset(p + 2, 0, p[1]);
+		p += 2 + p[1];
+	}
+	s->deref = LDAP_DEREF_NEVER;
+	return 0;
+}
+
+/*
+ * The profile's policy on a search (policy.c): controls, base, attribute
+ * list, filter (decoded into the request arena as *tree).  LDAP_SUCCESS,
+ * or the answer to send: a code, diag, and whether it is a refusal of the
+ * profile's policy (audited) rather than a protocol error.
+ */
+static int
+search_policy(struct client *c, struct request *r, struct fnode **tree, char *diag, size_t dlen, int *denied)
+{
+	const struct profile *p = c->profile;
+	struct req_search *s = &r->u.search;
+	int code;
+	*denied = 0;
+	if ((code = policy_controls(PDU_SEARCH_REQ, &r->ctrls, r->ctrls.verdict, diag, dlen)) != LDAP_SUCCESS)
+		return code;
+	if ((code = check_base(c, &s->base, s->scope, diag, dlen)) != LDAP_SUCCESS) {
+		*denied = code == LDAP_NO_SUCH_OBJECT;
+		return code;
+	}
+	if ((code = policy_attrlist_check(s->attrs, s->nattrs, diag, dlen)) != LDAP_SUCCESS)
+		return code;
+	arena_reset(&c->srv->arena);
+	if (filter_decode(&c->srv->arena, &s->filter, tree) < 0) {
+		snprintf(diag, dlen, "aldproxy: malformed, too deep or too large search filter");
+		return LDAP_PROTOCOL_ERROR;
+	}
+	if ((code = policy_filter_check(p, *tree, diag, dlen)) != LDAP_SUCCESS) {
+		*denied = code == LDAP_INSUFFICIENT_ACCESS;
+		return code;
+	}
+	if (deref_never(s, (const unsigned char *)r->op.bv_val + r->op.bv_len) < 0) {
+		snprintf(diag, dlen, "aldproxy: malformed search request");
+		return LDAP_PROTOCOL_ERROR;
+	}
+	return LDAP_SUCCESS;
+}
+
 int
 search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 {
 	struct req_search *s = &r->u.search;
 	char diag[400];
-	const char *cdiag;
-	int code;
+	int code, denied;
+	struct fnode *tree;
 	(void)buf;
 	(void)len;
 
@@ -446,24 +434,13 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		    "aldproxy: bind first; only the rootDSE may be read without a bind");
 		return 0;
 	}
-	if ((code = controls_check(r, &cdiag)) != LDAP_SUCCESS) {
-		client_result(c, r->msgid, PDU_SEARCH_DONE, code, cdiag);
-		return 0;
-	}
-	if ((code = check_base(c, &s->base, s->scope, diag, sizeof(diag))) != LDAP_SUCCESS) {
-		(code == LDAP_NO_SUCH_OBJECT ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
-		return 0;
-	}
-	struct filter_check fc = { c->profile, "" };
-	int frc = filter_walk(c->ber, &s->filter, filter_check_cb, &fc);
-	if (frc < 0) {
-		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR, "aldproxy: malformed search filter");
-		return 0;
-	}
-	if (frc > 0) {
-		snprintf(diag, sizeof(diag), "aldproxy: the filter tests attribute '%s', which profile %s does not allow%s",
-		    fc.bad, c->profile->name, fc.bad[0] >= '0' && fc.bad[0] <= '9' ? " (use attribute names, not OIDs)" : "");
-		client_deny(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS, diag);
+	/* a profile with visible groups needs its visible users read once (visset.h): wait up to 5 s */
+	const struct visset *vis = c->profile->vis;
+	if (vis != NULL && !visset_ready(vis) && backend_ready_count(c->srv->backend, UP_SHARED) > 0 &&
+	    now_us() - c->req_start_us < 5000000)
+		return HANDLER_WAIT;
+	if ((code = search_policy(c, r, &tree, diag, sizeof(diag), &denied)) != LDAP_SUCCESS) {
+		(denied ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
 		return 0;
 	}
 
@@ -473,7 +450,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	struct berval rewritten = { 0, NULL };
 	int rw;
 	if (rewrite_active(c->profile)) {
-		int rc = rewrite_search(c, r, &rewritten, &want, diag, sizeof(diag));
+		int rc = rewrite_search(c, r, tree, &rewritten, &want, diag, sizeof(diag));
 		if (rc != LDAP_SUCCESS) {
 			client_result(c, r->msgid, PDU_SEARCH_DONE, rc, diag);
 			return 0;
@@ -498,7 +475,9 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		struct berval cookie = { 0, NULL };
 		ber_int_t size;
 		BerElement *pb = paged->value.bv_val ? ber_init((struct berval *)&paged->value) : NULL;
-		int ok = pb != NULL && bscan(pb, "{im}", &size, &cookie) == 0;
+		ber_len_t rest = 1;
+		int ok = pb != NULL && bscan(pb, "{im}", &size, &cookie) == 0 && size >= 0 &&
+		    ber_get_option(pb, LBER_OPT_REMAINING_BYTES, &rest) == LBER_OPT_SUCCESS && rest == 0;
 		if (!ok) {
 			if (pb)
 				ber_free(pb, 1);
@@ -531,35 +510,17 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			    "aldproxy: the previous page of this search is still in progress");
 			return 0;
 		}
-		if (!fresh) {
-			/* the directory gets back its own cookie, kept with the lease */
-			if (u->cookie_len > 1000) {
-				free(want);
-				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
-				    "aldproxy: the directory's paged results cookie is too large");
-				return 0;
-			}
-			size_t ol = strlen(OID_PAGED_RESULTS);
-			size_t inner = 2 + enc_int_size(size) + enc_tlv_size(u->cookie_len);
-			size_t ctl = enc_tlv_size(ol) + (paged->critical ? 3 : 0) + enc_tlv_size(enc_tlv_size(inner));
-			unsigned char *q = pctl;
-			*q++ = 0x30;
-			q = enc_put_len(q, ctl);
-			q = enc_put_octets(q, 0x04, OID_PAGED_RESULTS, ol);
-			if (paged->critical) {
-				*q++ = 0x01;
-				*q++ = 1;
-				*q++ = 0xff;
-			}
-			*q++ = 0x04;
-			q = enc_put_len(q, enc_tlv_size(inner));
-			*q++ = 0x30;
-			q = enc_put_len(q, inner);
-			q = enc_put_int(q, 0x02, size);
-			q = enc_put_octets(q, 0x04, u->cookie, u->cookie_len);
-			pctl_bv.bv_val = (char *)pctl;
-			pctl_bv.bv_len = (size_t)(q - pctl);
+		/* the directory gets its own cookie back (kept with the lease); the control is aldproxy's own */
+		size_t pl = pdu_paged_control(pctl, sizeof(pctl), paged->critical, size, fresh ? (const void *)"" : u->cookie,
+		    fresh ? 0 : u->cookie_len);
+		if (pl == (size_t)-1) {
+			free(want);
+			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
+			    "aldproxy: the directory's paged results cookie is too large");
+			return 0;
 		}
+		pctl_bv.bv_val = (char *)pctl;
+		pctl_bv.bv_len = pl;
 		flags |= OP_PAGED;
 	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
 		free(want);
@@ -609,87 +570,11 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	return forward_ctl(c, r, op, u, parts, nparts, pctl_bv.bv_len ? &pctl_bv : NULL);
 }
 
-/*
- * A profile with visible groups: an entry outside them must not answer a
- * compare either (compareTrue/False would reveal it).  A base search with
- * the visibility filter runs first; the compare is forwarded only when it
- * finds the entry, else noSuchObject as for a search.
- */
-static int
-compare_visible_first(struct client *c, struct request *r, struct op *op, struct upstream *u,
-    const struct evbuffer_iovec *part)
-{
-	const struct profile *p = c->profile;
-	struct arena *a = &c->srv->arena;
-	const struct req_compare *cmp = &r->u.compare;
-	char dn[DN_MAX];
-	int dl = rewrite_dn_in(p, cmp->dn.bv_val, cmp->dn.bv_len, dn, sizeof(dn));
-	struct fnode *vis = rewrite_filter(p, a, fnode_new(a, F_TRUE), 1);
-	unsigned char *fb = arena_alloc(a, 16384), *req = arena_alloc(a, 16384 + DN_MAX + 64);
-	size_t fl = vis && fb ? filter_encode(vis, fb, 16384) : 0;
-	struct op *lk = NULL;
-	if (dl >= 0 && fl > 0 && req != NULL && (op->held = evbuffer_new()) != NULL &&
-	    evbuffer_add(op->held, part->iov_base, part->iov_len) == 0)
-		lk = op_new_internal(op, PDU_SEARCH_REQ);
-	if (lk == NULL) {
-		op_fail(op, LDAP_OTHER, "aldproxy: cannot check the entry's visibility");
-		return 0;
-	}
-	size_t rl = pdu_base_search(req, 16384 + DN_MAX + 64, dn, (size_t)dl, fb, fl, "1.1");
-	struct evbuffer_iovec sp = { req, rl };
-	if (rl == 0 || upstream_send(u, lk, &sp, 1) < 0) {
-		op_free(lk);
-		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
-	}
-	return 0;
-}
-
-void
-compare_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
-{
-	if (h->op_tag == PDU_SEARCH_ENTRY)
-		lk->group_ok = 1;
-	evbuffer_drain(in, h->total);
-	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE)
-		return;
-	struct op *parent = lk->parent;
-	int visible = lk->group_ok;
-	struct backend *be = lk->up->be;
-	op_free(lk);
-	if (parent == NULL)
-		return;
-	if (!visible) {
-		struct client *c = parent->client;
-		if (c != NULL && audit_enabled()) {
-			/* the profile's visible groups hide the entry: the compare answers as if it did not exist */
-			struct audit_rec r;
-			audit_begin(&r, "access_denied", AUDIT_DENIED);
-			access_audit_client(&r, c);
-			audit_num(&r, AK_OP, parent->client_msgid);
-			audit_str(&r, AK_USER, c->bound_dn);
-			audit_str(&r, AK_OPERATION, "compare");
-			audit_str(&r, AK_TARGET, parent->target);
-			audit_num(&r, AK_RESULT, LDAP_NO_SUCH_OBJECT);
-			audit_str(&r, AK_REASON, "not_visible");
-			audit_str(&r, AK_MESSAGE, "the entry is outside the profile's visible groups");
-			audit_emit(&r);
-		}
-		op_fail(parent, LDAP_NO_SUCH_OBJECT, NULL);
-		return;
-	}
-	struct upstream *u = backend_pick(be);
-	size_t n = evbuffer_get_length(parent->held);
-	struct evbuffer_iovec part = { evbuffer_pullup(parent->held, -1), n };
-	if (u == NULL || upstream_send(u, parent, &part, 1) < 0)
-		op_fail(parent, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the compare");
-}
-
 int
 compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 {
 	struct req_compare *cmp = &r->u.compare;
 	char diag[400];
-	const char *cdiag;
 	int code;
 	(void)buf;
 	(void)len;
@@ -697,15 +582,20 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		client_deny(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, "aldproxy: bind first");
 		return 0;
 	}
-	if ((code = controls_check(r, &cdiag)) != LDAP_SUCCESS) {
-		client_result(c, r->msgid, PDU_COMPARE_RES, code, cdiag);
+	if ((code = policy_controls(PDU_COMPARE_REQ, &r->ctrls, r->ctrls.verdict, diag, sizeof(diag))) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, code, diag);
+		return 0;
+	}
+	if (!policy_attrdesc_valid(cmp->attr.bv_val, cmp->attr.bv_len, NULL)) {
+		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_PROTOCOL_ERROR,
+		    "aldproxy: the compare names no valid attribute description (RFC 4512 2.5)");
 		return 0;
 	}
 	if ((code = check_base(c, &cmp->dn, LDAP_SCOPE_SUBTREE, diag, sizeof(diag))) != LDAP_SUCCESS) {
 		(code == LDAP_NO_SUCH_OBJECT ? client_deny : client_result)(c, r->msgid, PDU_COMPARE_RES, code, diag);
 		return 0;
 	}
-	if (!profile_attr_allowed(c->profile, cmp->attr.bv_val, cmp->attr.bv_len)) {
+	if (!policy_attr_allowed(c->profile, cmp->attr.bv_val, cmp->attr.bv_len)) {
 		snprintf(diag, sizeof(diag), "aldproxy: profile %s does not allow attribute '%.*s'", c->profile->name,
 		    (int)(cmp->attr.bv_len > 100 ? 100 : cmp->attr.bv_len), cmp->attr.bv_val);
 		client_deny(c, r->msgid, PDU_COMPARE_RES, LDAP_INSUFFICIENT_ACCESS, diag);
@@ -764,8 +654,15 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		return 0;
 	}
 	if (c->profile->nvisible_groups > 0) {
+		/* compareTrue/False would reveal an entry the profile does not see */
+		char real[DN_MAX];
+		int rl = rewrite_dn_in(c->profile, cmp->dn.bv_val, cmp->dn.bv_len, real, sizeof(real));
 		op->target = strndup(cmp->dn.bv_val, cmp->dn.bv_len > DN_MAX ? DN_MAX : cmp->dn.bv_len);
-		return compare_visible_first(c, r, op, u, &part);
+		if (rl < 0) {
+			op_fail(op, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid DN");
+			return 0;
+		}
+		return visible_then_send(c, op, real, (size_t)rl, NULL, &part, 1);
 	}
 	return forward(c, r, op, u, &part, 1);
 }

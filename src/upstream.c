@@ -4,6 +4,8 @@
  * messageID.  See upstream.h for the states and ownership.
  */
 #include "upstream.h"
+#include "schema.h"
+#include "visset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -170,6 +172,9 @@ ready(struct upstream *u)
 		backend_bind_dispatch(u->be);
 	else if (u->kind == UP_SHARED)
 		backend_wake_all(u->be);
+	schema_maybe_request(u);
+	if (u->kind == UP_SHARED)
+		visset_tick(u->be, u, now_us());
 }
 
 /* TLS is up (or not wanted): bind as aldproxy, or become ready. */
@@ -393,6 +398,8 @@ upstream_read_cb(struct bufferevent *bev, void *arg)
 			}
 			continue;
 		}
+		if (schema_response(u, in, &h) || visset_response(u, in, &h))
+			continue;
 		struct op *op = msgid_lookup(&u->ids, h.msgid);
 		if (op == NULL) {
 			/* a late answer to an abandoned or timed-out operation */
@@ -467,6 +474,8 @@ upstream_fail(struct upstream *u, const char *why)
 	else
 		log_warn("directory %s: cannot connect: %s", u->name, why);
 	upstream_lease_release(u);
+	schema_upstream_lost(u);
+	visset_upstream_lost(u);
 	if (u->probe_msgid != 0) {
 		msgid_release(&u->ids, u->probe_msgid);
 		u->probe_msgid = 0;

@@ -21,10 +21,12 @@
 #include "dn.h"
 #include "log.h"
 #include "pdu.h"
+#include "policy.h"
 #include "request.h"
 #include "rewrite.h"
 #include "server.h"
 #include "upstream.h"
+#include "visible.h"
 
 #define OID_PROXY_AUTHZ "2.16.840.1.113730.3.4.18"
 #define WRITE_BUF 65536
@@ -38,36 +40,23 @@ may_write(const struct profile *p, const struct berval *attr)
 	return 0;
 }
 
-/* Appends the client's checked controls plus proxied authorization for c's directory DN. */
+/* The controls policy_controls() let through, plus proxied authorization for c's directory DN. */
 static size_t
 controls_with_proxy(struct client *c, const struct request *r, unsigned char *out, size_t cap)
 {
 	char authz[DN_MAX + 8];
+	unsigned char proxy[DN_MAX + 64];
 	int al = snprintf(authz, sizeof(authz), "dn:%s", c->bound_real);
-	size_t ctl = enc_tlv_size(strlen(OID_PROXY_AUTHZ)) + 3 + enc_tlv_size((size_t)al);
-	size_t keep = 0;
-	for (size_t i = 0; i < r->ctrls.n; i++)
-		if (!attr_eq(&r->ctrls.c[i].oid, OID_PROXY_AUTHZ) && !attr_eq(&r->ctrls.c[i].oid, "2.16.840.1.113730.3.4.12"))
-			keep += r->ctrls.c[i].raw.bv_len;
-	size_t body = keep + enc_tlv_size(ctl);
-	if (enc_tlv_size(body) > cap)
+	struct berval ctls[REQ_MAX_CONTROLS + 1];
+	size_t n = request_forwarded_controls(r, ctls, REQ_MAX_CONTROLS);
+	/* critical: never run the write as aldproxy itself */
+	size_t pl = al > 0 && (size_t)al < sizeof(authz) ?
+	    pdu_control(proxy, sizeof(proxy), OID_PROXY_AUTHZ, 1, authz, (size_t)al) : (size_t)-1;
+	if (pl == (size_t)-1)
 		return 0;
-	unsigned char *q = out;
-	*q++ = PDU_CONTROLS;
-	q = enc_put_len(q, body);
-	for (size_t i = 0; i < r->ctrls.n; i++)
-		if (!attr_eq(&r->ctrls.c[i].oid, OID_PROXY_AUTHZ) && !attr_eq(&r->ctrls.c[i].oid, "2.16.840.1.113730.3.4.12")) {
-			memcpy(q, r->ctrls.c[i].raw.bv_val, r->ctrls.c[i].raw.bv_len);
-			q += r->ctrls.c[i].raw.bv_len;
-		}
-	*q++ = 0x30;
-	q = enc_put_len(q, ctl);
-	q = enc_put_octets(q, 0x04, OID_PROXY_AUTHZ, strlen(OID_PROXY_AUTHZ));
-	*q++ = 0x01;        /* critical: never run the write as aldproxy itself */
-	*q++ = 1;
-	*q++ = 0xff;
-	q = enc_put_octets(q, 0x04, authz, (size_t)al);
-	return (size_t)(q - out);
+	ctls[n++] = (struct berval){ pl, (char *)proxy };
+	size_t len = pdu_controls(out, cap, ctls, n);
+	return len == (size_t)-1 ? 0 : len;
 }
 
 /* Common checks: bound with a directory identity, and a connection to send on. 0 or a result code. */
@@ -89,10 +78,13 @@ write_preflight(struct client *c, struct upstream **u, const char **diag)
 	return LDAP_SUCCESS;
 }
 
-/* Sends a write as the bound user; target and attrs (the client's terms) go to the audit trail. */
+/*
+ * Sends a write as the bound user, to an entry the profile sees (real: its
+ * directory DN); target and attrs (the client's terms) go to the audit trail.
+ */
 static int
 forward_write(struct client *c, struct request *r, struct upstream *u, unsigned tag, const unsigned char *op,
-    size_t oplen, const char *target, size_t target_len, const char *attrs)
+    size_t oplen, const char *real, const char *target, size_t target_len, const char *attrs)
 {
 	unsigned char ctl[DN_MAX + 4096];
 	size_t cl = controls_with_proxy(c, r, ctl, sizeof(ctl));
@@ -105,6 +97,8 @@ forward_write(struct client *c, struct request *r, struct upstream *u, unsigned 
 		return 0;
 	}
 	struct evbuffer_iovec parts[2] = { { (void *)op, oplen }, { ctl, cl } };
+	if (c->profile->nvisible_groups > 0)
+		return visible_then_send(c, o, real, strlen(real), u, parts, 2);
 	if (upstream_send(u, o, parts, 2) < 0)
 		op_fail(o, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 	return 0;
@@ -141,6 +135,10 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	}
 	if (code != LDAP_SUCCESS) {
 		(code == LDAP_UNAVAILABLE ? client_result : client_deny)(c, r->msgid, PDU_MODIFY_RES, code, diag);
+		return 0;
+	}
+	if ((code = policy_controls(PDU_MODIFY_REQ, &r->ctrls, r->ctrls.verdict, d, sizeof(d))) != LDAP_SUCCESS) {
+		client_result(c, r->msgid, PDU_MODIFY_RES, code, d);
 		return 0;
 	}
 	/* ModifyRequest ::= [APPLICATION 6] SEQUENCE { object, changes SEQUENCE OF change } */
@@ -180,7 +178,16 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		}
 		vals.bv_val = r->op.bv_val + (r->op.bv_len - before);
 		vals.bv_len = before - after;
-		if (!may_write(p, &type) || !profile_attr_allowed(p, type.bv_val, type.bv_len)) {
+		if (!policy_attrdesc_valid(type.bv_val, type.bv_len, NULL)) {
+			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_PROTOCOL_ERROR,
+			    "aldproxy: a modification names no valid attribute description (RFC 4512 2.5)");
+			return 0;
+		}
+		if (mop < 0 || mop > 3) {
+			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_PROTOCOL_ERROR, "aldproxy: unknown modification operation");
+			return 0;
+		}
+		if (!may_write(p, &type) || !policy_attr_allowed(p, type.bv_val, type.bv_len)) {
 			snprintf(d, sizeof(d), "aldproxy: profile %s does not allow modifying '%.*s'", p->name,
 			    (int)(type.bv_len > 100 ? 100 : type.bv_len), type.bv_val);
 			client_deny(c, r->msgid, PDU_MODIFY_RES, LDAP_INSUFFICIENT_ACCESS, d);
@@ -224,7 +231,7 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	q = enc_put_len(q, body);
 	q = enc_put_octets(q, 0x04, real, rl);
 	q = enc_put_octets(q, 0x30, changes, cl);
-	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out), dn.bv_val, dn.bv_len, names);
+	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out), real, dn.bv_val, dn.bv_len, names);
 }
 
 int
@@ -244,6 +251,12 @@ passwd_handle(struct client *c, struct request *r)
 	}
 	if (code != LDAP_SUCCESS)
 		return passwd_reply(c, r, code, diag);
+	if ((code = policy_controls(PDU_EXT_REQ, &r->ctrls, r->ctrls.verdict, d, sizeof(d))) != LDAP_SUCCESS) {
+		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, d, NULL, NULL, 0);
+		client_check_output(c);
+		client_account(c, r->msgid, PDU_EXT_REQ, code, 0, NULL, d);
+		return 0;
+	}
 	/* PasswdModifyRequestValue ::= SEQUENCE { userIdentity [0], oldPasswd [1], newPasswd [2] } (all optional) */
 	struct berval id = { 0, NULL }, oldpw = { 0, NULL }, newpw = { 0, NULL }, v = r->u.ext.value;
 	ber_len_t blen;
@@ -299,7 +312,7 @@ passwd_handle(struct client *c, struct request *r)
 	q = enc_put_len(q, body);
 	q = enc_put_octets(q, 0x80, OID_PASSWD_MODIFY, ol);    /* requestName [0] */
 	q = enc_put_octets(q, 0x81, val, vl);                  /* requestValue [1] */
-	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out), target, target_len, "userPassword");
+	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out), real, target, target_len, "userPassword");
 	explicit_bzero(val, sizeof(val));
 	explicit_bzero(out, sizeof(out));
 	if (oldpw.bv_val)

@@ -38,7 +38,7 @@ PKGS_ALL=("${PKGS_BUILD[@]}" "${PKGS_RIG[@]}" "${PKGS_389[@]}" "${PKGS_KDC[@]}"
 # Commands the tests run → the package that provides them.
 declare -A TOOL_PKG=(
 	[cc]=build-essential [make]=build-essential [cmake]=cmake
-	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd
+	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [slaptest]=slapd
 	[ldapsearch]=ldap-utils [ldapwhoami]=ldap-utils [ldapmodify]=ldap-utils [ldapadd]=ldap-utils
 	[ldapcompare]=ldap-utils [ldappasswd]=ldap-utils [ldapexop]=ldap-utils
 	[openssl]=openssl [python3]=python3 [perl]=perl-base [curl]=curl

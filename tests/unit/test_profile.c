@@ -19,6 +19,7 @@
 
 #include "dn.h"
 #include "profile.h"
+#include "policy.h"
 
 struct env {
 	char dir[64];
@@ -387,7 +388,7 @@ test_bind_service_account_exact(void **state)
 static int
 secret(const char *s)
 {
-	return attr_is_secret(s, strlen(s));
+	return policy_attr_secret(s, strlen(s));
 }
 
 static void
@@ -432,8 +433,35 @@ test_not_secret(void **state)
 	assert_false(secret("userPasswordX"));
 	assert_false(secret("xuserPassword"));
 	assert_false(secret("krbPrincipalName"));
-	assert_false(secret(""));
-	assert_false(secret(";binary"));
+	assert_false(secret("passwordMaxAge"));
+}
+
+/* Malformed descriptions count as secrets: nothing may test or read them. */
+static void
+test_malformed_is_secret(void **state)
+{
+	(void)state;
+	assert_true(secret(""));
+	assert_true(secret(";binary"));
+	assert_true(secret("userPassword "));
+	assert_true(secret(" userPassword"));
+	assert_true(secret("userPassword x"));
+	assert_true(secret("userPassword\t"));
+	assert_true(secret("uid;"));
+}
+
+/* Secrets under their other names (aliases without a schema, and the newer list). */
+static void
+test_secret_aliases(void **state)
+{
+	(void)state;
+	static const char *const s[] = { "pwdHistory", "PWDHISTORY;binary", "sambaPasswordHistory", "sambaClearTextPassword",
+		"ntUserNtPassword", "netscapeReversiblePassword", "nsSymmetricKey", "nsDS5ReplicaCredentials",
+		"nsDS5ReplicaBootstrapCredentials", "ipatokenRadiusSecret", "ipaNTTrustAuthIncoming",
+		"ipaNTTrustAuthOutgoing", "2.16.840.1.113730.3.1.96", NULL };
+	for (const char *const *n = s; *n; n++)
+		if (!secret(*n))
+			fail_msg("%s is not a secret", *n);
 }
 
 static void
@@ -441,15 +469,15 @@ test_secret_length_bounded(void **state)
 {
 	(void)state;
 	/* only len bytes count */
-	assert_true(attr_is_secret("userPasswordXYZ", 12));
-	assert_false(attr_is_secret("userPassword", 11));
-	assert_true(attr_is_secret("userPassword;binary", 19));
+	assert_true(policy_attr_secret("userPasswordXYZ", 12));
+	assert_false(policy_attr_secret("userPassword", 11));
+	assert_true(policy_attr_secret("userPassword;binary", 19));
 }
 
 static int
 allowed(const struct profile *p, const char *s)
 {
-	return profile_attr_allowed(p, s, strlen(s));
+	return policy_attr_allowed(p, s, strlen(s));
 }
 
 static void
@@ -520,8 +548,8 @@ test_allowed_no_prefix_match(void **state)
 	assert_false(allowed(mail, "mailAlternateAddress"));
 	assert_false(allowed(mail, ""));
 	/* length-bounded */
-	assert_true(profile_attr_allowed(mail, "cnXYZ", 2));
-	assert_false(profile_attr_allowed(mail, "uid", 2));
+	assert_true(policy_attr_allowed(mail, "cnXYZ", 2));
+	assert_false(policy_attr_allowed(mail, "uid", 2));
 }
 
 static void
@@ -862,6 +890,8 @@ main(void)
 		T(test_secret_with_options),
 		T(test_secret_kerberos_and_others),
 		T(test_not_secret),
+		T(test_malformed_is_secret),
+		T(test_secret_aliases),
 		T(test_secret_length_bounded),
 		T(test_allowed_all),
 		T(test_allowed_allowlist),

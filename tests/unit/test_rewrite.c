@@ -33,6 +33,7 @@
 #include "filter.h"
 #include "profile.h"
 #include "rewrite.h"
+#include "visset.h"
 
 static const char AD_YAML[] =
     "name: ad\n"
@@ -72,7 +73,6 @@ static const char AD_YAML[] =
     "  displayName: \"{cn}\"\n"
     "memberof: { groups_only: true }\n"
     "groups:\n"
-    "  visible: [portal-users]\n"
     "  login: [portal-users]\n"
     "bind_names:\n"
     "  realm: EXAMPLE.COM\n"
@@ -87,6 +87,16 @@ static const char PLAIN_YAML[] =
     "service_accounts: uid=plain,cn=sysaccounts,cn=etc,dc=ald,dc=test\n"
     "user_bases: [\"cn=users,cn=accounts,dc=ald,dc=test\"]\n"
     "search_base: dc=ald,dc=test\n"
+    "attributes: [\"*\"]\n";
+
+/* A profile with visible groups and no virtual tree: what a product like Zabbix gets. */
+static const char VIS_YAML[] =
+    "name: vis\n"
+    "service_accounts: uid=vis,cn=sysaccounts,cn=etc,dc=ald,dc=test\n"
+    "user_bases: [\"cn=users,cn=accounts,dc=ald,dc=test\"]\n"
+    "search_base: dc=ald,dc=test\n"
+    "directory_suffix: dc=ald,dc=test\n"
+    "groups: { visible: [portal-users] }\n"
     "attributes: [\"*\"]\n";
 
 static const char CRM_YAML[] =
@@ -116,7 +126,7 @@ struct env {
 	char dir[64];
 	char err[1024];
 	struct profile_set *set;
-	const struct profile *ad, *plain, *crm;
+	const struct profile *ad, *plain, *crm, *vis;
 	struct arena a;
 	char out[DN_MAX];
 	char txt[8192];
@@ -167,7 +177,7 @@ group_setup(void **state)
 		return -1;
 	*state = e;
 	if (write_file(e->dir, "active-directory.yaml", AD_YAML) < 0 || write_file(e->dir, "plain.yaml", PLAIN_YAML) < 0 ||
-	    write_file(e->dir, "crm.yml", CRM_YAML) < 0)
+	    write_file(e->dir, "crm.yml", CRM_YAML) < 0 || write_file(e->dir, "vis.yaml", VIS_YAML) < 0)
 		goto fail;
 	if (profile_set_load(e->dir, NULL, &e->set, e->err, sizeof(e->err)) != 0) {
 		fprintf(stderr, "profile_set_load: %s\n", e->err);
@@ -176,7 +186,13 @@ group_setup(void **state)
 	e->ad = profile_find(e->set, "ad");
 	e->plain = profile_find(e->set, "plain");
 	e->crm = profile_find(e->set, "crm");
-	if (e->ad == NULL || e->plain == NULL || e->crm == NULL || arena_init(&e->a, 1 << 20) < 0)
+	e->vis = profile_find(e->set, "vis");
+	if (e->ad == NULL || e->plain == NULL || e->crm == NULL || e->vis == NULL || arena_init(&e->a, 1 << 20) < 0)
+		goto fail;
+	/* the users the directory would list as members of portal-users */
+	static const char *const visible_dns[] = { "uid=alice,cn=users,cn=accounts,dc=ald,dc=test" };
+	static const char *const visible_uids[] = { "alice" };
+	if (visset_replace(e->vis->vis, visible_dns, 1, visible_uids, 1) < 0)
 		goto fail;
 	return 0;
 fail:
@@ -929,9 +945,78 @@ static void
 test_filter_visibility_wrap(void **state)
 {
 	struct env *e = *state;
-	RFV(e->ad, "(sAMAccountName=alice)",
-	    "(&(uid=alice)(|(!(objectClass=person))(memberOf=" PORTAL_REAL ")))");
-	RFV(e->ad, "(objectClass=*)", "(&(objectClass=*)(|(!(objectClass=person))(memberOf=" PORTAL_REAL ")))");
+	RFV(e->vis, "(uid=alice)", "(&(uid=alice)(|(!(objectClass=person))(memberOf=" PORTAL_REAL ")))");
+	RFV(e->vis, "(objectClass=*)", "(&(objectClass=*)(|(!(objectClass=person))(memberOf=" PORTAL_REAL ")))");
+}
+
+/* DN assertions naming entries the profile does not see match nothing (visset.h). */
+static void
+test_filter_invisible_values(void **state)
+{
+	struct env *e = *state;
+	RF(e->vis, "(member=uid=alice," REAL_USERS ")", "(member=uid=alice," REAL_USERS ")");
+	RF(e->vis, "(member=uid=dave," REAL_USERS ")", "(|)");
+	RF(e->vis, "(&(objectClass=groupOfNames)(uniqueMember=UID=Dave," REAL_USERS "))", "(&(objectClass=groupOfNames)(|))");
+	RF(e->vis, "(manager=uid=nobody," REAL_USERS ")", "(|)");
+	RF(e->vis, "(memberOf=cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test)", "(|)");
+	RF(e->vis, "(memberOf=" ADMINS_DN ")", "(memberOf=" ADMINS_DN ")");
+	RF(e->vis, "(memberUid=alice)", "(memberUid=alice)");
+	RF(e->vis, "(memberUid=dave)", "(|)");
+	RF(e->vis, "(member:" AD_RULE_CHAIN ":=uid=dave," REAL_USERS ")", "(|)");
+	/* without visible groups nothing changes */
+	RF(e->plain, "(member=uid=dave," REAL_USERS ")", "(member=uid=dave," REAL_USERS ")");
+}
+
+/* rewrite_entry()'s verdict alone: 0 shown, 1 not visible. */
+static int
+entry_rc(struct env *e, const struct profile *p, const struct want *w, const char *dn, const struct tattr *at, size_t n)
+{
+	struct msg m = entry_msg(3, dn, at, n);
+	BerElement *ber = ber_alloc_t(LBER_USE_DER);
+	struct evbuffer *out = evbuffer_new();
+	arena_reset(&e->a);
+	int rc = rewrite_entry(p, w, &e->a, ber, m.buf, m.len, 7, out);
+	if (rc == 1)
+		assert_int_equal(evbuffer_get_length(out), 0);
+	evbuffer_free(out);
+	ber_free(ber, 0);
+	free(m.buf);
+	return rc;
+}
+
+static void
+test_entry_visibility(void **state)
+{
+	struct env *e = *state;
+	struct want *w = attrs(e, e->vis, NULL, 0);
+	assert_non_null(strstr(e->txt, "memberOf"));        /* every entry's memberOf is read */
+	/* alice: a member of portal-users; her invisible manager and the roles/rules she is in are not shown */
+	struct dentry *d = rewrite(e, e->vis, w, ALICE_DN, ALICE, NALICE);
+	assert_null(dget(d, "manager"));
+	const struct dattr *mo = dget(d, "memberOf");
+	assert_non_null(mo);
+	assert_true(dhas_value(mo, PORTAL_REAL));
+	assert_true(dhas_value(mo, ADMINS_DN));
+	assert_false(dhas_value(mo, "cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test"));
+	assert_false(dhas_value(mo, "cn=sudo-all,cn=sudorules,cn=sudo,dc=ald,dc=test"));
+	free(d);
+	/* bob: in no visible group */
+	assert_int_equal(entry_rc(e, e->vis, w, BOB_DN, BOB, NBOB), 1);
+	/* alice's twin in the compat tree, a system account: outside every base the profile shows */
+	assert_int_equal(entry_rc(e, e->vis, w, "uid=alice,cn=users,cn=compat,dc=ald,dc=test", ALICE, NALICE), 1);
+	assert_int_equal(entry_rc(e, e->vis, w, "uid=vis,cn=sysaccounts,cn=etc,dc=ald,dc=test", BOB, NBOB), 1);
+	/* a group: shown, with its invisible members left out */
+	d = rewrite(e, e->vis, w, ADMINS_DN, ADMINS, NADMINS);
+	const struct dattr *mem = dget(d, "member");
+	assert_non_null(mem);
+	assert_int_equal(mem->n, 1);
+	assert_true(dhas_value(mem, ALICE_DN));
+	free(d);
+	/* containers on the way */
+	static const struct tattr CONT[] = { { "objectClass", { "top", "nsContainer", NULL } }, { "cn", { "users", NULL } } };
+	assert_int_equal(entry_rc(e, e->vis, w, REAL_USERS, CONT, 2), 0);
+	assert_int_equal(entry_rc(e, e->vis, w, "cn=accounts,dc=ald,dc=test", CONT, 2), 0);
+	free(w);
 }
 
 static void
@@ -2016,6 +2101,8 @@ main(void)
 		T(test_filter_object_guid_built),
 		T(test_filter_combined),
 		T(test_filter_visibility_wrap),
+		T(test_filter_invisible_values),
+		T(test_entry_visibility),
 		T(test_filter_visibility_off),
 		T(test_filter_visibility_without_groups),
 		T(test_filter_plain_untouched),

@@ -1,0 +1,38 @@
+/*
+ * visible.h — an entry's visibility checked with the directory before an
+ * operation on it is forwarded (profiles with groups.visible).
+ *
+ * policy_visibility() places the DN; a user entry is then looked up once
+ * (a base search for membership of a visible group, on a shared
+ * connection, as aldproxy's own internal op) and the held request is sent
+ * only when it is found.  An invisible entry answers noSuchObject exactly
+ * like a missing one (visible_not_found()), and the refusal is audited.
+ */
+#ifndef ALDPROXY_VISIBLE_H
+#define ALDPROXY_VISIBLE_H
+
+#include <stddef.h>
+#include <event2/buffer.h>
+
+#include "pdu.h"
+
+struct client;
+struct op;
+struct upstream;
+
+/*
+ * Sends op's request (parts) to dest (NULL: any shared connection) once
+ * the entry real (the directory's DN) is known to be visible to the
+ * client's profile; answers it otherwise.  Always returns 0 (the handler's
+ * result): the op is answered or in flight.
+ */
+int visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, struct upstream *dest,
+    const struct evbuffer_iovec *parts, int nparts);
+
+/* The answer to an op on an entry the profile does not see: noSuchObject as for a missing entry. */
+void visible_not_found(struct op *op);
+
+/* A response to the internal lookup lk (op.c routes it here). */
+void visible_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h);
+
+#endif
