@@ -60,6 +60,9 @@ struct client {
 	struct event *resume_ev;        /* deferred re-read of buffered input */
 	struct event *close_ev;         /* deferred free */
 	struct event *flush_timer;      /* bounds the final flush when closing */
+	struct event *unbound_timer;    /* limits.unbound_timeout: no successful bind yet */
+	struct event *delay_timer;      /* a bind held back (failed binds, the bind budget): resumes reading */
+	int counted;                    /* counted in peers.c's connections of its address */
 	int starttls_pending;
 	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
 	TAILQ_ENTRY(client) wait_link;           /* StartTLS answered: wrap after the request is drained */
@@ -102,6 +105,12 @@ void client_op_done(struct client *c);
 void client_update_read(struct client *c);
 /* Handles requests already buffered, once (after a bind or a wait for capacity). */
 void client_resume(struct client *c);
+/* The largest request c may send now: limits.max_unbound_pdu_size until a bind succeeds. */
+size_t client_max_pdu(const struct client *c);
+/* A bind succeeded: the pre-bind limits no longer apply. */
+void client_bound(struct client *c);
+/* Handle the buffered request again after usec (the handler returned HANDLER_WAIT). */
+void client_delay(struct client *c, uint64_t usec);
 
 /*
  * Request handlers (bind.c, search.c, extop.c): 0 when handled, -1 if c is

@@ -62,6 +62,16 @@ struct config {
 	size_t max_pdu_size, max_client_output;
 	long max_ops_per_client, max_connections;
 	double idle_timeout, bind_timeout;
+	/* before a successful bind (docs/security.md, "Hostile clients") */
+	size_t max_unbound_pdu_size;        /* largest request before a bind */
+	double unbound_timeout;             /* a connection must bind within this, from accept; 0: never */
+	long max_connections_per_address;
+	/* failed binds */
+	long account_failures_delay;        /* failed binds of one account before its binds slow down */
+	long address_failures_delay;        /* failed binds from one address before its binds slow down */
+	long address_failures_block;        /* ... before it is refused binds */
+	double address_block_time;          /* for how long */
+	long max_binds_per_second;          /* binds sent to the directory; 0: no limit */
 
 	char *profiles_dir;
 

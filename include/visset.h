@@ -41,6 +41,12 @@ int  visset_has_uid(const struct visset *v, const char *uid, size_t len);
 /* Replaces the set (what a completed read does; also for tests and explain).  0 or -1. */
 int  visset_replace(struct visset *v, const char *const *dns, size_t n, const char *const *uids, size_t m);
 
+/*
+ * For `aldproxyctl explain`, which has no directory: every user counts as
+ * visible, and explain says that the daemon checks them at run time.
+ */
+void visset_assume_all(struct visset *v);
+
 /* Starts the next read that is due, on u (a ready shared connection) when nothing is in flight. */
 void visset_tick(struct backend *be, struct upstream *u, uint64_t now);
 /* Whether h on u answers the read in flight; then it is consumed here. */

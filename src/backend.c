@@ -17,6 +17,7 @@
 #include "log.h"
 #include "server.h"
 #include "upstream.h"
+#include "peers.h"
 #include "visset.h"
 
 #define TICK_US 250000
@@ -455,6 +456,7 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	/* the profiles' visible users (visset.c); searches waiting for a first read look again */
 	visset_tick(be, backend_pick(be), now);
+	peers_sweep(now);
 	if (!TAILQ_EMPTY(&be->cap_wait) && !backend_saturated(be))
 		backend_wake_all(be);
 	struct op *op;

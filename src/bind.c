@@ -19,6 +19,7 @@
 #include "client.h"
 #include "config.h"
 #include "dn.h"
+#include "peers.h"
 #include "policy.h"
 #include "rewrite.h"
 #include "upstream.h"
@@ -51,6 +52,26 @@ audit_bind(const struct client *c, int msgid, const char *name, const char *real
 	audit_emit(&r);
 }
 
+/* A failed bind counts against the address and the account (peers.h); blocking is audited once. */
+static void
+bind_failure_counted(struct client *c, const char *name, size_t len)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (peers_bind_failed(cfg, c->peer_ip, name, len, now_us())) {
+		log_warn("binds from %s refused for %.0f s: limits.address_failures_block (%ld) failed binds", c->peer_ip,
+		    cfg->address_block_time, cfg->address_failures_block);
+		if (audit_enabled()) {
+			struct audit_rec r;
+			audit_begin(&r, "address_blocked", AUDIT_DENIED);
+			access_audit_client(&r, c);
+			audit_num(&r, AK_RESULT, LDAP_UNWILLING_TO_PERFORM);
+			audit_str(&r, AK_REASON, "too_many_failed_binds");
+			audit_str(&r, AK_MESSAGE, "the address is refused binds for limits.address_block_time");
+			audit_emit(&r);
+		}
+	}
+}
+
 /* A bind refused by aldproxy itself, before the directory is asked. */
 static int
 refuse(struct client *c, struct request *r, int code, const char *diag, const char *logwhy, const char *reason,
@@ -66,6 +87,8 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 	client_check_output(c);
 	client_account(c, r->msgid, PDU_BIND_REQ, code, 0, name, logwhy);
 	audit_bind(c, r->msgid, b->dn.bv_len ? name : NULL, NULL, p, ROLE_NONE, code, reason, logwhy);
+	if (code == LDAP_INVALID_CREDENTIALS)
+		bind_failure_counted(c, b->dn.bv_val, b->dn.bv_len);
 	return 0;
 }
 
@@ -118,6 +141,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		client_set_profile(c, p);
 		c->role = ROLE_SERVICE;
 		c->srv->stats.binds_ok++;
+		client_bound(c);
 		if (pdu_result(bufferevent_get_output(c->bev), r->msgid, PDU_BIND_RES, LDAP_SUCCESS, "", NULL) < 0)
 			client_close(c, LDAP_OTHER, "out of memory for a response");
 		client_check_output(c);
@@ -188,6 +212,21 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	int rc;
 	char cdiag[300];
 	int ccode;
+	const struct config *cfg = c->srv->cfg;
+	uint64_t now = now_us();
+
+	/* failed binds from this address or for this account slow the next ones (peers.h) */
+	int blocked = 0;
+	double block_left = 0;
+	if (b->auth_tag == 0x80 && b->dn.bv_len > 0 && b->cred.bv_len > 0) {
+		uint64_t wait = peers_bind_wait(cfg, c->peer_ip, b->dn.bv_val, b->dn.bv_len, now, &blocked, &block_left);
+		if (wait == 0 && !blocked)
+			wait = peers_bind_budget(cfg, now);     /* the controllers' CPU */
+		if (wait > 0) {
+			client_delay(c, wait);
+			return HANDLER_WAIT;
+		}
+	}
 
 	/* RFC 4511 4.2.1: a bind, whatever its outcome, first drops the old identity;
 	 * the old profile still guides the choice of the new one (a product
@@ -201,7 +240,12 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	if (c->fixed == NULL)
 		client_set_profile(c, NULL);
 
-	if (b->version != 3)
+	if (blocked) {
+		snprintf(cdiag, sizeof(cdiag), "aldproxy: too many failed binds from %s; binds from it are refused for "
+		    "another %.0f s", c->peer_ip, block_left);
+		rc = refuse(c, r, LDAP_UNWILLING_TO_PERFORM, cdiag, "address blocked after failed binds", "address_blocked",
+		    NULL);
+	} else if (b->version != 3)
 		rc = refuse(c, r, LDAP_PROTOCOL_ERROR, "aldproxy: only LDAP version 3 is supported", "LDAP version 2",
 		    "protocol_version", NULL);
 	else if (b->auth_tag == 0xa3)
@@ -260,9 +304,14 @@ bind_finish(struct op *op, int code)
 		op->bind_real = NULL;
 		c->role = op->bind_role;
 		c->srv->stats.binds_ok++;
+		client_bound(c);
+		if (op->bind_dn != NULL)
+			peers_bind_ok(op->bind_dn, strlen(op->bind_dn));
 		audit_bind(c, op->client_msgid, c->bound_dn, c->bound_real, c->profile, c->role, code, NULL, NULL);
 	} else {
 		c->srv->stats.binds_failed++;
+		if (code == LDAP_INVALID_CREDENTIALS && op->bind_dn != NULL)
+			bind_failure_counted(c, op->bind_dn, strlen(op->bind_dn));
 		audit_bind(c, op->client_msgid, op->bind_dn, op->bind_real, op->bind_profile, op->bind_role, code,
 		    op->deny_reason ? op->deny_reason : bind_reason(code),
 		    op->deny_reason ? NULL : code == LDAP_INVALID_CREDENTIALS ? NULL : ldap_err2string(code));

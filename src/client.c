@@ -31,6 +31,7 @@
 #include "access.h"
 #include "log.h"
 #include "pdu.h"
+#include "peers.h"
 #include "server.h"
 #include "tls.h"
 #include "upstream.h"
@@ -73,6 +74,56 @@ close_cb(evutil_socket_t fd, short what, void *arg)
 	client_free(arg);
 }
 
+size_t
+client_max_pdu(const struct client *c)
+{
+	const struct config *cfg = c->srv->cfg;
+	if (c->bound_dn != NULL || cfg->max_unbound_pdu_size >= cfg->max_pdu_size)
+		return cfg->max_pdu_size;
+	return cfg->max_unbound_pdu_size;
+}
+
+void
+client_bound(struct client *c)
+{
+	evtimer_del(c->unbound_timer);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, client_max_pdu(c) + 64 * 1024);
+}
+
+static void
+unbound_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	(void)fd;
+	(void)what;
+	if (c->bound_dn != NULL || c->state != C_ACTIVE)
+		return;
+	if (c->nops > 0) {
+		/* a bind in flight: look again in a second */
+		struct timeval tv = { 1, 0 };
+		evtimer_add(c->unbound_timer, &tv);
+		return;
+	}
+	client_close(c, LDAP_UNAVAILABLE, "no successful bind within limits.unbound_timeout");
+}
+
+static void
+delay_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct client *c = arg;
+	(void)fd;
+	(void)what;
+	backend_unwait(c->srv->backend, c);
+	client_resume(c);
+}
+
+void
+client_delay(struct client *c, uint64_t usec)
+{
+	struct timeval tv = { (time_t)(usec / 1000000), (suseconds_t)(usec % 1000000) };
+	evtimer_add(c->delay_timer, &tv);
+}
+
 static void
 set_idle_timeout(struct client *c)
 {
@@ -106,15 +157,24 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		close(fd);
 		return;
 	}
+	if (peers_connect(srv->cfg, host) < 0) {
+		srv->stats.conns_rejected++;
+		log_warn("connection from %s:%d refused: limits.max_connections_per_address (%ld) reached", host, port,
+		    srv->cfg->max_connections_per_address);
+		close(fd);
+		return;
+	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	evutil_make_socket_nonblocking(fd);
 
 	struct client *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
+		peers_disconnect(host);
 		close(fd);
 		return;
 	}
+	c->counted = 1;
 	c->srv = srv;
 	c->li = li;
 	c->id = ++srv->next_conn_id;
@@ -136,6 +196,8 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	c->resume_ev = event_new(srv->base, -1, 0, resume_cb, c);
 	c->close_ev = event_new(srv->base, -1, 0, close_cb, c);
 	c->flush_timer = evtimer_new(srv->base, close_cb, c);
+	c->unbound_timer = evtimer_new(srv->base, unbound_cb, c);
+	c->delay_timer = evtimer_new(srv->base, delay_cb, c);
 	TAILQ_INSERT_TAIL(&srv->clients, c, link);
 	srv->nclients++;
 	srv->stats.conns_accepted++;
@@ -152,7 +214,8 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		}
 		client_set_profile(c, c->fixed);
 	}
-	if (c->bev == NULL || c->ber == NULL || c->resume_ev == NULL || c->close_ev == NULL || c->flush_timer == NULL) {
+	if (c->bev == NULL || c->ber == NULL || c->resume_ev == NULL || c->close_ev == NULL || c->flush_timer == NULL ||
+	    c->unbound_timer == NULL || c->delay_timer == NULL) {
 		if (c->bev == NULL)
 			close(fd);
 		log_err("conn=%llu: out of memory at accept", (unsigned long long)c->id);
@@ -161,8 +224,14 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	}
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
 	/* bounds what a client can queue while it waits (one whole request fits) */
-	bufferevent_setwatermark(c->bev, EV_READ, 0, srv->cfg->max_pdu_size + 64 * 1024);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, client_max_pdu(c) + 64 * 1024);
 	set_idle_timeout(c);
+	if (srv->cfg->unbound_timeout > 0) {
+		/* from accept: trickling bytes does not extend it */
+		double t = srv->cfg->unbound_timeout;
+		struct timeval tv = { (time_t)t, (suseconds_t)((t - floor(t)) * 1e6) };
+		evtimer_add(c->unbound_timer, &tv);
+	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, li->url);
 }
@@ -206,6 +275,12 @@ client_free(struct client *c)
 		event_free(c->close_ev);
 	if (c->flush_timer != NULL)
 		event_free(c->flush_timer);
+	if (c->unbound_timer != NULL)
+		event_free(c->unbound_timer);
+	if (c->delay_timer != NULL)
+		event_free(c->delay_timer);
+	if (c->counted)
+		peers_disconnect(c->peer_ip);
 	free(c->bound_dn);
 	free(c->bound_real);
 	profile_release(c->profile);
@@ -484,7 +559,7 @@ start_tls(struct client *c)
 	c->bev = tls;
 	c->tls = 1;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, c->srv->cfg->max_pdu_size + 64 * 1024);
+	bufferevent_setwatermark(c->bev, EV_READ, 0, client_max_pdu(c) + 64 * 1024);
 	set_idle_timeout(c);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	c->read_paused = 0;
@@ -493,7 +568,6 @@ start_tls(struct client *c)
 static void
 client_process(struct client *c)
 {
-	struct config *cfg = c->srv->cfg;
 	struct evbuffer *in = bufferevent_get_input(c->bev);
 	while (c->state == C_ACTIVE && want_read(c)) {
 		size_t avail = evbuffer_get_length(in);
@@ -502,11 +576,12 @@ client_process(struct client *c)
 		unsigned char head[PDU_HEAD_MAX];
 		ev_ssize_t n = evbuffer_copyout(in, head, avail < sizeof(head) ? avail : sizeof(head));
 		struct pdu_head h;
-		int rc = pdu_frame(head, (size_t)n, cfg->max_pdu_size, &h);
+		int rc = pdu_frame(head, (size_t)n, client_max_pdu(c), &h);
 		if (rc == PDU_NEED_MORE)
 			break;
 		if (rc == PDU_TOO_BIG) {
-			protocol_error(c, "request exceeds limits.max_pdu_size");
+			protocol_error(c, c->bound_dn ? "request exceeds limits.max_pdu_size" :
+			    "request before a bind exceeds limits.max_unbound_pdu_size");
 			return;
 		}
 		if (rc != PDU_OK) {

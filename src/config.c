@@ -101,6 +101,14 @@ config_defaults(struct config *c)
 	c->max_connections = 10000;
 	c->idle_timeout = 900;
 	c->bind_timeout = 10;
+	c->max_unbound_pdu_size = 256 * 1024;
+	c->unbound_timeout = 60;
+	c->max_connections_per_address = 1000;
+	c->account_failures_delay = 5;
+	c->address_failures_delay = 50;
+	c->address_failures_block = 500;
+	c->address_block_time = 300;
+	c->max_binds_per_second = 300;
 	c->log_level = LOG_LVL_INFO;
 	c->log_facility = LOG_DAEMON;
 	c->control_mode = 0600;
@@ -382,7 +390,10 @@ static int
 parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
 	static const char *const keys[] = { "max_pdu_size", "max_client_output", "max_ops_per_client",
-		"max_connections", "idle_timeout", "bind_timeout", NULL };
+		"max_connections", "idle_timeout", "bind_timeout", "max_unbound_pdu_size", "unbound_timeout",
+		"max_connections_per_address", "account_failures_delay", "address_failures_delay", "address_failures_block",
+		"address_block_time",
+		"max_binds_per_second", NULL };
 	const char *P = "limits";
 	yaml_node_t *m = yc_get(yc, root, P);
 	if (m == NULL)
@@ -393,7 +404,15 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_int(yc, m, "max_ops_per_client", P, 1, 65536, &c->max_ops_per_client) < 0 ||
 	    yc_int(yc, m, "max_connections", P, 1, 1000000, &c->max_connections) < 0 ||
 	    yc_seconds(yc, m, "idle_timeout", P, 0, 86400 * 7, &c->idle_timeout) < 0 ||
-	    yc_seconds(yc, m, "bind_timeout", P, 0.1, 600, &c->bind_timeout) < 0) ? -1 : 0;
+	    yc_seconds(yc, m, "bind_timeout", P, 0.1, 600, &c->bind_timeout) < 0 ||
+	    yc_size(yc, m, "max_unbound_pdu_size", P, 1024, (size_t)1 << 30, &c->max_unbound_pdu_size) < 0 ||
+	    yc_seconds(yc, m, "unbound_timeout", P, 0, 86400, &c->unbound_timeout) < 0 ||
+	    yc_int(yc, m, "max_connections_per_address", P, 1, 1000000, &c->max_connections_per_address) < 0 ||
+	    yc_int(yc, m, "account_failures_delay", P, 1, 1000000, &c->account_failures_delay) < 0 ||
+	    yc_int(yc, m, "address_failures_delay", P, 1, 1000000, &c->address_failures_delay) < 0 ||
+	    yc_int(yc, m, "address_failures_block", P, 1, 1000000, &c->address_failures_block) < 0 ||
+	    yc_seconds(yc, m, "address_block_time", P, 0, 86400, &c->address_block_time) < 0 ||
+	    yc_int(yc, m, "max_binds_per_second", P, 0, 1000000, &c->max_binds_per_second) < 0) ? -1 : 0;
 }
 
 /* One of names (NULL-terminated) at map.key: its index in *out, left alone when the key is absent. */

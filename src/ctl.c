@@ -34,6 +34,7 @@
 #include "request.h"
 #include "rewrite.h"
 #include "version.h"
+#include "visset.h"
 
 #define DEFAULT_CONFIG "/etc/aldproxy/aldproxy.yaml"
 
@@ -255,7 +256,9 @@ explain(const struct profile_set *set, int argc, char **argv)
 	}
 	filter_print(f, buf, sizeof(buf));
 	printf("filter      %s\n", buf);
-	/* the daemon's own policy (policy.c) */
+	/* the daemon's own policy (policy.c); the visible users it reads from the directory are unknown here */
+	if (p->vis != NULL)
+		visset_assume_all(p->vis);
 	char why[400];
 	int code = policy_filter_check(p, f, why, sizeof(why));
 	if (code != LDAP_SUCCESS)
@@ -319,6 +322,10 @@ explain(const struct profile_set *set, int argc, char **argv)
 			}
 		}
 	}
+	if (p->vis != NULL)
+		printf("visibility  only members of the visible groups exist for this product; users named in DN values\n"
+		    "            are taken as visible here, aldproxyd checks them against the members it reads from the "
+		    "directory\n");
 	arena_free(&a);
 	return 0;
 }

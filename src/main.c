@@ -34,6 +34,7 @@
 #include "op.h"
 #include "profile.h"
 #include "sasl.h"
+#include "peers.h"
 #include "schema.h"
 #include "server.h"
 #include "tls.h"
@@ -200,6 +201,14 @@ server_reload(struct server *srv)
 	srv->cfg->idle_timeout = b->idle_timeout;
 	srv->cfg->bind_timeout = b->bind_timeout;
 	srv->cfg->require_tls = b->require_tls;
+	srv->cfg->max_unbound_pdu_size = b->max_unbound_pdu_size;
+	srv->cfg->unbound_timeout = b->unbound_timeout;
+	srv->cfg->max_connections_per_address = b->max_connections_per_address;
+	srv->cfg->account_failures_delay = b->account_failures_delay;
+	srv->cfg->address_failures_delay = b->address_failures_delay;
+	srv->cfg->address_failures_block = b->address_failures_block;
+	srv->cfg->address_block_time = b->address_block_time;
+	srv->cfg->max_binds_per_second = b->max_binds_per_second;
 	struct profile_set *old = srv->profiles;
 	srv->profiles = ld.profiles;
 	ld.profiles = NULL;
@@ -336,6 +345,7 @@ server_free(struct server *srv)
 	srv->backend = NULL;
 	op_cache_clear();
 	schema_free();
+	peers_free();
 	event_free(srv->sig_term);
 	event_free(srv->sig_int);
 	event_free(srv->sig_hup);

@@ -34,6 +34,7 @@ struct visset {
 	struct strset dns, uids;        /* sorted, what lookups see */
 	struct strset bdns, buids;      /* being read */
 	int loaded;
+	int assume_all;                 /* explain: no directory to ask */
 	uint64_t loaded_us;
 	uint64_t due_us;                /* next read */
 };
@@ -122,13 +123,20 @@ visset_ready(const struct visset *v)
 int
 visset_has_dn(const struct visset *v, const char *ndn, size_t len)
 {
-	return v != NULL && strset_has(&v->dns, ndn, len);
+	return v != NULL && (v->assume_all || strset_has(&v->dns, ndn, len));
 }
 
 int
 visset_has_uid(const struct visset *v, const char *uid, size_t len)
 {
-	return v != NULL && strset_has(&v->uids, uid, len);
+	return v != NULL && (v->assume_all || strset_has(&v->uids, uid, len));
+}
+
+void
+visset_assume_all(struct visset *v)
+{
+	if (v != NULL)
+		v->assume_all = v->loaded = 1;
 }
 
 /* The set being built becomes the one lookups see. */

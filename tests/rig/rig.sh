@@ -50,6 +50,9 @@
 #     RIG_RECONNECT_MIN(0.1) RIG_RECONNECT_MAX(1) RIG_MAX_PDU(1m)
 #     RIG_MAX_CLIENT_OUTPUT(8m) RIG_MAX_OPS_PER_CLIENT(256) RIG_MAX_CONNECTIONS(10000)
 #     RIG_IDLE_TIMEOUT(900) RIG_BIND_TIMEOUT(10) RIG_REQUIRE_TLS(false)
+#     RIG_MAX_UNBOUND_PDU(256k) RIG_UNBOUND_TIMEOUT(60) RIG_MAX_CONNECTIONS_PER_ADDRESS(1000)
+#     RIG_ACCOUNT_FAILURES_DELAY(5) RIG_ADDRESS_FAILURES_DELAY(50) RIG_ADDRESS_FAILURES_BLOCK(500)
+#     RIG_ADDRESS_BLOCK_TIME(300) RIG_MAX_BINDS_PER_SECOND(0)
 #     RIG_TLS_MIN_VERSION(1.2) RIG_LOG_LEVEL(info); emitted only when set:
 #     RIG_TLS_CIPHERS (tls.ciphers), RIG_TLS_VERIFY (backend.tls_verify)
 #     RIG_BACKEND_SERVERS   space-separated URLs (default ldap://localhost:$SLAPD_PORT)
@@ -647,6 +650,15 @@ rig_proxy_config() {
 		echo "  max_connections: ${RIG_MAX_CONNECTIONS:-10000}"
 		echo "  idle_timeout: ${RIG_IDLE_TIMEOUT:-900}"
 		echo "  bind_timeout: ${RIG_BIND_TIMEOUT:-10}"
+		echo "  max_unbound_pdu_size: ${RIG_MAX_UNBOUND_PDU:-256k}"
+		echo "  unbound_timeout: ${RIG_UNBOUND_TIMEOUT:-60}"
+		echo "  max_connections_per_address: ${RIG_MAX_CONNECTIONS_PER_ADDRESS:-1000}"
+		echo "  account_failures_delay: ${RIG_ACCOUNT_FAILURES_DELAY:-5}"
+		echo "  address_failures_delay: ${RIG_ADDRESS_FAILURES_DELAY:-50}"
+		echo "  address_failures_block: ${RIG_ADDRESS_FAILURES_BLOCK:-500}"
+		echo "  address_block_time: ${RIG_ADDRESS_BLOCK_TIME:-300}"
+		# the benchmarks measure bind throughput: no budget unless a test sets one
+		echo "  max_binds_per_second: ${RIG_MAX_BINDS_PER_SECOND:-0}"
 		echo
 		echo "profiles_dir: $RIG_DIR/profiles"
 		echo

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# test_hostile_clients.sh — the limits that stand up to hostile clients
+# (docs/security.md, "Hostile clients"), each against a proxy configured
+# for it (lib/hostile.py):
+#   - before a bind: a small request-size limit and a deadline from accept
+#     that trickling bytes does not extend; a bound connection is not affected;
+#   - connections per source address;
+#   - failed binds slow the next binds of that account (never a lockout),
+#     not other accounts';
+#   - failed binds from one address get it refused binds for a while
+#     (audited once);
+#   - the budget of binds sent to the directory per second.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../rig/rig.sh"
+. "$here/lib/common.sh"
+
+test_begin test_hostile_clients
+rig_init
+rig_certs
+rig_slapd_start
+
+part() {   # NAME, with RIG_* limits in the environment
+	rig_proxy_config
+	rig_proxy_start
+	timeout 120 bash -c '. "$1/lib/common.sh"; py hostile.py "$2"' _ "$here" "$1" || fail "lib/hostile.py $1 failed"
+	rig_proxy_stop || fail "aldproxyd did not stop cleanly after $1"
+}
+
+RIG_MAX_UNBOUND_PDU=64k RIG_UNBOUND_TIMEOUT=2 part prebind
+RIG_MAX_CONNECTIONS_PER_ADDRESS=5 part peraddress
+RIG_ACCOUNT_FAILURES_DELAY=2 part account
+RIG_ADDRESS_FAILURES_BLOCK=8 RIG_ADDRESS_BLOCK_TIME=60 part address
+assert_contains "$RIG_DIR/audit.log" '"event":"address_blocked"' "no address_blocked audit record"
+n=$(grep -c '"event":"address_blocked"' "$RIG_DIR/audit.log" || true)
+assert_eq 1 "$n" "address_blocked audited once"
+ok "the block is audited once"
+RIG_MAX_BINDS_PER_SECOND=20 part budget
+test_pass
