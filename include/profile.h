@@ -20,11 +20,18 @@
 
 enum bind_role { ROLE_NONE = 0, ROLE_SERVICE, ROLE_USER };
 
+/* A keyed digest (process-random key) of the last password that matched a slow hash. */
+struct password_memo {
+	unsigned char digest[32];
+	int valid;
+};
+
 /* A service account: verified by the directory, or locally by a salted hash. */
 struct service_account {
 	char *dn;                   /* as written (virtual or real) */
 	char *ndn;                  /* normalized */
-	char *hash;                 /* "{SSHA256}..." / "{SSHA512}..."; NULL: the directory verifies */
+	char *hash;                 /* "{PBKDF2-SHA512}...", "{SSHA512}..."; NULL: the directory verifies */
+	struct password_memo *memo; /* with a hash: owned, mutable under a const profile */
 	int line;                   /* in the profile file, for messages */
 };
 
@@ -166,8 +173,12 @@ const struct profile *profile_for_bind(const struct profile_set *set, const stru
     const struct profile *current, const char *ndn, size_t len, enum bind_role *role,
     const struct service_account **sa);
 
-/* Salted-hash passwords ({SSHA256}/{SSHA512}); see aldproxyctl hash-password. */
+/* Password hashes ({PBKDF2-SHA512}, {SSHA256}, {SSHA512}); see aldproxyctl hash-password and password.c. */
 int password_hash_make(const char *scheme, const char *pw, size_t pwlen, char *out, size_t outlen);
 int password_hash_check(const char *hash, const char *pw, size_t pwlen);   /* 1 match, 0 no, -1 bad hash */
+int password_hash_valid(const char *hash);      /* well-formed, without computing it */
+/* The last password that matched: checked with one HMAC instead of the slow hash. */
+int  password_memo_match(const struct password_memo *m, const char *pw, size_t pwlen);
+void password_memo_set(struct password_memo *m, const char *pw, size_t pwlen);
 
 #endif

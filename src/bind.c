@@ -133,7 +133,11 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name", "unknown_name", NULL);
 	if (sa != NULL && sa->hash != NULL) {
 		/* a service account kept in the profile: verified here, the directory is not asked */
-		int ok = password_hash_check(sa->hash, b->cred.bv_val, b->cred.bv_len) == 1;
+		/* the password that matched last time costs one HMAC; anything else the full (slow) hash */
+		int ok = password_memo_match(sa->memo, b->cred.bv_val, b->cred.bv_len) ||
+		    password_hash_check(sa->hash, b->cred.bv_val, b->cred.bv_len) == 1;
+		if (ok)
+			password_memo_set(sa->memo, b->cred.bv_val, b->cred.bv_len);
 		if (!ok)
 			return refuse(c, r, LDAP_INVALID_CREDENTIALS, p->ad_diagnostics ? ad_diagnostic(49) : NULL,
 			    "wrong password for a profile service account", "invalid_credentials", p);

@@ -47,7 +47,7 @@ usage(void)
 	    "  profiles                       list the profiles\n"
 	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME]\n"
 	    "                                 show how PROFILE rewrites a search (and a bind name)\n"
-	    "  hash-password [sha256|sha512]  read a password (stdin or prompt), print its salted hash\n"
+	    "  hash-password [pbkdf2|sha512|sha256]  read a password (stdin or prompt), print its hash\n"
 	    "  status [--json]                the running daemon: version, uptime, health, profiles, clients\n"
 	    "  health [--json]                the running daemon's health: exit 0 healthy, 1 degraded, 2 down\n"
 	    "  stats | backends | connections | profiles-live\n"
@@ -61,10 +61,11 @@ usage(void)
 static int
 hash_password(int argc, char **argv)
 {
-	const char *scheme = argc > 0 ? argv[0] : "sha512";
-	const char *tag = strcmp(scheme, "sha256") == 0 ? "SSHA256" : strcmp(scheme, "sha512") == 0 ? "SSHA512" : NULL;
+	const char *scheme = argc > 0 ? argv[0] : "pbkdf2";
+	const char *tag = strcmp(scheme, "pbkdf2") == 0 ? "PBKDF2-SHA512" : strcmp(scheme, "sha256") == 0 ? "SSHA256" :
+	    strcmp(scheme, "sha512") == 0 ? "SSHA512" : NULL;
 	if (tag == NULL) {
-		fprintf(stderr, "aldproxyctl: hash-password: scheme must be sha256 or sha512\n");
+		fprintf(stderr, "aldproxyctl: hash-password: the scheme is pbkdf2 (the default), sha512 or sha256\n");
 		return 2;
 	}
 	char pw[1024];

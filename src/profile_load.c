@@ -107,6 +107,7 @@ profile_free(struct profile *p)
 		if (p->service[i].hash)
 			explicit_bzero(p->service[i].hash, strlen(p->service[i].hash));
 		free(p->service[i].hash);
+		free(p->service[i].memo);
 	}
 	free(p->service);
 	yc_strlist_free(p->user_bases, p->nuser_bases);
@@ -486,9 +487,11 @@ parse_service_accounts(struct yamlcfg *yc, struct profile *p, yaml_node_t *root)
 					explicit_bzero(line, sizeof(line));
 					free(file);
 				}
-				if (sa->hash != NULL && password_hash_check(sa->hash, "", 0) < 0)
-					return yc_error(yc, it, path, "not a salted hash: use aldproxyctl hash-password "
-					    "({SSHA256} or {SSHA512}); clear-text passwords are not accepted");
+				if (sa->hash != NULL && !password_hash_valid(sa->hash))
+					return yc_error(yc, it, path, "not a password hash: use aldproxyctl hash-password "
+					    "({PBKDF2-SHA512}, or {SSHA256}/{SSHA512}); clear-text passwords are not accepted");
+				if (sa->hash != NULL && (sa->memo = calloc(1, sizeof(*sa->memo))) == NULL)
+					return yc_error(yc, it, path, "out of memory");
 			}
 			if ((sa->ndn = norm_dup(sa->dn, NULL)) == NULL)
 				return yc_error(yc, it, path, "'%s' is not a valid DN", sa->dn);

@@ -352,10 +352,50 @@ test_bad_too_long(void **state)
 	assert_int_equal(password_hash_check(h, "secret", 6), -1);
 }
 
+/* PBKDF2-HMAC-SHA512, the default: round trip, wrong password, tampered and malformed hashes. */
+static void
+test_pbkdf2(void **state)
+{
+	(void)state;
+	char h[256];
+	assert_int_equal(password_hash_make("PBKDF2-SHA512", "S3cret-pass", 11, h, sizeof(h)), 0);
+	assert_non_null(strstr(h, "{PBKDF2-SHA512}100000$"));
+	assert_true(password_hash_valid(h));
+	assert_int_equal(password_hash_check(h, "S3cret-pass", 11), 1);
+	assert_int_equal(password_hash_check(h, "S3cret-pasS", 11), 0);
+	assert_int_equal(password_hash_check(h, "", 0), 0);
+	char t[256];
+	snprintf(t, sizeof(t), "%s", h);
+	t[strlen(t) - 3] = t[strlen(t) - 3] == 'A' ? 'B' : 'A';      /* another key */
+	assert_int_equal(password_hash_check(t, "S3cret-pass", 11), 0);
+	static const char *const bad[] = { "{PBKDF2-SHA512}", "{PBKDF2-SHA512}100000$", "{PBKDF2-SHA512}10$c2FsdHNhbHQ=$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"{PBKDF2-SHA512}x$c2FsdHNhbHQ=$a2V5", "{PBKDF2-SHA512}100000$!!!!$a2V5", NULL };
+	for (const char *const *b = bad; *b; b++) {
+		if (password_hash_valid(*b))
+			fail_msg("%s should not be a valid hash", *b);
+		assert_int_equal(password_hash_check(*b, "x", 1), -1);
+	}
+}
+
+/* The last matching password is remembered as a keyed digest, and only that one. */
+static void
+test_memo(void **state)
+{
+	(void)state;
+	struct password_memo m = { { 0 }, 0 };
+	assert_false(password_memo_match(&m, "pw", 2));
+	password_memo_set(&m, "pw", 2);
+	assert_true(password_memo_match(&m, "pw", 2));
+	assert_false(password_memo_match(&m, "pW", 2));
+	assert_false(password_memo_match(&m, "pw1", 3));
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pbkdf2),
+		cmocka_unit_test(test_memo),
 		cmocka_unit_test(test_sha256_match),
 		cmocka_unit_test(test_sha256_mismatch),
 		cmocka_unit_test(test_sha256_empty_password_mismatch),
