@@ -63,6 +63,8 @@ struct client {
 	struct event *unbound_timer;    /* limits.unbound_timeout: no successful bind yet */
 	struct event *delay_timer;      /* a bind held back (failed binds, the bind budget): resumes reading */
 	int counted;                    /* counted in peers.c's connections of its address */
+	unsigned denied_audited;        /* access_denied records written for this connection */
+	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
 	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
 	TAILQ_ENTRY(client) wait_link;           /* StartTLS answered: wrap after the request is drained */

@@ -74,6 +74,11 @@ close_cb(evutil_socket_t fd, short what, void *arg)
 	client_free(arg);
 }
 
+#define AUDIT_DENIED_UNBOUND 5      /* access_denied records per connection before a bind */
+#define AUDIT_DENIED_PER_CONN 50    /* ... in all */
+
+static void audit_denied_summary(struct client *c);
+
 size_t
 client_max_pdu(const struct client *c)
 {
@@ -259,6 +264,7 @@ client_free(struct client *c)
 		backend_release_leases(srv->backend, c);
 		backend_unwait(srv->backend, c);
 	}
+	audit_denied_summary(c);
 	log_info("conn=%llu closed: %s; peer=%s profile=%s requests=%llu errors=%llu duration=%.3f",
 	    (unsigned long long)c->id, c->close_reason[0] ? c->close_reason : "server shutdown", c->peer,
 	    c->profile ? c->profile->name : "-", (unsigned long long)c->nrequests, (unsigned long long)c->nerrors,
@@ -372,6 +378,12 @@ client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code,
 {
 	if (!audit_enabled())
 		return;
+	/* a flood of refused requests must not flood the SIEM: a few records, then one summary at close */
+	if (c->denied_audited >= (c->bound_dn ? AUDIT_DENIED_PER_CONN : AUDIT_DENIED_UNBOUND)) {
+		c->denied_quiet++;
+		return;
+	}
+	c->denied_audited++;
 	struct audit_rec r;
 	audit_begin(&r, "access_denied", AUDIT_DENIED);
 	access_audit_client(&r, c);
@@ -382,6 +394,25 @@ client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code,
 	audit_str(&r, AK_REASON, "policy");
 	audit_str(&r, AK_MESSAGE, diag);
 	audit_emit(&r);
+}
+
+/* The summary of the refusals not written one by one (client_audit_denied()). */
+static void
+audit_denied_summary(struct client *c)
+{
+	if (c->denied_quiet == 0 || !audit_enabled())
+		return;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "%lu more requests on this connection were refused and not recorded one by one",
+	    c->denied_quiet);
+	struct audit_rec r;
+	audit_begin(&r, "access_denied", AUDIT_DENIED);
+	access_audit_client(&r, c);
+	audit_str(&r, AK_USER, c->bound_dn);
+	audit_str(&r, AK_REASON, "repeated");
+	audit_str(&r, AK_MESSAGE, msg);
+	audit_emit(&r);
+	c->denied_quiet = 0;
 }
 
 void

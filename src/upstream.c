@@ -533,15 +533,22 @@ upstream_detach(struct upstream *u, struct op *op)
 void
 upstream_abandon(struct upstream *u, struct op *op)
 {
-	if (u->state == UP_READY && u->bev != NULL) {
-		/* Abandon has no response; its own msgid is taken and dropped at once */
-		int id = msgid_alloc(&u->ids, u);
-		if (id > 0) {
-			pdu_abandon(bufferevent_get_output(u->bev), id, op->up_msgid);
-			msgid_release(&u->ids, id);
-		}
-	}
+	/*
+	 * The op's messageID is released first, so the Abandon always finds one
+	 * free even on a saturated connection; the table's generations make the
+	 * new ID differ from the abandoned one, and late results of the
+	 * abandoned operation match nothing.  Abandon has no response: its ID
+	 * is dropped at once.
+	 */
+	int target = op->up_msgid, ready = u->state == UP_READY && u->bev != NULL && op->up == u;
 	upstream_detach(u, op);
+	if (!ready)
+		return;
+	int id = msgid_alloc(&u->ids, u);
+	if (id <= 0 || pdu_abandon(bufferevent_get_output(u->bev), id, target) < 0)
+		log_warn("directory %s: could not send the Abandon of messageID %d", u->name, target);
+	if (id > 0)
+		msgid_release(&u->ids, id);
 }
 
 void

@@ -9,7 +9,8 @@
 #     not other accounts';
 #   - failed binds from one address get it refused binds for a while
 #     (audited once);
-#   - the budget of binds sent to the directory per second.
+#   - the budget of binds sent to the directory per second;
+#   - a flood of refused requests writes a few audit records and one summary.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
@@ -36,4 +37,12 @@ n=$(grep -c '"event":"address_blocked"' "$RIG_DIR/audit.log" || true)
 assert_eq 1 "$n" "address_blocked audited once"
 ok "the block is audited once"
 RIG_MAX_BINDS_PER_SECOND=20 part budget
+
+: >"$RIG_DIR/audit.log"
+part flood
+n=$(grep -c '"event":"access_denied"' "$RIG_DIR/audit.log" || true)
+[ "$n" -eq 6 ] || fail "200 refused searches before a bind wrote $n access_denied records (expected 5 and one summary)"
+assert_contains "$RIG_DIR/audit.log" '"reason":"repeated"' "no summary record"
+assert_contains "$RIG_DIR/audit.log" '195 more requests' "the summary does not count the rest"
+ok "200 refused searches before a bind: 5 audit records and one summary of the other 195"
 test_pass

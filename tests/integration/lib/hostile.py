@@ -7,6 +7,7 @@ Each PART runs against a proxy configured for it by the shell script:
   account     limits.account_failures_delay 2
   address     limits.address_failures_block 8, address_block_time 60
   budget      limits.max_binds_per_second 20
+  flood       defaults: 200 searches before a bind on one connection
 Prints "ok - ..." lines; exits non-zero with the reason on the first failure.
 """
 import os
@@ -174,5 +175,20 @@ def budget():
     ok("60 simultaneous binds with limits.max_binds_per_second 20 all succeed, spread over %.1f s" % t)
 
 
-{"prebind": prebind, "peraddress": peraddress, "account": account, "address": address,
+def flood():
+    c = w.Conn(URL)
+    data = b"".join(w.search_req(i + 1, USERS, w.f_present("objectClass"), ["1.1"]) for i in range(200))
+    c.send(data)
+    got = 0
+    while got < 200:
+        m = c.recv(10)
+        if m.tag == 0x65:
+            if m.code != 50:
+                fail("a search before a bind: %r" % m)
+            got += 1
+    c.close()
+    ok("200 searches before a bind, each refused with 50")
+
+
+{"flood": flood, "prebind": prebind, "peraddress": peraddress, "account": account, "address": address,
  "budget": budget}[sys.argv[1]]()
