@@ -44,6 +44,7 @@ struct backend {
 	unsigned nbind_wait;
 	struct event *tick;
 	unsigned rr;                /* round-robin start for picking */
+	unsigned bulk;              /* bulk searches in flight on shared connections (OP_BULK) */
 };
 
 int  backend_new(struct server *srv, struct backend **out, char *err, size_t errlen);

@@ -55,6 +55,7 @@ struct client {
 	enum bind_role role;
 	struct op_list ops;
 	unsigned nops;
+	unsigned nbulk;                 /* its bulk searches in flight (OP_BULK) */
 	uint64_t nrequests;
 	BerElement *ber;                /* request decoder, reused */
 	struct event *resume_ev;        /* deferred re-read of buffered input */

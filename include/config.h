@@ -72,6 +72,9 @@ struct config {
 	long address_failures_block;        /* ... before it is refused binds */
 	double address_block_time;          /* for how long */
 	long max_binds_per_second;          /* binds sent to the directory; 0: no limit */
+	/* fairness: searches that may return much (search.c, search_is_bulk()) */
+	long max_bulk_searches;             /* in flight on the shared connections; 0: 2 x backend.pool_size */
+	long max_bulk_searches_per_client;
 
 	char *profiles_dir;
 

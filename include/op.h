@@ -28,6 +28,7 @@ enum op_flags {
 	OP_SCRUB = 1 << 0,      /* check each entry's attributes against the profile */
 	OP_PAGED = 1 << 1,      /* paged-results search on a leased connection */
 	OP_INTERNAL = 1 << 2,   /* aldproxy's own lookup (a bind's group check): never forwarded */
+	OP_BULK = 1 << 3,       /* a search that may return much: counted in backend.bulk (fairness) */
 };
 
 struct want;

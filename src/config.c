@@ -109,6 +109,8 @@ config_defaults(struct config *c)
 	c->address_failures_block = 500;
 	c->address_block_time = 300;
 	c->max_binds_per_second = 300;
+	c->max_bulk_searches = 0;
+	c->max_bulk_searches_per_client = 1;
 	c->log_level = LOG_LVL_INFO;
 	c->log_facility = LOG_DAEMON;
 	c->control_mode = 0600;
@@ -393,7 +395,7 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 		"max_connections", "idle_timeout", "bind_timeout", "max_unbound_pdu_size", "unbound_timeout",
 		"max_connections_per_address", "account_failures_delay", "address_failures_delay", "address_failures_block",
 		"address_block_time",
-		"max_binds_per_second", NULL };
+		"max_binds_per_second", "max_bulk_searches", "max_bulk_searches_per_client", NULL };
 	const char *P = "limits";
 	yaml_node_t *m = yc_get(yc, root, P);
 	if (m == NULL)
@@ -412,7 +414,9 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_int(yc, m, "address_failures_delay", P, 1, 1000000, &c->address_failures_delay) < 0 ||
 	    yc_int(yc, m, "address_failures_block", P, 1, 1000000, &c->address_failures_block) < 0 ||
 	    yc_seconds(yc, m, "address_block_time", P, 0, 86400, &c->address_block_time) < 0 ||
-	    yc_int(yc, m, "max_binds_per_second", P, 0, 1000000, &c->max_binds_per_second) < 0) ? -1 : 0;
+	    yc_int(yc, m, "max_binds_per_second", P, 0, 1000000, &c->max_binds_per_second) < 0 ||
+	    yc_int(yc, m, "max_bulk_searches", P, 0, 100000, &c->max_bulk_searches) < 0 ||
+	    yc_int(yc, m, "max_bulk_searches_per_client", P, 1, 100000, &c->max_bulk_searches_per_client) < 0) ? -1 : 0;
 }
 
 /* One of names (NULL-terminated) at map.key: its index in *out, left alone when the key is absent. */

@@ -19,8 +19,8 @@ dn_normalize(const char *in, size_t len, char *out, size_t outlen)
 		char ch = in[i];
 		if (ch == '\\') {
 			/* keep an escape pair as is, hex folded to lower case */
-			if (i + 1 >= len)
-				return -1;
+			if (i + 1 >= len || in[i + 1] == '\0')
+				return -1;      /* a NUL is never part of a DN, escaped or not */
 			if (o + 2 >= outlen)
 				return -1;
 			out[o++] = '\\';

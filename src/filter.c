@@ -548,6 +548,11 @@ parse_item(struct parser *ps)
 			for (size_t i = 1; i + 1 < np; i++)
 				if (parts[i].bv_len)
 					f->any[f->nany++] = parts[i];
+		} else if (f->initial.bv_val == NULL && f->final.bv_val == NULL) {
+			/* (a=**): one empty any, as libldap sends it (a SubstringFilter is never empty) */
+			if ((f->any = arena_alloc(ps->a, sizeof(*f->any))) == NULL)
+				return NULL;
+			f->any[f->nany++] = parts[1];
 		}
 		return f;
 	}

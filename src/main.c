@@ -209,6 +209,8 @@ server_reload(struct server *srv)
 	srv->cfg->address_failures_block = b->address_failures_block;
 	srv->cfg->address_block_time = b->address_block_time;
 	srv->cfg->max_binds_per_second = b->max_binds_per_second;
+	srv->cfg->max_bulk_searches = b->max_bulk_searches;
+	srv->cfg->max_bulk_searches_per_client = b->max_bulk_searches_per_client;
 	struct profile_set *old = srv->profiles;
 	srv->profiles = ld.profiles;
 	ld.profiles = NULL;

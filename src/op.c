@@ -80,6 +80,13 @@ op_free(struct op *op)
 {
 	if (op->up != NULL)
 		upstream_detach(op->up, op);
+	if ((op->flags & OP_BULK) && op->client != NULL) {
+		/* a slot for the bulk searches waiting (search.c) */
+		struct backend *be = op->client->srv->backend;
+		op->client->nbulk--;
+		be->bulk--;
+		backend_wake_all(be);
+	}
 	if (op->client != NULL) {
 		TAILQ_REMOVE(&op->client->ops, op, c_link);
 		op->client->nops--;

@@ -276,6 +276,8 @@ parse_type(const struct berval *v, struct stype *t)
 				if (!list || (p = tok(p, end, &ts, &tl)) == NULL)
 					break;
 			}
+			if (p == NULL)
+				return -1;      /* NAME ( ... never closed */
 		} else if (tok_is(ts, tl, "SUP")) {
 			if ((p = tok(p, end, &ts, &tl)) == NULL)
 				return -1;

@@ -415,6 +415,52 @@ search_policy(struct client *c, struct request *r, struct fnode **tree, char *di
 	return LDAP_SUCCESS;
 }
 
+/*
+ * Whether a search may return much: anything but a base read, a small
+ * sizeLimit, or a filter that names one value of an attribute other than
+ * objectClass (uid=alice, member=DN, mail=...).  Such searches are limited
+ * in number on the shared connections (limits.max_bulk_searches, and per
+ * client), so a few clients streaming the whole directory — or never reading
+ * it — cannot hold up everyone's logins: the small searches never wait for
+ * them.  Paged searches run on their own leased connections.
+ */
+static int
+selective(const struct fnode *f)
+{
+	switch (f->kind) {
+	case F_EQ:
+		return !attr_eq(&f->attr, "objectClass");
+	case F_EXT:
+		return f->attr.bv_len > 0 && !attr_eq(&f->attr, "objectClass") && !f->dnattrs;
+	case F_AND:
+		for (const struct fnode *k = f->child; k != NULL; k = k->next)
+			if (selective(k))
+				return 1;
+		return 0;
+	case F_OR:
+		for (const struct fnode *k = f->child; k != NULL; k = k->next)
+			if (!selective(k))
+				return 0;
+		return f->child != NULL;
+	default:
+		return 0;
+	}
+}
+
+static int
+search_is_bulk(const struct req_search *s, const struct fnode *tree)
+{
+	if (s->scope == LDAP_SCOPE_BASE || (s->sizelimit > 0 && s->sizelimit <= 100))
+		return 0;
+	return !selective(tree);
+}
+
+static long
+bulk_limit(const struct config *cfg)
+{
+	return cfg->max_bulk_searches > 0 ? cfg->max_bulk_searches : cfg->pool_size * 2 > 2 ? cfg->pool_size * 2 : 2;
+}
+
 int
 search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 {
@@ -443,6 +489,13 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		(denied ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
 		return 0;
 	}
+	/* fairness: searches that may return much wait for a slot; small ones never wait for them */
+	const struct config *cfg = c->srv->cfg;
+	struct backend *be = c->srv->backend;
+	int bulk = request_control(r, OID_PAGED_RESULTS) == NULL && search_is_bulk(s, tree);
+	if (bulk && ((long)be->bulk >= bulk_limit(cfg) || (long)c->nbulk >= cfg->max_bulk_searches_per_client) &&
+	    backend_ready_count(be, UP_SHARED) > 0)
+		return HANDLER_WAIT;
 
 	unsigned char attrs[ATTRS_BUF + 8];
 	size_t attrs_len = 0;
@@ -538,6 +591,11 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	}
 	c->srv->stats.searches++;
 	op->flags = flags;
+	if (bulk) {
+		op->flags |= OP_BULK;
+		c->nbulk++;
+		be->bulk++;
+	}
 	op->want = want;        /* the op owns it now */
 	struct evbuffer_iovec parts[3];
 	unsigned char tag_hdr[PDU_HEAD_MAX];
