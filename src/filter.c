@@ -174,6 +174,10 @@ dec_elem(struct dec *d, int depth)
 			return NULL;
 		struct berval parts[64];
 		size_t nany = 0;
+		/* the substrings: one SEQUENCE that ends where its length says (liblber checks neither) */
+		size_t sstart = dcur(d), send = pdu_tlv_end(d->buf, d->total, sstart);
+		if (send == 0 || d->buf[sstart] != LBER_SEQUENCE)
+			return NULL;
 		for (ber_tag_t t = ber_first_element(d->ber, &len, &last); t != LBER_DEFAULT;
 		     t = ber_next_element(d->ber, &len, last)) {
 			if (bscan(d->ber, "m", &val) < 0)
@@ -190,6 +194,8 @@ dec_elem(struct dec *d, int depth)
 				return NULL;        /* out of order, repeated or too many */
 			}
 		}
+		if (dcur(d) != send)
+			return NULL;
 		if (f->initial.bv_val == NULL && f->final.bv_val == NULL && nany == 0)
 			return NULL;
 		if (nany) {

@@ -1227,6 +1227,46 @@ test_dec_err_element_boundaries(void **state)
 		    r2, r3);
 }
 
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_request): the SEQUENCE
+ * of substrings was not checked against its own length, so one shorter
+ * than its contents, with the last substring reaching to the end of the
+ * filter, decoded — and was forwarded as received to the directory.
+ * A substrings element that is not a SEQUENCE decoded as well.
+ */
+static void
+test_dec_err_sub_sequence_length(void **state)
+{
+	/* (cn=al*i*ce) with the SEQUENCE saying 10 bytes for 11 */
+	static const unsigned char shortseq[] = { 0xa4, 0x11, 0x04, 0x02, 'c', 'n', 0x30, 0x0a, 0x80, 0x02, 'a', 'l',
+		0x81, 0x01, 'i', 0x82, 0x02, 'c', 'e' };
+	/* the same, correct */
+	static const unsigned char good[] = { 0xa4, 0x11, 0x04, 0x02, 'c', 'n', 0x30, 0x0b, 0x80, 0x02, 'a', 'l', 0x81,
+		0x01, 'i', 0x82, 0x02, 'c', 'e' };
+	/* a SET where the SEQUENCE belongs */
+	static const unsigned char set[] = { 0xa4, 0x11, 0x04, 0x02, 'c', 'n', 0x31, 0x0b, 0x80, 0x02, 'a', 'l', 0x81,
+		0x01, 'i', 0x82, 0x02, 'c', 'e' };
+	int r1 = decode_rc(*state, shortseq, sizeof(shortseq));
+	int r2 = decode_rc(*state, good, sizeof(good));
+	int r3 = decode_rc(*state, set, sizeof(set));
+	if (r1 != -1 || r2 != 0 || r3 != -1)
+		fail_msg("substrings: short SEQUENCE %d (want -1), well-formed %d (want 0), SET %d (want -1)", r1, r2, r3);
+}
+
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_filter): "(cn=**)"
+ * parsed into a substring filter without any substring, which
+ * filter_encode() wrote as an empty SEQUENCE that filter_decode() (and
+ * RFC 4511: SIZE (1..MAX)) refuses.  It now holds one empty "any", as
+ * libldap sends it.
+ */
+static void
+test_rt_sub_only_stars(void **state)
+{
+	rt(*state, "(cn=**)", "(cn=**)");
+	rt(*state, "(cn=***)", "(cn=**)");
+}
+
 /* Regression test (fixed): (=*) / (=x) with an empty attribute decode. */
 static void
 test_dec_err_empty_attr(void **state)
@@ -1497,6 +1537,8 @@ main(void)
 		T(test_dec_err_not_empty),
 		T(test_dec_err_bad_child),
 		T(test_dec_err_element_boundaries),
+		T(test_dec_err_sub_sequence_length),
+		T(test_rt_sub_only_stars),
 		T(test_dec_err_empty_attr),
 		T(test_dec_depth_ok),
 		T(test_dec_err_too_deep),
