@@ -55,6 +55,20 @@ int policy_attr_allowed(const struct profile *p, const char *s, size_t n);
  */
 int policy_filter_check(const struct profile *p, const struct fnode *f, char *diag, size_t dlen);
 
+/* Every attribute description in the filter valid (else protocolError); for the rootDSE, before a profile. */
+int policy_filter_wellformed(const struct fnode *f, char *diag, size_t dlen);
+
+/*
+ * The filter as the directory will get it (after any rewrite): >= and <=
+ * only on types with an ordering rule (the schema's, or a built-in list of
+ * DN and OID types without the schema) — 389-ds 2.3 crashes on the others.
+ * LDAP_SUCCESS or inappropriateMatching with diag.
+ */
+int policy_filter_matchable(const struct fnode *f, char *diag, size_t dlen);
+int policy_attr_orderable(const char *s, size_t n);
+/* Operational types (schema USAGE, or a built-in list): returned only when named or with "+". */
+int policy_attr_operational(const char *s, size_t n);
+
 /*
  * The attribute list of a search: each entry a valid description or one
  * of "*", "+", "1.1" (else protocolError).  LDAP_SUCCESS or a code.

@@ -143,6 +143,8 @@ struct stype {
 	char *sup;                  /* as written, lower case */
 	long supi;                  /* index of the supertype, -1 */
 	int secret;
+	int ordering;               /* an ORDERING rule, its own or its supertype's */
+	int operational;            /* USAGE other than userApplications */
 };
 
 struct policy_schema {
@@ -278,6 +280,12 @@ parse_type(const struct berval *v, struct stype *t)
 			}
 			if (p == NULL)
 				return -1;      /* NAME ( ... never closed */
+		} else if (tok_is(ts, tl, "ORDERING")) {
+			t->ordering = 1;
+		} else if (tok_is(ts, tl, "USAGE")) {
+			if ((p = tok(p, end, &ts, &tl)) == NULL)
+				return -1;
+			t->operational = !tok_is(ts, tl, "userApplications");
 		} else if (tok_is(ts, tl, "SUP")) {
 			if ((p = tok(p, end, &ts, &tl)) == NULL)
 				return -1;
@@ -352,6 +360,12 @@ policy_schema_parse(const struct berval *values, size_t n, size_t *skipped)
 		t->secret = in_list(secret_oids, t->oid, strlen(t->oid));
 		for (size_t k = 0; k < t->nnames && !t->secret; k++)
 			t->secret = in_list(secret_names, t->names[k], strlen(t->names[k]));
+	}
+	/* an ORDERING rule is inherited from the supertype */
+	for (size_t i = 0; i < sc->n; i++) {
+		size_t depth = 0;
+		for (long k = sc->t[i].supi; k >= 0 && !sc->t[i].ordering && depth < 32; k = sc->t[k].supi, depth++)
+			sc->t[i].ordering = sc->t[k].ordering;
 	}
 	/* subtypes of secrets are secrets; so are supertypes (a filter on one tests the secret) */
 	for (int changed = 1; changed;) {
@@ -530,7 +544,7 @@ policy_controls(unsigned op_tag, const struct req_controls *cs, unsigned char *v
 			verdict[i] = PCTL_PAGED;
 		} else if (op_tag == PDU_SEARCH_REQ && oid_is(&ct->oid, OID_AD_DOMAIN_SCOPE)) {
 			/* AD: "do not return referrals" — aldproxy never does, so it is honoured by dropping it */
-			if (ct->value.bv_val != NULL)
+			if (ct->value.bv_val != NULL && ct->critical)
 				return refuse(LDAP_PROTOCOL_ERROR, diag, dlen, "aldproxy: control %s takes no value%s", &ct->oid, "");
 		} else if ((op_tag == PDU_BIND_REQ || op_tag == PDU_MODIFY_REQ || op_tag == PDU_EXT_REQ) &&
 		    oid_is(&ct->oid, OID_PPOLICY)) {
@@ -620,4 +634,96 @@ int
 policy_uid_visible(const struct profile *p, const char *uid, size_t len)
 {
 	return p->nvisible_groups == 0 || visset_has_uid(p->vis, uid, len);
+}
+
+/* ---- matching rules and usage ------------------------------------------------------------ */
+
+/*
+ * Types known to have no ordering rule without a schema to say so: DN and
+ * OID syntaxes, where an ordering match crashes 389-ds 2.3.
+ */
+static const char *const unordered[] = { "objectclass", "member", "memberof", "uniquemember", "manager",
+	"secretary", "owner", "seealso", "entrydn", "roleoccupant", "nsroledn", "managedby", "memberuser",
+	"memberhost", "ipaallowedtoperform", NULL };
+
+/* Operational types known without a schema (they come back only when asked by name or with "+"). */
+static const char *const operational_names[] = { "createtimestamp", "modifytimestamp", "creatorsname",
+	"modifiersname", "entrydn", "entryuuid", "entrycsn", "nsuniqueid", "structuralobjectclass",
+	"subschemasubentry", "hassubordinates", "numsubordinates", "aci", "nsaccountlock", "nsroledn", "nsrole",
+	"passwordexpirationtime", "passwordretrycount", "retrycountresettime", "accountunlocktime",
+	"pwdchangedtime", "pwdfailuretime", "pwdaccountlockedtime", "ldapsubentry", "parentid", "entryid", NULL };
+
+int
+policy_attr_orderable(const char *s, size_t n)
+{
+	size_t tl;
+	if (!policy_attrdesc_valid(s, n, &tl))
+		return 0;
+	long i = schema_find(schema_now, s, tl);
+	if (i >= 0)
+		return schema_now->t[i].ordering;
+	return !in_list(unordered, s, tl);
+}
+
+int
+policy_attr_operational(const char *s, size_t n)
+{
+	size_t tl;
+	if (!policy_attrdesc_valid(s, n, &tl))
+		return 0;
+	/* a user attribute in FreeIPA / 389-ds, ALD Pro's server (OpenLDAP's overlay makes it operational) */
+	if (tl == 8 && strncasecmp(s, "memberOf", 8) == 0)
+		return 0;
+	long i = schema_find(schema_now, s, tl);
+	if (i >= 0 && schema_now->t[i].operational)
+		return 1;
+	return in_list(operational_names, s, tl);
+}
+
+int
+policy_filter_matchable(const struct fnode *f, char *diag, size_t dlen)
+{
+	switch (f->kind) {
+	case F_AND:
+	case F_OR:
+	case F_NOT:
+		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
+			int code = policy_filter_matchable(c, diag, dlen);
+			if (code != LDAP_SUCCESS)
+				return code;
+		}
+		return LDAP_SUCCESS;
+	case F_GE:
+	case F_LE:
+		if (!policy_attr_orderable(f->attr.bv_val, f->attr.bv_len))
+			return refuse(LDAP_INAPPROPRIATE_MATCHING, diag, dlen,
+			    "aldproxy: attribute '%s' has no ordering rule: >= and <= do not apply to it%s", &f->attr, "");
+		return LDAP_SUCCESS;
+	default:
+		return LDAP_SUCCESS;
+	}
+}
+
+int
+policy_filter_wellformed(const struct fnode *f, char *diag, size_t dlen)
+{
+	switch (f->kind) {
+	case F_AND:
+	case F_OR:
+	case F_NOT:
+		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
+			int code = policy_filter_wellformed(c, diag, dlen);
+			if (code != LDAP_SUCCESS)
+				return code;
+		}
+		return LDAP_SUCCESS;
+	case F_TRUE:
+	case F_FALSE:
+		return LDAP_SUCCESS;
+	default:
+		if (f->attr.bv_len == 0 || policy_attrdesc_valid(f->attr.bv_val, f->attr.bv_len, NULL))
+			return LDAP_SUCCESS;
+		return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
+		    "aldproxy: '%s' in the filter is not an attribute description (RFC 4512 2.5)%s", &f->attr, "");
+	}
 }

@@ -129,7 +129,8 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 }
 
 static int
-decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_search *s, const char **why)
+decode_search(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct req_search *s,
+    const char **why)
 {
 	ber_int_t scope, deref, sl, tl, to;
 	if (bscan(ber, "{meeiib", &s->base, &scope, &deref, &sl, &tl, &to) < 0) {
@@ -149,6 +150,26 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_
 		*why = "malformed search filter";
 		return -1;
 	}
+	/*
+	 * What liblber let through must also be what RFC 4511 says, since these
+	 * bytes may be forwarded as received: base OCTET STRING, scope and
+	 * derefAliases ENUMERATED, the limits INTEGER, typesOnly a one-byte BOOLEAN.
+	 */
+	static const unsigned char tags[] = { 0x04, 0x0a, 0x0a, 0x02, 0x02, 0x01 };
+	size_t end = (size_t)((const unsigned char *)s->filter.bv_val - buf);
+	size_t off = opstart + (buf[opstart + 1] < 0x80 ? 2 : 2 + (size_t)(buf[opstart + 1] & 0x7f));
+	for (size_t k = 0; k < sizeof(tags); k++) {
+		size_t e = off < end ? pdu_tlv_end(buf, end, off) : 0;
+		if (e == 0 || buf[off] != tags[k] || (tags[k] == 0x01 && e - off != 3)) {
+			*why = "malformed search request";
+			return -1;
+		}
+		off = e;
+	}
+	if (off != end) {
+		*why = "malformed search request";
+		return -1;
+	}
 	size_t astart = ber_cursor(ber, len);
 	ber_len_t blen;
 	char *last;
@@ -163,7 +184,7 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, struct req_
 			*why = "too many attributes requested";
 			return -1;
 		}
-		if (bscan(ber, "m", &s->attrs[s->nattrs]) < 0) {
+		if (t != LBER_OCTETSTRING || bscan(ber, "m", &s->attrs[s->nattrs]) < 0) {
 			*why = "malformed attribute selection";
 			return -1;
 		}
@@ -231,7 +252,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		break;
 	}
 	case PDU_SEARCH_REQ:
-		if (decode_search(ber, buf, len, &r->u.search, why) < 0)
+		if (decode_search(ber, buf, len, opstart, &r->u.search, why) < 0)
 			return -1;
 		break;
 	case PDU_COMPARE_REQ: {

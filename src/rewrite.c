@@ -420,6 +420,14 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
 		int n = rewrite_dn_in(p, f->value.bv_val, f->value.bv_len, real_dn, sizeof(real_dn));
 		if (n >= 0 && arena_bv(a, &f->value, real_dn, (size_t)n) < 0)
 			return NULL;
+		/* memberOf values the profile hides (roles, HBAC and sudo rules) cannot be tested either */
+		if (f->kind == F_EQ && p->memberof_groups_only && name_is(&f->attr, "memberOf")) {
+			char nd[DN_MAX];
+			int nl = dn_normalize(f->value.bv_val, f->value.bv_len, nd, sizeof(nd));
+			if (nl < 0 || !dn_is_under(nd, (size_t)nl, p->groups_base_norm, p->groups_base_len) ||
+			    (size_t)nl == p->groups_base_len)
+				return mk_false(a);
+		}
 		/* (member=DN) of an entry the profile does not see matches nothing, as if it did not exist */
 		if (f->kind == F_EQ && p->nvisible_groups > 0 && !policy_dn_value_visible(p, f->value.bv_val, f->value.bv_len))
 			return mk_false(a);
@@ -549,9 +557,10 @@ rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t nattrs
 			list_add(&asked, a->bv_val, a->bv_len);
 	}
 	if (all_user && !p->all_attributes) {
-		/* '*' means the allowlist */
+		/* '*' means the allowlist's user attributes; its operational ones come with '+' or by name */
 		for (size_t i = 0; i < p->nattributes; i++)
-			list_add(&asked, p->attributes[i], strlen(p->attributes[i]));
+			if (all_oper || !policy_attr_operational(p->attributes[i], strlen(p->attributes[i])))
+				list_add(&asked, p->attributes[i], strlen(p->attributes[i]));
 		list_add(&asked, "objectClass", 11);
 	}
 	if (all_user && p->all_attributes)
@@ -685,7 +694,7 @@ is_extra(const struct want *w, const struct berval *name)
 	return 0;
 }
 
-/* Whether the client gets attribute `name` (its own name for it). */
+/* Whether the client gets attribute `name` (its own name for it): named, or "*" (operational ones with "+"). */
 static int
 wanted(const struct want *w, const char *name, size_t len)
 {
@@ -693,7 +702,7 @@ wanted(const struct want *w, const char *name, size_t len)
 	for (size_t i = 0; i < w->n; i++)
 		if (w->names[i].bv_len == len && strncasecmp(w->names[i].bv_val, name, len) == 0)
 			return 1;
-	return w->all_user && !is_extra(w, &b);
+	return w->all_user && !is_extra(w, &b) && (w->all_oper || !policy_attr_operational(name, len));
 }
 
 /* Expands {attr} with the entry's first values and {suffix} with the virtual suffix. */

@@ -235,9 +235,11 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 			ADD_ATTR(a->bv_val, a->bv_len);
 	}
 	if (all_user && !p->all_attributes) {
+		/* '*' means the allowlist's user attributes; its operational ones come with '+' or by name */
 		ADD_ATTR("objectClass", (size_t)11);     /* always allowed, see policy_attr_allowed() */
 		for (size_t i = 0; i < p->nattributes; i++)
-			if (strcasecmp(p->attributes[i], "objectClass") != 0)
+			if (strcasecmp(p->attributes[i], "objectClass") != 0 &&
+			    (all_oper || !policy_attr_operational(p->attributes[i], strlen(p->attributes[i]))))
 				ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
 	}
 	if (blen == 0)
@@ -318,6 +320,9 @@ rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berv
 		snprintf(diag, dlen, "aldproxy: the rewritten filter is too large");
 		return LDAP_ADMINLIMIT_EXCEEDED;
 	}
+	int code = policy_filter_matchable(f, diag, dlen);
+	if (code != LDAP_SUCCESS)
+		return code;
 	size_t fcap = 65536, acap = ATTRS_BUF;
 	unsigned char *fb = arena_alloc(a, fcap), *ab = arena_alloc(a, acap);
 	size_t fl = fb ? filter_encode(f, fb, fcap) : 0;
@@ -408,6 +413,9 @@ search_policy(struct client *c, struct request *r, struct fnode **tree, char *di
 		*denied = code == LDAP_INSUFFICIENT_ACCESS;
 		return code;
 	}
+	/* what reaches the directory unchanged must be matchable (rewritten filters: rewrite_search()) */
+	if (!rewrite_active(p) && (code = policy_filter_matchable(*tree, diag, dlen)) != LDAP_SUCCESS)
+		return code;
 	if (deref_never(s, (const unsigned char *)r->op.bv_val + r->op.bv_len) < 0) {
 		snprintf(diag, dlen, "aldproxy: malformed search request");
 		return LDAP_PROTOCOL_ERROR;
@@ -467,11 +475,22 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	struct req_search *s = &r->u.search;
 	char diag[400];
 	int code, denied;
-	struct fnode *tree;
+	struct fnode *tree = NULL;
 	(void)buf;
 	(void)len;
 
 	if (s->base.bv_len == 0 && s->scope == LDAP_SCOPE_BASE) {
+		/* aldproxy answers it, under the same rules for controls and attribute names */
+		arena_reset(&c->srv->arena);
+		if ((code = policy_controls(PDU_SEARCH_REQ, &r->ctrls, r->ctrls.verdict, diag, sizeof(diag))) != LDAP_SUCCESS ||
+		    (code = policy_attrlist_check(s->attrs, s->nattrs, diag, sizeof(diag))) != LDAP_SUCCESS ||
+		    (code = filter_decode(&c->srv->arena, &s->filter, &tree) < 0 ? LDAP_PROTOCOL_ERROR :
+		    policy_filter_wellformed(tree, diag, sizeof(diag))) != LDAP_SUCCESS) {
+			if (code == LDAP_PROTOCOL_ERROR && tree == NULL)
+				snprintf(diag, sizeof(diag), "aldproxy: malformed search filter");
+			client_result(c, r->msgid, PDU_SEARCH_DONE, code, diag);
+			return 0;
+		}
 		rootdse_send(c, r);
 		return 0;
 	}
