@@ -131,6 +131,22 @@ test_norm_embedded_nul(void **state)
 	assert_int_equal(dn_normalize("cn=a\0b,dc=x", 11, out, sizeof(out)), -1);
 }
 
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_dn): a NUL after a
+ * backslash was kept as an escape pair.  Mapping such a DN through a
+ * virtual tree (rewrite_dn_in) cut it at the NUL, leaving the backslash to
+ * escape the comma before the real suffix: a base under the profile's
+ * search_base became a DN outside the directory's mapped tree.
+ */
+static void
+test_norm_escaped_nul(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_int_equal(dn_normalize("cn=a\\\0b,dc=x", 11, out, sizeof(out)), -1);
+	assert_int_equal(dn_normalize("cn=\\\0", 5, out, sizeof(out)), -1);
+}
+
 static void
 test_norm_overflow(void **state)
 {
@@ -324,6 +340,7 @@ main(void)
 		cmocka_unit_test(test_norm_length_not_nul),
 		cmocka_unit_test(test_norm_trailing_backslash),
 		cmocka_unit_test(test_norm_embedded_nul),
+		cmocka_unit_test(test_norm_escaped_nul),
 		cmocka_unit_test(test_norm_overflow),
 		cmocka_unit_test(test_norm_overflow_at_separator),
 		cmocka_unit_test(test_norm_overflow_escape),

@@ -258,6 +258,34 @@ test_schema(void **state)
 	policy_schema_free(policy_schema_set(NULL));
 }
 
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_policy): an
+ * attributeTypes value whose NAME list is never closed made
+ * policy_schema_parse() read through a NULL pointer — aldproxyd crashed
+ * reading the directory's schema.  Such a value is now skipped.
+ */
+static void
+test_schema_unclosed_name(void **state)
+{
+	(void)state;
+	static const char *const defs[] = {
+		"( 1.2.3.4.7 NAME ( 'a' 'b'",
+		"( 1.2.3.4.8 NAME (",
+		"( 2.5.4.3 NAME ( 'cn' 'commonName' ) )",
+	};
+	struct berval v[3];
+	for (size_t i = 0; i < 3; i++) {
+		v[i].bv_val = (char *)defs[i];
+		v[i].bv_len = strlen(defs[i]);
+	}
+	size_t skipped;
+	struct policy_schema *sc = policy_schema_parse(v, 3, &skipped);
+	assert_non_null(sc);
+	assert_int_equal(skipped, 2);
+	assert_int_equal(policy_schema_types(sc), 1);
+	policy_schema_free(sc);
+}
+
 static void
 test_visibility(void **state)
 {
@@ -302,6 +330,7 @@ main(void)
 		cmocka_unit_test(test_controls),
 		cmocka_unit_test(test_response_controls),
 		cmocka_unit_test(test_schema),
+		cmocka_unit_test(test_schema_unclosed_name),
 		cmocka_unit_test(test_visibility),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -636,6 +636,22 @@ test_dn_in_invalid(void **state)
 	assert_int_equal(rewrite_dn_in(e->ad, bad, strlen(bad), e->out, sizeof(e->out)), -1);
 }
 
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_dn): "\\" + NUL was a
+ * valid escape for dn_normalize(), so this base was under the profile's
+ * search_base; the mapped DN was cut at the NUL, and the backslash then
+ * escaped the comma before the real suffix: "cn=\\,dc=ald,dc=test", a DN
+ * outside dc=ald,dc=test.  Such a DN is now invalid.
+ */
+static void
+test_dn_in_escaped_nul(void **state)
+{
+	struct env *e = *state;
+	static const char bad[] = "cn=\\\0x,DC=example,DC=com";
+	assert_int_equal(rewrite_dn_in(e->ad, bad, sizeof(bad) - 1, e->out, sizeof(e->out)), -1);
+	assert_int_equal(rewrite_dn_out(e->ad, "cn=\\\0x,dc=ald,dc=test", 21, e->out, sizeof(e->out)), -1);
+}
+
 static void
 test_dn_in_output_too_small(void **state)
 {
@@ -2072,6 +2088,7 @@ main(void)
 		T(test_dn_in_rdn_boundary),
 		T(test_dn_in_plain_unchanged),
 		T(test_dn_in_invalid),
+		T(test_dn_in_escaped_nul),
 		T(test_dn_in_output_too_small),
 		T(test_dn_in_escaped_trailing_space),
 		T(test_dn_in_many_rdns),
