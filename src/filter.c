@@ -99,6 +99,14 @@ dup_bv(struct arena *a, struct berval *dst, const struct berval *src)
 
 static struct fnode *dec_elem(struct dec *d, int depth);
 
+/* An OCTET STRING: liblber's 'm' takes any tag. */
+static int
+dec_octets(struct dec *d, struct berval *bv)
+{
+	ber_len_t len;
+	return ber_peek_tag(d->ber, &len) == LBER_OCTETSTRING && bscan(d->ber, "m", bv) == 0 ? 0 : -1;
+}
+
 /* One filter element, which must end exactly where its length says. */
 static struct fnode *
 dec(struct dec *d, int depth)
@@ -153,7 +161,7 @@ dec_elem(struct dec *d, int depth)
 	case 0xa5:
 	case 0xa6:
 	case 0xa8:
-		if (bscan(d->ber, "{mm}", &attr, &val) < 0)
+		if (ber_skip_tag(d->ber, &len) == LBER_DEFAULT || dec_octets(d, &attr) < 0 || dec_octets(d, &val) < 0)
 			return NULL;
 		f = fnode_new(d->a, tag == 0xa3 ? F_EQ : tag == 0xa5 ? F_GE : tag == 0xa6 ? F_LE : F_APPROX);
 		if (f == NULL || attr.bv_len == 0 || dup_bv(d->a, &f->attr, &attr) < 0 || dup_bv(d->a, &f->value, &val) < 0)
@@ -167,7 +175,7 @@ dec_elem(struct dec *d, int depth)
 			return NULL;
 		return f;
 	case 0xa4: {
-		if (bscan(d->ber, "{m", &attr) < 0 || attr.bv_len == 0)
+		if (ber_skip_tag(d->ber, &len) == LBER_DEFAULT || dec_octets(d, &attr) < 0 || attr.bv_len == 0)
 			return NULL;
 		f = fnode_new(d->a, F_SUB);
 		if (f == NULL || dup_bv(d->a, &f->attr, &attr) < 0)
@@ -182,7 +190,7 @@ dec_elem(struct dec *d, int depth)
 		     t = ber_next_element(d->ber, &len, last)) {
 			if (bscan(d->ber, "m", &val) < 0)
 				return NULL;
-			if (t == 0x80 && f->initial.bv_val == NULL && nany == 0) {
+			if (t == 0x80 && f->initial.bv_val == NULL && nany == 0 && f->final.bv_val == NULL) {
 				if (dup_bv(d->a, &f->initial, &val) < 0)
 					return NULL;
 			} else if (t == 0x81 && nany < 64 && f->final.bv_val == NULL) {

@@ -58,6 +58,14 @@ ber_cursor(BerElement *ber, size_t total)
 	return total - remaining;
 }
 
+/* Whether the next element has this tag: liblber's scanners ('i', 'm' ...) take any. */
+static int
+is_tag(BerElement *ber, ber_tag_t tag)
+{
+	ber_len_t len;
+	return ber_peek_tag(ber, &len) == tag;
+}
+
 static int
 skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
 {
@@ -100,7 +108,7 @@ decode_controls(BerElement *ber, const unsigned char *buf, size_t len, struct re
 		}
 		if (ber_peek_tag(ber, &blen) == LBER_BOOLEAN) {
 			ber_int_t b;
-			if (bscan(ber, "b", &b) < 0) {
+			if (blen != 1 || bscan(ber, "b", &b) < 0) {   /* one contents octet (X.690 8.2.1) */
 				*why = "malformed control criticality";
 				return -1;
 			}
@@ -160,7 +168,10 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, size_t opst
 	size_t off = opstart + (buf[opstart + 1] < 0x80 ? 2 : 2 + (size_t)(buf[opstart + 1] & 0x7f));
 	for (size_t k = 0; k < sizeof(tags); k++) {
 		size_t e = off < end ? pdu_tlv_end(buf, end, off) : 0;
-		if (e == 0 || buf[off] != tags[k] || (tags[k] == 0x01 && e - off != 3)) {
+		size_t hdr = e == 0 ? 0 : buf[off + 1] < 0x80 ? 2 : 2 + (size_t)(buf[off + 1] & 0x7f);
+		/* an INTEGER or ENUMERATED has at least one contents octet (X.690 8.3.1) */
+		if (e == 0 || buf[off] != tags[k] || (tags[k] == 0x01 && e - off != 3) ||
+		    (tags[k] != 0x04 && e == off + hdr)) {
 			*why = "malformed search request";
 			return -1;
 		}
@@ -190,6 +201,10 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, size_t opst
 		}
 		s->nattrs++;
 	}
+	if (ber_cursor(ber, len) != pdu_tlv_end(buf, len, astart)) {
+		*why = "malformed attribute selection";   /* its length is not that of its contents */
+		return -1;
+	}
 	s->attrs_raw.bv_val = (char *)buf + astart;
 	s->attrs_raw.bv_len = ber_cursor(ber, len) - astart;
 	if (bscan(ber, "}") < 0) {
@@ -217,7 +232,8 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		struct req_bind *b = &r->u.bind;
 		ber_int_t version;
 		memset(b, 0, sizeof(*b));
-		if (bscan(ber, "{im", &version, &b->dn) < 0) {
+		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_INTEGER) || bscan(ber, "i", &version) < 0 ||
+		    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &b->dn) < 0) {
 			*why = "malformed bind request";
 			return -1;
 		}
@@ -257,7 +273,16 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		break;
 	case PDU_COMPARE_REQ: {
 		struct req_compare *c = &r->u.compare;
-		if (bscan(ber, "{m{mm}}", &c->dn, &c->attr, &c->value) < 0) {
+		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->dn) < 0 ||
+		    !is_tag(ber, LBER_SEQUENCE)) {
+			*why = "malformed compare request";
+			return -1;
+		}
+		/* the AttributeValueAssertion ends where its length says (the request is forwarded as received) */
+		size_t avastart = ber_cursor(ber, len);
+		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->attr) < 0 ||
+		    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->value) < 0 ||
+		    ber_cursor(ber, len) != pdu_tlv_end(buf, len, avastart)) {
 			*why = "malformed compare request";
 			return -1;
 		}
@@ -266,7 +291,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 	case PDU_EXT_REQ: {
 		struct req_ext *e = &r->u.ext;
 		memset(e, 0, sizeof(*e));
-		if (bscan(ber, "{m", &e->oid) < 0) {
+		if (bscan(ber, "{") < 0 || !is_tag(ber, 0x80) || bscan(ber, "m", &e->oid) < 0) {
 			*why = "malformed extended request";
 			return -1;
 		}

@@ -1254,6 +1254,33 @@ test_dec_err_sub_sequence_length(void **state)
 }
 
 /*
+ * Regression test (fixed; found by tests/fuzz/fuzz_request): the attribute
+ * and value of an equality (>=, <=, ~=) match and the attribute of a
+ * substring match were read whatever their tag, and an initial substring
+ * was accepted after the final one: such filters decoded and were
+ * forwarded as received.
+ */
+static void
+test_dec_err_inner_tags(void **state)
+{
+	static const unsigned char eq_value[] = { 0xa3, 0x07, 0x04, 0x02, 'c', 'n', 0x65, 0x01, 'a' };
+	static const unsigned char eq_attr[] = { 0xa3, 0x07, 0xbb, 0x02, 'c', 'n', 0x04, 0x01, 'a' };
+	static const unsigned char sub_attr[] = { 0xa4, 0x09, 0x80, 0x02, 'c', 'n', 0x30, 0x03, 0x80, 0x01, 'a' };
+	static const unsigned char final_initial[] = { 0xa4, 0x0d, 0x04, 0x02, 'c', 'n', 0x30, 0x07, 0x82, 0x02, 'c', 'e',
+		0x80, 0x01, 'a' };
+	static const unsigned char initial_final[] = { 0xa4, 0x0d, 0x04, 0x02, 'c', 'n', 0x30, 0x07, 0x80, 0x01, 'a',
+		0x82, 0x02, 'c', 'e' };
+	int r1 = decode_rc(*state, eq_value, sizeof(eq_value));
+	int r2 = decode_rc(*state, eq_attr, sizeof(eq_attr));
+	int r3 = decode_rc(*state, sub_attr, sizeof(sub_attr));
+	int r4 = decode_rc(*state, final_initial, sizeof(final_initial));
+	int r5 = decode_rc(*state, initial_final, sizeof(initial_final));
+	if (r1 != -1 || r2 != -1 || r3 != -1 || r4 != -1 || r5 != 0)
+		fail_msg("value tag 0x65 %d, attribute tag 0xbb %d, substring attribute [0] %d, final before initial %d "
+		    "(all -1), initial before final %d (0)", r1, r2, r3, r4, r5);
+}
+
+/*
  * Regression test (fixed; found by tests/fuzz/fuzz_filter): "(cn=**)"
  * parsed into a substring filter without any substring, which
  * filter_encode() wrote as an empty SEQUENCE that filter_decode() (and
@@ -1538,6 +1565,7 @@ main(void)
 		T(test_dec_err_bad_child),
 		T(test_dec_err_element_boundaries),
 		T(test_dec_err_sub_sequence_length),
+		T(test_dec_err_inner_tags),
 		T(test_rt_sub_only_stars),
 		T(test_dec_err_empty_attr),
 		T(test_dec_depth_ok),
