@@ -66,6 +66,14 @@ is_tag(BerElement *ber, ber_tag_t tag)
 	return ber_peek_tag(ber, &len) == tag;
 }
 
+/* An INTEGER with contents (liblber reads none as 0). */
+static int
+is_int(BerElement *ber)
+{
+	ber_len_t len;
+	return ber_peek_tag(ber, &len) == LBER_INTEGER && len > 0;
+}
+
 static int
 skip_raw(BerElement *ber, const unsigned char *buf, size_t len, struct berval *raw)
 {
@@ -232,7 +240,7 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 		struct req_bind *b = &r->u.bind;
 		ber_int_t version;
 		memset(b, 0, sizeof(*b));
-		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_INTEGER) || bscan(ber, "i", &version) < 0 ||
+		if (bscan(ber, "{") < 0 || !is_int(ber) || bscan(ber, "i", &version) < 0 ||
 		    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &b->dn) < 0) {
 			*why = "malformed bind request";
 			return -1;
