@@ -64,6 +64,8 @@ struct client {
 	struct event *unbound_timer;    /* limits.unbound_timeout: no successful bind yet */
 	struct event *delay_timer;      /* a bind held back (failed binds, the bind budget): resumes reading */
 	int counted;                    /* counted in peers.c's connections of its address */
+	struct evbuffer_cb_entry *out_cb, *under_cb;    /* count its output in server.output_total */
+	int over_budget;                /* chosen to be cut off: limits.max_total_output */
 	unsigned denied_audited;        /* access_denied records written for this connection */
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;

@@ -60,6 +60,7 @@ struct config {
 
 	/* limits */
 	size_t max_pdu_size, max_client_output;
+	size_t max_total_output;            /* all clients' unread results together */
 	long max_ops_per_client, max_connections;
 	double idle_timeout, bind_timeout;
 	/* before a successful bind (docs/security.md, "Hostile clients") */

@@ -49,6 +49,8 @@ struct server {
 	struct backend *backend;
 	TAILQ_HEAD(client_list, client) clients;
 	size_t nclients;
+	size_t output_total;        /* bytes in every client's output buffers (limits.max_total_output) */
+	int output_cut_pending;     /* a client was chosen to be cut off for it; not yet done */
 	uint64_t next_conn_id;
 	struct event *sig_term, *sig_int, *sig_hup, *shutdown_ev;
 	int stopping;

@@ -47,12 +47,85 @@ static void client_process(struct client *c);
 #define TLS_UNDER_MAX (256 * 1024)
 
 
+/* Keeps server.output_total, the bytes waiting in every client's output. */
+static void
+output_cb(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct server *srv = arg;
+	(void)b;
+	srv->output_total += info->n_added;
+	srv->output_total -= info->n_deleted < srv->output_total ? info->n_deleted : srv->output_total;
+}
+
+/* Stops counting c's output (it is being freed): what is left leaves the total. */
+static void
+output_uncount(struct client *c)
+{
+	struct server *srv = c->srv;
+	struct bufferevent *under = c->bev ? bufferevent_get_underlying(c->bev) : NULL;
+	if (c->out_cb != NULL) {
+		size_t n = evbuffer_get_length(bufferevent_get_output(c->bev));
+		srv->output_total -= n < srv->output_total ? n : srv->output_total;
+		evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
+		c->out_cb = NULL;
+	}
+	if (c->under_cb != NULL && under != NULL) {
+		size_t n = evbuffer_get_length(bufferevent_get_output(under));
+		srv->output_total -= n < srv->output_total ? n : srv->output_total;
+		evbuffer_remove_cb_entry(bufferevent_get_output(under), c->under_cb);
+		c->under_cb = NULL;
+	}
+}
+
+/*
+ * All clients' unread results are over limits.max_total_output: the client
+ * holding the most is cut off (whatever its own cap), so memory stays bounded
+ * however many clients stop reading at once.
+ */
+static void
+output_over_budget(struct server *srv)
+{
+	struct client *c, *big = NULL;
+	size_t most = 0;
+	if (srv->output_cut_pending)
+		return;
+	TAILQ_FOREACH(c, &srv->clients, link) {
+		size_t n = c->bev ? evbuffer_get_length(bufferevent_get_output(c->bev)) : 0;
+		if (n > most && !c->over_budget) {
+			most = n;
+			big = c;
+		}
+	}
+	if (big != NULL) {
+		big->over_budget = 1;
+		srv->output_cut_pending = 1;
+		event_active(big->resume_ev, 0, 0);    /* resume_cb cuts it off, outside any op callback */
+	}
+}
+
 static void
 resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
 	(void)fd;
 	(void)what;
+	if (c->over_budget && c->srv->output_cut_pending) {
+		c->srv->output_cut_pending = 0;
+		c->over_budget = 0;             /* done: its output is dropped below */
+		if (c->state == C_CLOSING) {
+			/* closing already, its results still unsent: they go now */
+			evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+			event_active(c->close_ev, 0, 0);
+			return;
+		}
+		c->srv->stats.slow_clients_cut++;
+		log_notice("conn=%llu peer=%s: cut off: its %zu unread result bytes are the most while all clients' "
+		    "exceed limits.max_total_output", (unsigned long long)c->id, c->peer,
+		    evbuffer_get_length(bufferevent_get_output(c->bev)));
+		evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+		client_close(c, LDAP_BUSY, "aldproxy: too many unread results on this proxy; disconnected");
+		return;
+	}
 	if (c->state == C_CLOSING)
 		return;
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->cfg->max_client_output) {
@@ -228,6 +301,7 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		return;
 	}
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(c->bev), output_cb, srv);
 	/* bounds what a client can queue while it waits (one whole request fits) */
 	bufferevent_setwatermark(c->bev, EV_READ, 0, client_max_pdu(c) + 64 * 1024);
 	set_idle_timeout(c);
@@ -271,6 +345,9 @@ client_free(struct client *c)
 	    (double)(now_us() - c->started_us) / 1e6);
 	TAILQ_REMOVE(&srv->clients, c, link);
 	srv->nclients--;
+	if (c->over_budget)
+		srv->output_cut_pending = 0;
+	output_uncount(c);
 	if (c->bev != NULL)
 		bufferevent_free(c->bev);
 	if (c->ber != NULL)
@@ -442,6 +519,8 @@ client_check_output(struct client *c)
 {
 	struct evbuffer *out = bufferevent_get_output(c->bev);
 	size_t len = evbuffer_get_length(out);
+	if (c->srv->output_total > c->srv->cfg->max_total_output)
+		output_over_budget(c->srv);
 	if (len > c->srv->cfg->max_client_output && c->state != C_CLOSING)
 		event_active(c->resume_ev, 0, 0);  /* resume_cb cuts it off, outside any op callback */
 	else if (len > c->srv->cfg->max_client_output / 2 && !c->read_paused)
@@ -587,6 +666,9 @@ start_tls(struct client *c)
 	 * stays in the TLS bufferevent's output, where limits.max_client_output
 	 * and the drain see it */
 	bufferevent_setwatermark(c->bev, EV_WRITE, 0, TLS_UNDER_MAX);
+	/* the socket's output (at most TLS_UNDER_MAX) keeps its count; the TLS layer's is counted too */
+	c->under_cb = c->out_cb;
+	c->out_cb = evbuffer_add_cb(bufferevent_get_output(tls), output_cb, c->srv);
 	c->bev = tls;
 	c->tls = 1;
 	bufferevent_setcb(c->bev, client_read_cb, client_write_cb, client_event_cb, c);

@@ -97,6 +97,7 @@ config_defaults(struct config *c)
 	c->reconnect_max = 30;
 	c->max_pdu_size = 1024 * 1024;
 	c->max_client_output = 8 * 1024 * 1024;
+	c->max_total_output = 64 * 1024 * 1024;
 	c->max_ops_per_client = 256;
 	c->max_connections = 10000;
 	c->idle_timeout = 900;
@@ -391,7 +392,7 @@ parse_backend(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 static int
 parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
-	static const char *const keys[] = { "max_pdu_size", "max_client_output", "max_ops_per_client",
+	static const char *const keys[] = { "max_pdu_size", "max_client_output", "max_total_output", "max_ops_per_client",
 		"max_connections", "idle_timeout", "bind_timeout", "max_unbound_pdu_size", "unbound_timeout",
 		"max_connections_per_address", "account_failures_delay", "address_failures_delay", "address_failures_block",
 		"address_block_time",
@@ -403,6 +404,7 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	return (yc_check_keys(yc, m, P, keys) < 0 ||
 	    yc_size(yc, m, "max_pdu_size", P, 1024, (size_t)1 << 30, &c->max_pdu_size) < 0 ||
 	    yc_size(yc, m, "max_client_output", P, 4096, (size_t)1 << 34, &c->max_client_output) < 0 ||
+	    yc_size(yc, m, "max_total_output", P, 65536, (size_t)1 << 40, &c->max_total_output) < 0 ||
 	    yc_int(yc, m, "max_ops_per_client", P, 1, 65536, &c->max_ops_per_client) < 0 ||
 	    yc_int(yc, m, "max_connections", P, 1, 1000000, &c->max_connections) < 0 ||
 	    yc_seconds(yc, m, "idle_timeout", P, 0, 86400 * 7, &c->idle_timeout) < 0 ||

@@ -97,12 +97,13 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	evbuffer_add_printf(o, "{\"version\":\"%s\",\"pid\":%d,\"uptime_seconds\":%llu,"
 	    "\"health\":{\"status\":\"%s\",\"code\":%d},"
 	    "\"connections\":{\"open\":%zu,\"accepted\":%llu,\"refused\":%llu,\"slow_clients_cut\":%llu,"
+	    "\"unread_output_bytes\":%zu,"
 	    "\"protocol_errors\":%llu},\"operations_in_flight\":%zu,"
 	    "\"binds\":{\"ok\":%llu,\"failed\":%llu,\"waiting\":%u},\"entries\":%llu,"
 	    "\"reloads\":{\"ok\":%llu,\"failed\":%llu,\"last_error\":",
 	    ALDPROXY_VERSION, (int)getpid(), (unsigned long long)((now - srv->metrics.started_us) / 1000000),
 	    verdicts[h], h, srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
-	    (unsigned long long)st->slow_clients_cut, (unsigned long long)st->protocol_errors, in_flight(srv),
+	    (unsigned long long)st->slow_clients_cut, srv->output_total, (unsigned long long)st->protocol_errors, in_flight(srv),
 	    (unsigned long long)st->binds_ok, (unsigned long long)st->binds_failed, be->nbind_wait,
 	    (unsigned long long)st->entries, (unsigned long long)srv->metrics.reloads_ok,
 	    (unsigned long long)srv->metrics.reloads_failed);

@@ -196,6 +196,7 @@ server_reload(struct server *srv)
 	/* limits apply at once (new connections and the next operations) */
 	srv->cfg->max_pdu_size = b->max_pdu_size;
 	srv->cfg->max_client_output = b->max_client_output;
+	srv->cfg->max_total_output = b->max_total_output;
 	srv->cfg->max_ops_per_client = b->max_ops_per_client;
 	srv->cfg->max_connections = b->max_connections;
 	srv->cfg->idle_timeout = b->idle_timeout;

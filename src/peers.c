@@ -23,7 +23,8 @@ struct entry {
 	struct entry *next;
 	unsigned conns;
 	double fails;               /* decayed count */
-	uint64_t fail_us;           /* when fails was last updated */
+	uint64_t fail_us;           /* when fails was last decayed */
+	uint64_t last_fail_us;      /* the last failure: the delay counts from it */
 	uint64_t blocked_until;
 	char key[];
 };
@@ -124,11 +125,11 @@ peers_bind_wait(const struct config *cfg, const char *ip, const char *account, s
 			*until = (double)(a->blocked_until - now) / 1e6;
 			return 0;
 		}
-		uint64_t nb = not_before(cfg->address_failures_delay, decayed(a, now), a->fail_us);
+		uint64_t nb = not_before(cfg->address_failures_delay, decayed(a, now), a->last_fail_us);
 		t = nb > t ? nb : t;
 	}
 	if (u != NULL) {
-		uint64_t nb = not_before(cfg->account_failures_delay, decayed(u, now), u->fail_us);
+		uint64_t nb = not_before(cfg->account_failures_delay, decayed(u, now), u->last_fail_us);
 		t = nb > t ? nb : t;
 	}
 	return t > now ? t - now : 0;
@@ -140,10 +141,10 @@ peers_bind_failed(const struct config *cfg, const char *ip, const char *account,
 	struct entry *a = find(&addrs, ip, strlen(ip), 1), *u = find(&accounts, account, alen, 1);
 	decayed(u, now);
 	u->fails += 1;
-	u->fail_us = now;
+	u->fail_us = u->last_fail_us = now;
 	decayed(a, now);
 	a->fails += 1;
-	a->fail_us = now;
+	a->fail_us = a->last_fail_us = now;
 	if (a != &addrs.overflow && a->blocked_until <= now && a->fails + 0.5 >= (double)cfg->address_failures_block &&
 	    cfg->address_block_time > 0) {
 		a->blocked_until = now + (uint64_t)(cfg->address_block_time * 1e6);

@@ -10,7 +10,9 @@
 #   - failed binds from one address get it refused binds for a while
 #     (audited once);
 #   - the budget of binds sent to the directory per second;
-#   - a flood of refused requests writes a few audit records and one summary.
+#   - a flood of refused requests writes a few audit records and one summary;
+#   - all clients' unread results together stay under limits.max_total_output:
+#     the largest holder is cut off; aldproxyd's peak RSS is reported and bounded.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
@@ -21,10 +23,13 @@ rig_init
 rig_certs
 rig_slapd_start
 
-part() {   # NAME, with RIG_* limits in the environment
+part_keep() {   # NAME, with RIG_* limits in the environment; the proxy stays up
 	rig_proxy_config
 	rig_proxy_start
 	timeout 120 bash -c '. "$1/lib/common.sh"; py hostile.py "$2"' _ "$here" "$1" || fail "lib/hostile.py $1 failed"
+}
+part() {
+	part_keep "$1"
 	rig_proxy_stop || fail "aldproxyd did not stop cleanly after $1"
 }
 
@@ -45,4 +50,13 @@ n=$(grep -c '"event":"access_denied"' "$RIG_DIR/audit.log" || true)
 assert_contains "$RIG_DIR/audit.log" '"reason":"repeated"' "no summary record"
 assert_contains "$RIG_DIR/audit.log" '195 more requests' "the summary does not count the rest"
 ok "200 refused searches before a bind: 5 audit records and one summary of the other 195"
+
+# 10 clients that never read, each owed ~20 MB; 64 MiB each allowed, 8 MiB in all
+RIG_MAX_TOTAL_OUTPUT=8m RIG_MAX_CLIENT_OUTPUT=64m RIG_MAX_BULK=10 part_keep output
+n=$(grep -c 'exceed limits.max_total_output' "$PROXY_LOG" || true)
+[ "$n" -ge 5 ] || fail "proxy log: $n cuts for limits.max_total_output, expected >= 5"
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$PROXY_PID/status")
+rig_proxy_stop || fail "aldproxyd did not stop cleanly after output"
+[ "$hwm" -lt 102400 ] || fail "aldproxyd's peak RSS was $hwm KiB (bound: 100 MiB)"
+ok "limits.max_total_output 8m: $n non-readers cut off, largest first; aldproxyd's peak RSS $((hwm / 1024)) MiB"
 test_pass

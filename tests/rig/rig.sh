@@ -50,7 +50,7 @@
 #     RIG_RECONNECT_MIN(0.1) RIG_RECONNECT_MAX(1) RIG_MAX_PDU(1m)
 #     RIG_MAX_CLIENT_OUTPUT(8m) RIG_MAX_OPS_PER_CLIENT(256) RIG_MAX_CONNECTIONS(10000)
 #     RIG_IDLE_TIMEOUT(900) RIG_BIND_TIMEOUT(10) RIG_REQUIRE_TLS(false)
-#     RIG_MAX_UNBOUND_PDU(256k) RIG_UNBOUND_TIMEOUT(60) RIG_MAX_CONNECTIONS_PER_ADDRESS(1000)
+#     RIG_MAX_TOTAL_OUTPUT(64m) RIG_MAX_UNBOUND_PDU(256k) RIG_UNBOUND_TIMEOUT(60) RIG_MAX_CONNECTIONS_PER_ADDRESS(1000)
 #     RIG_ACCOUNT_FAILURES_DELAY(5) RIG_ADDRESS_FAILURES_DELAY(50) RIG_ADDRESS_FAILURES_BLOCK(500)
 #     RIG_ADDRESS_BLOCK_TIME(300) RIG_MAX_BINDS_PER_SECOND(0)
 #     RIG_TLS_MIN_VERSION(1.2) RIG_LOG_LEVEL(info); emitted only when set:
@@ -646,6 +646,7 @@ rig_proxy_config() {
 		echo "limits:"
 		echo "  max_pdu_size: ${RIG_MAX_PDU:-1m}"
 		echo "  max_client_output: ${RIG_MAX_CLIENT_OUTPUT:-8m}"
+		echo "  max_total_output: ${RIG_MAX_TOTAL_OUTPUT:-64m}"
 		echo "  max_ops_per_client: ${RIG_MAX_OPS_PER_CLIENT:-256}"
 		echo "  max_connections: ${RIG_MAX_CONNECTIONS:-10000}"
 		echo "  idle_timeout: ${RIG_IDLE_TIMEOUT:-900}"
@@ -659,6 +660,7 @@ rig_proxy_config() {
 		echo "  address_block_time: ${RIG_ADDRESS_BLOCK_TIME:-300}"
 		# the benchmarks measure bind throughput: no budget unless a test sets one
 		echo "  max_binds_per_second: ${RIG_MAX_BINDS_PER_SECOND:-0}"
+		echo "  max_bulk_searches: ${RIG_MAX_BULK:-0}"
 		echo
 		echo "profiles_dir: $RIG_DIR/profiles"
 		echo

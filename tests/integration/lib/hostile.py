@@ -8,6 +8,7 @@ Each PART runs against a proxy configured for it by the shell script:
   address     limits.address_failures_block 8, address_block_time 60
   budget      limits.max_binds_per_second 20
   flood       defaults: 200 searches before a bind on one connection
+  output      limits.max_total_output 8m: 10 clients ask 3 times for every user and never read
 Prints "ok - ..." lines; exits non-zero with the reason on the first failure.
 """
 import os
@@ -190,5 +191,43 @@ def flood():
     ok("200 searches before a bind, each refused with 50")
 
 
-{"flood": flood, "prebind": prebind, "peraddress": peraddress, "account": account, "address": address,
+def output():
+    slow = []
+    for i in range(10):
+        c = w.Conn(URL, timeout=10, rcvbuf=4096)
+        if c.bind(SVC_DN, SVC_PW).code != 0:
+            fail("slow client %d bind" % i)
+        # ~6.5 MB each; what the kernel's socket buffers do not take stays in aldproxyd
+        c.send(b"".join(w.search_req(2 + k, USERS, w.f_present("objectClass"), ["*", "+"]) for k in range(3)))
+        slow.append(c)
+    # meanwhile a normal client logs in and searches
+    t0 = time.monotonic()
+    n = w.Conn(URL, timeout=10)
+    if n.bind(SVC_DN, SVC_PW).code != 0:
+        fail("normal client bind")
+    lat = []
+    for i in range(50):
+        s = time.monotonic()
+        es, d = n.search(USERS, w.f_eq("uid", "alice"), ["uid"], timeout=5)
+        if d.code != 0 or len(es) != 1:
+            fail("normal search %d: %r" % (i, d))
+        lat.append(time.monotonic() - s)
+    lat.sort()
+    ok("a normal client meanwhile: 50 searches, median %.4f s, max %.3f s" % (lat[len(lat) // 2], lat[-1]))
+    # the non-readers are cut off one by one, largest first
+    # (a cut-off client's socket is full: the notice may not reach it, the EOF does)
+    cut = 0
+    for c in slow:
+        try:
+            msgs = c.read_until_eof(30)
+            if sum(1 for m in msgs if m.tag == 0x65) < 3:
+                cut += 1
+        except socket.timeout:
+            pass
+    if cut < 5:
+        fail("only %d of 10 non-reading clients were cut off" % cut)
+    ok("%d of 10 non-reading clients cut off before their results were complete" % cut)
+
+
+{"flood": flood, "output": output, "prebind": prebind, "peraddress": peraddress, "account": account, "address": address,
  "budget": budget}[sys.argv[1]]()
