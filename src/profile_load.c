@@ -211,6 +211,8 @@ attr_pair_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char
 		return yc_error(yc, vnode, path, "must be the name of a real attribute");
 	if (!valid_attr_name(key))
 		return yc_error(yc, knode, path, "'%s' is not an attribute name", key);
+	if (policy_attr_secret(key, strlen(key)))
+		return yc_error(yc, knode, path, "'%s' is the name of a secret and cannot name another attribute", key);
 	if (!valid_attr_name(real) || !known_attr(real, ex->v, ex->n))
 		return yc_error(yc, vnode, path, "unknown attribute '%s' (not in the ALD Pro schema; "
 		    "add it to extra_attributes if your directory has it)", real);

@@ -722,6 +722,22 @@ test_err_secret_attribute(void **state)
 	load_fails(e, "p.yaml", 6, "attributes", "'userPassword' holds secrets");   /* the item's line */
 }
 
+/*
+ * Regression test (fixed; found by tests/fuzz/fuzz_profile): a secret's
+ * name as the product's name of another attribute (attribute_map:
+ * { ipatokenOTPkey: uid }) loaded, though docs/security.md says a profile
+ * naming a secret in an attribute map does not load.
+ */
+static void
+test_err_secret_virtual_name(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml",
+	    "name: p\nservice_accounts: uid=svc,dc=x\nsearch_base: dc=x\nattribute_map:\n  ipatokenOTPkey: uid\n"
+	    "attributes: [uid]\n");
+	load_fails(e, "p.yaml", 5, "attribute_map.ipatokenOTPkey", "'ipatokenOTPkey' is the name of a secret");
+}
+
 static void
 test_err_secret_attribute_case(void **state)
 {
@@ -917,6 +933,7 @@ main(void)
 		T(test_err_empty_attributes),
 		T(test_err_missing_attributes),
 		T(test_err_secret_attribute),
+		T(test_err_secret_virtual_name),
 		T(test_err_secret_attribute_case),
 		T(test_err_bad_attribute_name),
 		T(test_err_yaml_syntax),
