@@ -12,9 +12,10 @@
 # ../shared/tools/fresh-machine.sh (see docs/testing.md) to prove a fresh
 # Debian 12 machine gets it.
 
-# Building aldproxy and its unit tests.
+# Building aldproxy and its unit tests; clang with libFuzzer's runtime and the
+# symbolizer for the fuzz harnesses (tests/fuzz/run.sh, test_fuzz).
 PKGS_BUILD=(build-essential cmake pkg-config libldap2-dev libevent-dev libssl-dev
-	libkrb5-dev libsasl2-dev libyaml-dev libcmocka-dev)
+	libkrb5-dev libsasl2-dev libyaml-dev libcmocka-dev clang libclang-rt-dev llvm)
 
 # The integration rig with slapd (tests/rig/rig.sh) and the clients the tests drive.
 PKGS_RIG=(slapd ldap-utils openssl python3 python3-ldap3 python3-yaml libnet-ldap-perl
@@ -38,6 +39,7 @@ PKGS_ALL=("${PKGS_BUILD[@]}" "${PKGS_RIG[@]}" "${PKGS_389[@]}" "${PKGS_KDC[@]}"
 # Commands the tests run → the package that provides them.
 declare -A TOOL_PKG=(
 	[cc]=build-essential [make]=build-essential [cmake]=cmake
+	[clang]=clang [llvm-symbolizer]=llvm
 	[slapd]=slapd [slapadd]=slapd [slappasswd]=slapd [slaptest]=slapd
 	[ldapsearch]=ldap-utils [ldapwhoami]=ldap-utils [ldapmodify]=ldap-utils [ldapadd]=ldap-utils
 	[ldapcompare]=ldap-utils [ldappasswd]=ldap-utils [ldapexop]=ldap-utils
