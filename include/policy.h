@@ -59,9 +59,9 @@ int policy_filter_check(const struct profile *p, const struct fnode *f, char *di
 int policy_filter_wellformed(const struct fnode *f, char *diag, size_t dlen);
 
 /*
- * The filter as the directory will get it (after any rewrite): >= and <=
- * only on types with an ordering rule (the schema's, or a built-in list of
- * DN and OID types without the schema) — 389-ds 2.3 crashes on the others.
+ * The filter as the directory will get it (after any rewrite): no >= or <=
+ * on DN- or OID-valued types without an ordering rule (the schema's syntax,
+ * or a built-in list without the schema) — 389-ds 2.3 crashes on them.
  * LDAP_SUCCESS or inappropriateMatching with diag.
  */
 int policy_filter_matchable(const struct fnode *f, char *diag, size_t dlen);

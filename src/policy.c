@@ -144,6 +144,8 @@ struct stype {
 	long supi;                  /* index of the supertype, -1 */
 	int secret;
 	int ordering;               /* an ORDERING rule, its own or its supertype's */
+	int unordered_syntax;       /* DN, OID or name-and-UID syntax (its own or its supertype's) */
+	int has_syntax;
 	int operational;            /* USAGE other than userApplications */
 };
 
@@ -282,6 +284,17 @@ parse_type(const struct berval *v, struct stype *t)
 				return -1;      /* NAME ( ... never closed */
 		} else if (tok_is(ts, tl, "ORDERING")) {
 			t->ordering = 1;
+		} else if (tok_is(ts, tl, "SYNTAX")) {
+			if ((p = tok(p, end, &ts, &tl)) == NULL)
+				return -1;
+			/* 1.3.6.1.4.1.1466.115.121.1.12 DN, .34 Name and Optional UID, .38 OID: no ordering at all */
+			static const char *const dn_oid[] = { "1.3.6.1.4.1.1466.115.121.1.12", "1.3.6.1.4.1.1466.115.121.1.34",
+				"1.3.6.1.4.1.1466.115.121.1.38", NULL };
+			size_t sl = 0;
+			while (sl < tl && ts[sl] != '{')
+				sl++;
+			t->has_syntax = 1;
+			t->unordered_syntax = in_list(dn_oid, ts, sl);
 		} else if (tok_is(ts, tl, "USAGE")) {
 			if ((p = tok(p, end, &ts, &tl)) == NULL)
 				return -1;
@@ -361,11 +374,17 @@ policy_schema_parse(const struct berval *values, size_t n, size_t *skipped)
 		for (size_t k = 0; k < t->nnames && !t->secret; k++)
 			t->secret = in_list(secret_names, t->names[k], strlen(t->names[k]));
 	}
-	/* an ORDERING rule is inherited from the supertype */
+	/* an ORDERING rule and the syntax are inherited from the supertype */
 	for (size_t i = 0; i < sc->n; i++) {
 		size_t depth = 0;
 		for (long k = sc->t[i].supi; k >= 0 && !sc->t[i].ordering && depth < 32; k = sc->t[k].supi, depth++)
 			sc->t[i].ordering = sc->t[k].ordering;
+		depth = 0;
+		for (long k = sc->t[i].supi; k >= 0 && !sc->t[i].has_syntax && depth < 32; k = sc->t[k].supi, depth++)
+			if (sc->t[k].has_syntax) {
+				sc->t[i].has_syntax = 1;
+				sc->t[i].unordered_syntax = sc->t[k].unordered_syntax;
+			}
 	}
 	/* subtypes of secrets are secrets; so are supertypes (a filter on one tests the secret) */
 	for (int changed = 1; changed;) {
@@ -659,9 +678,12 @@ policy_attr_orderable(const char *s, size_t n)
 	size_t tl;
 	if (!policy_attrdesc_valid(s, n, &tl))
 		return 0;
+	/* without an ordering rule, directories order by syntax, except DN and OID values (389-ds 2.3 crashes) */
 	long i = schema_find(schema_now, s, tl);
+	if (i >= 0 && (schema_now->t[i].ordering || !schema_now->t[i].unordered_syntax))
+		return !in_list(unordered, s, tl) || schema_now->t[i].ordering;
 	if (i >= 0)
-		return schema_now->t[i].ordering;
+		return 0;
 	return !in_list(unordered, s, tl);
 }
 

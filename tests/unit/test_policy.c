@@ -227,6 +227,12 @@ test_schema(void **state)
 		"( 1.2.3.4.6 NAME 'credentialBase' DESC 'a supertype of a secret' )",
 		"( 2.16.840.1.113730.3.8.11.1 NAME 'ipaNTHash' SUP credentialBase )",
 		"( 0.9.2342.19200300.100.1.3 NAME ( 'mail' 'rfc822Mailbox' ) )",
+		"( 1.3.6.1.1.1.1.0 NAME 'uidNumber' EQUALITY integerMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.27 )",
+		"( 2.5.4.31 NAME 'member' SUP distinguishedName )",
+		"( 2.5.4.49 NAME 'distinguishedName' EQUALITY distinguishedNameMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+		"( 2.5.4.0 NAME 'objectClass' EQUALITY objectIdentifierMatch SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
+		"( 2.5.18.1 NAME 'createTimestamp' ORDERING generalizedTimeOrderingMatch "
+		"SYNTAX 1.3.6.1.4.1.1466.115.121.1.24 USAGE directoryOperation )",
 		"this is not a definition",
 	};
 	struct berval v[sizeof(defs) / sizeof(defs[0])];
@@ -238,7 +244,7 @@ test_schema(void **state)
 	struct policy_schema *sc = policy_schema_parse(v, sizeof(defs) / sizeof(defs[0]), &skipped);
 	assert_non_null(sc);
 	assert_int_equal(skipped, 1);
-	assert_int_equal(policy_schema_types(sc), 8);
+	assert_int_equal(policy_schema_types(sc), 13);
 	assert_null(policy_schema_set(sc));
 	assert_string_equal(policy_attr_canonical("commonName", 10), "cn");
 	assert_string_equal(policy_attr_canonical("2.5.4.3", 7), "cn");
@@ -246,6 +252,13 @@ test_schema(void **state)
 	assert_true(policy_attr_secret("vendorSecretAlias", 17));
 	assert_false(policy_attr_secret("cn", 2));
 	assert_false(policy_attr_secret("name", 4));
+	/* ordering: by syntax, except DN and OID values without an ORDERING rule (389-ds crashes) */
+	assert_true(policy_attr_orderable("uidNumber", 9));
+	assert_true(policy_attr_orderable("createTimestamp", 15));
+	assert_false(policy_attr_orderable("member", 6));         /* DN syntax, inherited */
+	assert_false(policy_attr_orderable("objectClass", 11));
+	assert_true(policy_attr_operational("createTimestamp", 15));
+	assert_false(policy_attr_operational("uidNumber", 9));
 	/* a filter on a supertype tests the secret under it */
 	assert_true(policy_attr_secret("credentialBase", 14));
 	/* an allowlist naming mail lets its alias through, and nothing else */
