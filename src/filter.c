@@ -224,9 +224,10 @@ dec_elem(struct dec *d, int depth)
 		ber_int_t dnattrs = 0;
 		if (ber_skip_tag(d->ber, &len) == LBER_DEFAULT)
 			return NULL;
-		if (ber_peek_tag(d->ber, &len) == 0x81 && bscan(d->ber, "m", &rule) < 0)
+		/* matchingRule [1] and type [2] are optional, but never empty when present */
+		if (ber_peek_tag(d->ber, &len) == 0x81 && (bscan(d->ber, "m", &rule) < 0 || rule.bv_len == 0))
 			return NULL;
-		if (ber_peek_tag(d->ber, &len) == 0x82 && bscan(d->ber, "m", &attr) < 0)
+		if (ber_peek_tag(d->ber, &len) == 0x82 && (bscan(d->ber, "m", &attr) < 0 || attr.bv_len == 0))
 			return NULL;
 		if (ber_peek_tag(d->ber, &len) != 0x83 || bscan(d->ber, "m", &val) < 0)
 			return NULL;

@@ -553,6 +553,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		if (!ok) {
 			if (pb)
 				ber_free(pb, 1);
+			free(want);
 			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR,
 			    "aldproxy: malformed paged results control");
 			return 0;
