@@ -857,6 +857,16 @@ put_tl(struct evbuffer *out, unsigned tag, size_t len)
 	evbuffer_add(out, t, (size_t)(q - t));
 }
 
+/* Two names of the same attribute type: equal, or aliases in the directory's schema. */
+static int
+same_type(const char *a, size_t al, const char *b, size_t bl)
+{
+	if (al == bl && strncasecmp(a, b, al) == 0)
+		return 1;
+	const char *ca = policy_attr_canonical(a, al), *cb = policy_attr_canonical(b, bl);
+	return ca != NULL && cb != NULL && strcmp(ca, cb) == 0;
+}
+
 int
 rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, BerElement *ber,
     const unsigned char *msg, size_t len, int msgid, struct evbuffer *out)
@@ -986,9 +996,12 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 	for (size_t i = 0; i < p->ndefaults; i++) {
 		const struct default_attr *d = &p->defaults[i];
 		size_t dl = strlen(d->name);
+		/* the entry has the attribute, under any of its names (389-ds answers with the name asked for) */
 		int present = 0;
 		for (size_t k = 0; k < no; k++)
-			present |= o[k].name.bv_len == dl && strncasecmp(o[k].name.bv_val, d->name, dl) == 0;
+			present |= same_type(o[k].name.bv_val, o[k].name.bv_len, d->name, dl);
+		for (size_t k = 0; k < ne; k++)
+			present |= same_type(e[k].name.bv_val, e[k].name.bv_len, d->name, dl);
 		if (present || !wanted(w, d->name, dl) || !policy_attr_allowed(p, d->name, dl) ||
 		    !has_class(e, ne, d->when_class ? d->when_class : p->user_class))
 			continue;
