@@ -26,6 +26,12 @@ all=(request filter policy entry profile config dn srv)
 names=(${FUZZ_ONLY:-${all[@]}})
 
 command -v clang >/dev/null || { echo "run.sh: clang is missing (package clang; tests/rig/packages.sh)" >&2; exit 1; }
+command -v flock >/dev/null || { echo "run.sh: flock is missing (package util-linux)" >&2; exit 1; }
+
+# one run at a time per build directory (the suite's test_fuzz and a run by hand)
+mkdir -p "$build"
+exec 9>"$build/.run.lock"
+flock 9
 
 t0=$(date +%s)
 echo "== build ($build, clang, libFuzzer + ASan + UBSan)"

@@ -10,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"
 . "$here/lib/common.sh"
 test_begin test_fuzz
-need clang cmake llvm-symbolizer
+need clang cmake llvm-symbolizer flock
 
 bash "$REPO/tests/fuzz/run.sh" "${FUZZ_SECONDS:-15}"
 ok "every harness ran ${FUZZ_SECONDS:-15} s without a crash"
