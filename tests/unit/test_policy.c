@@ -113,6 +113,12 @@ test_filters(void **state)
 	assert_int_equal(filter_code(allow, "(cn:dn:=x)"), LDAP_INSUFFICIENT_ACCESS);
 	assert_int_equal(filter_code(star, "(cn:dn:=x)"), LDAP_SUCCESS);
 	assert_int_equal(filter_code(star, "(userPassword:dn:2.5.13.17:=x)"), LDAP_INSUFFICIENT_ACCESS);
+	/* the matching rule: a name or a numeric OID */
+	assert_int_equal(filter_code(star, "(cn:caseExactMatch:=x)"), LDAP_SUCCESS);
+	assert_int_equal(filter_code(star, "(member:1.2.840.113556.1.4.1941:=x)"), LDAP_SUCCESS);
+	assert_int_equal(filter_code(star, "(cn:case exact:=x)"), LDAP_PROTOCOL_ERROR);
+	assert_int_equal(filter_code(star, "(cn:2.5..13:=x)"), LDAP_PROTOCOL_ERROR);
+	assert_int_equal(filter_code(star, "(cn:rule;x:=x)"), LDAP_PROTOCOL_ERROR);
 	free(allow);
 	free(star);
 }
