@@ -488,6 +488,15 @@ refuse(int code, char *diag, size_t dlen, const char *fmt, const struct berval *
 	return code;
 }
 
+/* An extensible match's rule, when given: a name or a numeric OID (RFC 4512 1.4), nothing else reaches the directory. */
+static int
+rule_ok(const struct fnode *f)
+{
+	size_t tl;
+	return f->kind != F_EXT || f->rule.bv_len == 0 ||
+	    (policy_attrdesc_valid(f->rule.bv_val, f->rule.bv_len, &tl) && tl == f->rule.bv_len);
+}
+
 int
 policy_filter_check(const struct profile *p, const struct fnode *f, char *diag, size_t dlen)
 {
@@ -507,13 +516,9 @@ policy_filter_check(const struct profile *p, const struct fnode *f, char *diag, 
 	default:
 		break;
 	}
-	if (f->kind == F_EXT && f->rule.bv_len > 0) {
-		/* matchingRule: a name or a numeric OID (RFC 4512 1.4 oid), nothing else reaches the directory */
-		size_t tl;
-		if (!policy_attrdesc_valid(f->rule.bv_val, f->rule.bv_len, &tl) || tl != f->rule.bv_len)
-			return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
-			    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
-	}
+	if (!rule_ok(f))
+		return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
+		    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
 	if (f->kind == F_EXT && f->attr.bv_len == 0)
 		return refuse(LDAP_INSUFFICIENT_ACCESS, diag, dlen,
 		    "aldproxy: an extensible match without an attribute type%s tests every attribute; profile %s "
@@ -750,12 +755,9 @@ policy_filter_wellformed(const struct fnode *f, char *diag, size_t dlen)
 	case F_FALSE:
 		return LDAP_SUCCESS;
 	default:
-		if (f->kind == F_EXT && f->rule.bv_len > 0) {
-			size_t tl;
-			if (!policy_attrdesc_valid(f->rule.bv_val, f->rule.bv_len, &tl) || tl != f->rule.bv_len)
-				return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
-				    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
-		}
+		if (!rule_ok(f))
+			return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
+			    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
 		if (f->attr.bv_len == 0 || policy_attrdesc_valid(f->attr.bv_val, f->attr.bv_len, NULL))
 			return LDAP_SUCCESS;
 		return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,

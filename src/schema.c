@@ -34,16 +34,9 @@ send_read(struct upstream *u, const char *dn, const char *attr)
 {
 	unsigned char req[700];
 	size_t rl = pdu_base_search(req, sizeof(req), dn, strlen(dn), NULL, 0, attr);
-	int id = rl ? msgid_alloc(&u->ids, u) : -1;    /* the value marks it: not an op */
+	int id = upstream_send_own(u, req, rl);
 	if (id < 0)
 		return -1;
-	unsigned char env[PDU_HEAD_MAX];
-	size_t n = pdu_envelope(env, id, rl);
-	struct evbuffer *out = bufferevent_get_output(u->bev);
-	if (evbuffer_add(out, env, n) < 0 || evbuffer_add(out, req, rl) < 0) {
-		msgid_release(&u->ids, id);
-		return -1;
-	}
 	st.u = u;
 	st.msgid = id;
 	st.found = 0;

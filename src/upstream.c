@@ -327,6 +327,24 @@ setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h
 	ready(u);
 }
 
+int
+upstream_send_own(struct upstream *u, const void *op, size_t oplen)
+{
+	if (oplen == 0 || u->bev == NULL)
+		return -1;
+	int id = msgid_alloc(&u->ids, u);      /* the value marks it: not an op */
+	if (id < 0)
+		return -1;
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, id, oplen);
+	struct evbuffer *out = bufferevent_get_output(u->bev);
+	if (evbuffer_add(out, env, n) < 0 || evbuffer_add(out, op, oplen) < 0) {
+		msgid_release(&u->ids, id);
+		return -1;
+	}
+	return id;
+}
+
 void
 upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t timeout)
 {
@@ -345,14 +363,9 @@ upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t tim
 		return;
 	unsigned char rootdse[64];
 	size_t rl = pdu_base_search(rootdse, sizeof(rootdse), "", 0, NULL, 0, "1.1");
-	int id = msgid_alloc(&u->ids, u);      /* the value marks the probe: not an op */
+	int id = upstream_send_own(u, rootdse, rl);
 	if (id < 0)
 		return;
-	unsigned char env[PDU_HEAD_MAX];
-	size_t n = pdu_envelope(env, id, rl);
-	struct evbuffer *out = bufferevent_get_output(u->bev);
-	evbuffer_add(out, env, n);
-	evbuffer_add(out, rootdse, rl);
 	u->probe_msgid = id;
 	u->probe_sent_us = now;
 }

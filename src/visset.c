@@ -191,18 +191,9 @@ send_read(const struct profile *p, size_t base, struct upstream *u, struct arena
 	size_t fl = f && fb ? filter_encode(f, fb, fcap) : 0;
 	const char *dn = p->real_user_bases[base];
 	size_t ql = fl && q ? pdu_search(q, qcap, dn, strlen(dn), LDAP_SCOPE_SUBTREE, 0, fb, fl, "uid") : 0;
-	if (ql == 0)
-		return -1;
-	int id = msgid_alloc(&u->ids, u);      /* the value marks it: not an op */
+	int id = upstream_send_own(u, q, ql);
 	if (id < 0)
 		return -1;
-	unsigned char env[PDU_HEAD_MAX];
-	size_t n = pdu_envelope(env, id, ql);
-	struct evbuffer *out = bufferevent_get_output(u->bev);
-	if (evbuffer_add(out, env, n) < 0 || evbuffer_add(out, q, ql) < 0) {
-		msgid_release(&u->ids, id);
-		return -1;
-	}
 	rd.p = profile_hold(p);
 	rd.u = u;
 	rd.msgid = id;
