@@ -714,53 +714,50 @@ policy_attr_operational(const char *s, size_t n)
 	return in_list(operational_names, s, tl);
 }
 
-int
-policy_filter_matchable(const struct fnode *f, char *diag, size_t dlen)
+/* Applies check to every leaf of f (AND/OR/NOT walked); the first code that is not LDAP_SUCCESS. */
+static int
+each_leaf(const struct fnode *f, int (*check)(const struct fnode *, char *, size_t), char *diag, size_t dlen)
 {
-	switch (f->kind) {
-	case F_AND:
-	case F_OR:
-	case F_NOT:
+	if (f->kind == F_AND || f->kind == F_OR || f->kind == F_NOT) {
 		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
-			int code = policy_filter_matchable(c, diag, dlen);
+			int code = each_leaf(c, check, diag, dlen);
 			if (code != LDAP_SUCCESS)
 				return code;
 		}
 		return LDAP_SUCCESS;
-	case F_GE:
-	case F_LE:
-		if (!policy_attr_orderable(f->attr.bv_val, f->attr.bv_len))
-			return refuse(LDAP_INAPPROPRIATE_MATCHING, diag, dlen,
-			    "aldproxy: attribute '%s' has no ordering rule: >= and <= do not apply to it%s", &f->attr, "");
-		return LDAP_SUCCESS;
-	default:
-		return LDAP_SUCCESS;
 	}
+	return f->kind == F_TRUE || f->kind == F_FALSE ? LDAP_SUCCESS : check(f, diag, dlen);
+}
+
+static int
+leaf_matchable(const struct fnode *f, char *diag, size_t dlen)
+{
+	if ((f->kind == F_GE || f->kind == F_LE) && !policy_attr_orderable(f->attr.bv_val, f->attr.bv_len))
+		return refuse(LDAP_INAPPROPRIATE_MATCHING, diag, dlen,
+		    "aldproxy: attribute '%s' has no ordering rule: >= and <= do not apply to it%s", &f->attr, "");
+	return LDAP_SUCCESS;
+}
+
+int
+policy_filter_matchable(const struct fnode *f, char *diag, size_t dlen)
+{
+	return each_leaf(f, leaf_matchable, diag, dlen);
+}
+
+static int
+leaf_wellformed(const struct fnode *f, char *diag, size_t dlen)
+{
+	if (!rule_ok(f))
+		return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
+		    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
+	if (f->attr.bv_len == 0 || policy_attrdesc_valid(f->attr.bv_val, f->attr.bv_len, NULL))
+		return LDAP_SUCCESS;
+	return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
+	    "aldproxy: '%s' in the filter is not an attribute description (RFC 4512 2.5)%s", &f->attr, "");
 }
 
 int
 policy_filter_wellformed(const struct fnode *f, char *diag, size_t dlen)
 {
-	switch (f->kind) {
-	case F_AND:
-	case F_OR:
-	case F_NOT:
-		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
-			int code = policy_filter_wellformed(c, diag, dlen);
-			if (code != LDAP_SUCCESS)
-				return code;
-		}
-		return LDAP_SUCCESS;
-	case F_TRUE:
-	case F_FALSE:
-		return LDAP_SUCCESS;
-	default:
-		if (!rule_ok(f))
-			return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
-			    "aldproxy: '%s' in the filter is not a matching rule name or OID%s", &f->rule, "");
-		if (f->attr.bv_len == 0 || policy_attrdesc_valid(f->attr.bv_val, f->attr.bv_len, NULL))
-			return LDAP_SUCCESS;
-		return refuse(LDAP_PROTOCOL_ERROR, diag, dlen,
-		    "aldproxy: '%s' in the filter is not an attribute description (RFC 4512 2.5)%s", &f->attr, "");
-	}
+	return each_leaf(f, leaf_wellformed, diag, dlen);
 }
