@@ -40,6 +40,7 @@ struct backend {
 	struct upstream **shared, **binders, **paged;
 	size_t nshared, nbinders, npaged;
 	struct op_list bind_wait;   /* binds waiting for a free bind upstream */
+	struct op_list internal_wait;   /* aldproxy's own lookups waiting for a reserved slot (op->waitq) */
 	TAILQ_HEAD(, client) cap_wait;  /* clients whose next request waits for room */
 	unsigned nbind_wait;
 	struct event *tick;
@@ -51,12 +52,26 @@ int  backend_new(struct server *srv, struct backend **out, char *err, size_t err
 void backend_free(struct backend *be);
 void backend_start(struct backend *be);
 
-/* The ready shared upstream with the fewest operations in flight, or NULL. */
+/*
+ * The ready shared upstream with the fewest operations in flight, or NULL.
+ * A client request leaves each connection's reserved slots (1/16 of
+ * backend.max_ops_per_connection) to aldproxy's own lookups: a bind's
+ * group check, a visibility check, the operation it let through.
+ */
 struct upstream *backend_pick(struct backend *be);
+struct upstream *backend_pick_internal(struct backend *be);
+/*
+ * Sends aldproxy's own lookup op (parts) to dest, or to the least busy
+ * shared connection using the reserved slots; when every slot is taken it
+ * waits (a copy in op->held) and goes when one frees, before any client
+ * request.  Returns 0, or -1 if no directory is reachable.
+ */
+int  backend_send_internal(struct backend *be, struct op *op, struct upstream *dest,
+    const struct evbuffer_iovec *parts, int nparts);
 /* The least busy ready shared upstream of another server than `not`, or NULL (failover). */
 struct upstream *backend_pick_other(struct backend *be, const struct backend_server *not);
-/* A free paged upstream leased to c, or NULL. */
-struct upstream *backend_lease(struct backend *be, struct client *c);
+/* A free paged upstream leased to c, or NULL; *capped when c's identity holds its share of leases. */
+struct upstream *backend_lease(struct backend *be, struct client *c, int *capped);
 /* The paged upstream c leased whose last cookie equals cookie, or NULL. */
 struct upstream *backend_leased(struct backend *be, struct client *c, const void *cookie, size_t len);
 /* Ends every lease held by c (client closing). */

@@ -70,7 +70,11 @@ struct client {
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
 	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
-	TAILQ_ENTRY(client) wait_link;           /* StartTLS answered: wrap after the request is drained */
+	TAILQ_ENTRY(client) wait_link;
+	struct share *addr_share;       /* ops in flight of its source address (held; share.h) */
+	struct share *id_share;         /* ... of its bound identity (held), NULL while unbound */
+	struct share *share_wait;       /* the full share it waits on, or NULL */
+	TAILQ_ENTRY(client) share_link;
 	char close_reason[200];
 	TAILQ_ENTRY(client) link;
 };
@@ -112,8 +116,10 @@ void client_update_read(struct client *c);
 void client_resume(struct client *c);
 /* The largest request c may send now: limits.max_unbound_pdu_size until a bind succeeds. */
 size_t client_max_pdu(const struct client *c);
-/* A bind succeeded: the pre-bind limits no longer apply. */
+/* A bind succeeded: the pre-bind limits no longer apply; its identity's share is taken. */
 void client_bound(struct client *c);
+/* A bind begins (RFC 4511 4.2.1): the old identity and its share are dropped. */
+void client_forget_identity(struct client *c);
 /* Handle the buffered request again after usec (the handler returned HANDLER_WAIT). */
 void client_delay(struct client *c, uint64_t usec);
 

@@ -62,6 +62,7 @@ struct config {
 	size_t max_pdu_size, max_client_output;
 	size_t max_total_output;            /* all clients' unread results together */
 	long max_ops_per_client, max_connections;
+	long max_ops_per_identity, max_ops_per_address;  /* in flight per bound identity / source address (share.c) */
 	double idle_timeout, bind_timeout;
 	/* before a successful bind (docs/security.md, "Hostile clients") */
 	size_t max_unbound_pdu_size;        /* largest request before a bind */

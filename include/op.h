@@ -21,6 +21,7 @@
 #include "pdu.h"
 
 struct client;
+struct share;
 struct upstream;
 struct evbuffer;
 
@@ -51,6 +52,8 @@ struct op {
 	int group_ok;                   /* internal lookup: the user is in an allowed group / the entry is visible */
 	unsigned lookup_for;            /* internal lookup: the parent's request tag */
 	struct upstream *dest;          /* held until visible: the connection it must go to (a paged lease), or NULL */
+	struct share *shares[2];        /* client ops: counted in its address's and identity's shares (held) */
+	struct op_list *waitq;          /* internal lookups: the backend queue it waits in for a free slot, or NULL */
 	TAILQ_ENTRY(op) c_link;
 	TAILQ_ENTRY(op) u_link;         /* in up->ops, or in backend->bind_wait */
 	char *target;                   /* writes: the entry (the client's DN), for the audit trail */

@@ -18,6 +18,7 @@
 #include "server.h"
 #include "upstream.h"
 #include "peers.h"
+#include "share.h"
 #include "visset.h"
 
 #define TICK_US 250000
@@ -55,6 +56,7 @@ backend_new(struct server *srv, struct backend **out, char *err, size_t errlen)
 	be->srv = srv;
 	TAILQ_INIT(&be->bind_wait);
 	TAILQ_INIT(&be->cap_wait);
+	TAILQ_INIT(&be->internal_wait);
 	be->nservers = cfg->nservers;
 	be->servers = calloc(cfg->nservers, sizeof(*be->servers));
 	if (be->servers == NULL)
@@ -89,6 +91,8 @@ backend_free(struct backend *be)
 		backend_bind_unqueue(be, op);
 		op_fail(op, LDAP_UNAVAILABLE, "aldproxy is shutting down");
 	}
+	while (!TAILQ_EMPTY(&be->internal_wait))
+		op_fail(TAILQ_FIRST(&be->internal_wait), LDAP_UNAVAILABLE, "aldproxy is shutting down");
 	struct upstream **pools[] = { be->shared, be->binders, be->paged };
 	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
 	for (int p = 0; p < 3; p++) {
@@ -115,15 +119,22 @@ backend_start(struct backend *be)
 		upstream_connect(be->paged[i]);
 }
 
-struct upstream *
-backend_pick(struct backend *be)
+/* Slots of u that only aldproxy's own lookups may take. */
+static uint32_t
+reserved(const struct upstream *u)
+{
+	return u->ids.cap >= 16 ? u->ids.cap / 16 : u->ids.cap >= 2 ? 1 : 0;
+}
+
+static struct upstream *
+pick(struct backend *be, int internal)
 {
 	/* the best priority that has a ready connection with room, then the least busy */
 	struct upstream *best = NULL;
 	size_t n = be->nshared;
 	for (size_t k = 0; k < n; k++) {
 		struct upstream *u = be->shared[(be->rr + k) % n];
-		if (u->state != UP_READY || u->ids.nfree == 0)
+		if (u->state != UP_READY || u->ids.nfree <= (internal ? 0 : reserved(u)))
 			continue;
 		if (best == NULL || u->server->priority < best->server->priority ||
 		    (u->server->priority == best->server->priority && u->nops < best->nops))
@@ -133,7 +144,60 @@ backend_pick(struct backend *be)
 	return best;
 }
 
-#define LEASE_RECLAIM_US 1000000ULL
+struct upstream *
+backend_pick(struct backend *be)
+{
+	return pick(be, 0);
+}
+
+struct upstream *
+backend_pick_internal(struct backend *be)
+{
+	return pick(be, 1);
+}
+
+int
+backend_send_internal(struct backend *be, struct op *op, struct upstream *dest, const struct evbuffer_iovec *parts,
+    int nparts)
+{
+	struct upstream *u = dest != NULL ? dest : backend_pick_internal(be);
+	if (u != NULL && TAILQ_EMPTY(&be->internal_wait) && upstream_send(u, op, parts, nparts) == 0)
+		return 0;
+	if (dest != NULL || !backend_saturated(be))
+		return -1;
+	if (op->held == NULL) {
+		if ((op->held = evbuffer_new()) == NULL)
+			return -1;
+		for (int i = 0; i < nparts; i++)
+			if (evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len) < 0)
+				return -1;
+	}
+	op->start_us = now_us();
+	op->waitq = &be->internal_wait;
+	TAILQ_INSERT_TAIL(&be->internal_wait, op, u_link);
+	return 0;
+}
+
+/* Sends waiting lookups while slots are free; 1 if any still waits. */
+static int
+internal_dispatch(struct backend *be)
+{
+	struct op *op;
+	struct upstream *u;
+	while ((op = TAILQ_FIRST(&be->internal_wait)) != NULL && (u = backend_pick_internal(be)) != NULL) {
+		TAILQ_REMOVE(&be->internal_wait, op, u_link);
+		op->waitq = NULL;
+		struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), evbuffer_get_length(op->held) };
+		int rc = upstream_send(u, op, &part, 1);
+		explicit_bzero(part.iov_base, part.iov_len);
+		evbuffer_free(op->held);
+		op->held = NULL;
+		if (rc < 0)
+			op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection for aldproxy's own lookup");
+	}
+	return !TAILQ_EMPTY(&be->internal_wait);
+}
+
 
 struct upstream *
 backend_pick_other(struct backend *be, const struct backend_server *not)
@@ -149,60 +213,78 @@ backend_pick_other(struct backend *be, const struct backend_server *not)
 	return best;
 }
 
+/*
+ * Paged-results leases.  Products often read one page and drop the cookie
+ * (Keycloak's console, Nextcloud's limited searches), so an idle lease may
+ * be taken back (RFC 2696 lets a server drop a cookie; its next page
+ * answers "unknown cookie"): by a client of the same identity after a
+ * second, by anyone else only after LEASE_RECLAIM_US, so one product
+ * cannot break another's listing.  One identity holds at most half of the
+ * pool.
+ */
+#define LEASE_SAME_US 1000000ULL
+#define LEASE_RECLAIM_US (120ULL * 1000000)
+
+static int
+same_identity(const struct client *a, const struct client *b)
+{
+	return a == b || (a->id_share != NULL && a->id_share == b->id_share);
+}
+
 struct upstream *
-backend_lease(struct backend *be, struct client *c)
+backend_lease(struct backend *be, struct client *c, int *capped)
 {
 	struct upstream *pick = NULL, *own_idle = NULL;
 	size_t own = 0, cap = be->npaged / 2 ? be->npaged / 2 : 1;
+	uint64_t now = now_us();
+	*capped = 0;
 	for (size_t i = 0; i < be->npaged; i++) {
 		struct upstream *u = be->paged[i];
-		if (u->lessee != c)
+		if (u->lessee == NULL || !same_identity(u->lessee, c))
 			continue;
 		own++;
-		if (u->nops == 0 && (own_idle == NULL || u->lease_used_us < own_idle->lease_used_us))
+		/* its own idle lease, or one of its identity's idle for a second: the oldest */
+		if (u->nops == 0 && u->state == UP_READY && (u->lessee == c || now - u->lease_used_us >= LEASE_SAME_US) &&
+		    (own_idle == NULL || u->lease_used_us < own_idle->lease_used_us))
 			own_idle = u;
 	}
-	if (own >= cap && own_idle != NULL) {
-		/* one client may hold half of the pool: its oldest idle lease goes first */
-		upstream_lease_release(own_idle);
-		pick = own_idle->state == UP_READY ? own_idle : NULL;
+	if (own >= cap) {
+		if (own_idle == NULL) {
+			*capped = 1;
+			return NULL;
+		}
+		pick = own_idle;
 	}
 	for (size_t i = 0; i < be->npaged && pick == NULL; i++) {
 		struct upstream *u = be->paged[i];
 		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0)
 			pick = u;
 	}
+	if (pick == NULL)
+		pick = own_idle;
 	if (pick == NULL) {
-		/*
-		 * Every connection is leased.  Products often read one page and drop
-		 * the cookie (Keycloak's console, Nextcloud's limited searches), so
-		 * an idle lease is taken back (RFC 2696 lets a server drop a
-		 * cookie): the client's own first, else the least recently used one
-		 * idle for a second; its next page answers "unknown cookie".
-		 */
-		uint64_t now = now_us(), oldest = UINT64_MAX;
+		/* every connection is leased: another identity's lease idle for minutes */
+		uint64_t oldest = UINT64_MAX;
 		for (size_t i = 0; i < be->npaged; i++) {
 			struct upstream *u = be->paged[i];
-			if (u->state != UP_READY || u->nops != 0 || u->lessee == NULL)
-				continue;
-			if (u->lessee == c) {
-				pick = u;
-				break;
-			}
-			if (now - u->lease_used_us >= LEASE_RECLAIM_US && u->lease_used_us < oldest) {
+			if (u->state == UP_READY && u->nops == 0 && u->lessee != NULL &&
+			    now - u->lease_used_us >= LEASE_RECLAIM_US && u->lease_used_us < oldest) {
 				oldest = u->lease_used_us;
 				pick = u;
 			}
 		}
-		if (pick == NULL)
-			return NULL;
-		log_info("paged results: lease on %s taken back from conn=%llu (idle %.1f s)", pick->name,
-		    pick->lessee ? (unsigned long long)pick->lessee->id : 0ULL, (double)(now - pick->lease_used_us) / 1e6);
+	}
+	if (pick == NULL)
+		return NULL;
+	if (pick->lessee != NULL) {
+		if (pick->lessee != c)
+			log_info("paged results: lease on %s taken back from conn=%llu (idle %.1f s)", pick->name,
+			    (unsigned long long)pick->lessee->id, (double)(now - pick->lease_used_us) / 1e6);
 		upstream_lease_release(pick);
 	}
 	pick->lessee = c;
 	pick->lease_gen++;
-	pick->lease_used_us = now_us();
+	pick->lease_used_us = now;
 	return pick;
 }
 
@@ -359,6 +441,8 @@ void
 backend_wake_all(struct backend *be)
 {
 	struct client *c;
+	if (internal_dispatch(be))
+		return;
 	while ((c = TAILQ_FIRST(&be->cap_wait)) != NULL) {
 		backend_unwait(be, c);
 		client_resume(c);       /* deferred; the request is tried again */
@@ -386,6 +470,9 @@ backend_unwait(struct backend *be, struct client *c)
 void
 backend_capacity_freed(struct backend *be)
 {
+	/* aldproxy's own lookups first: a login waits on them */
+	if (!TAILQ_EMPTY(&be->internal_wait) && internal_dispatch(be))
+		return;
 	struct client *c = TAILQ_FIRST(&be->cap_wait);
 	if (c == NULL)
 		return;
@@ -455,11 +542,16 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			    (uint64_t)(cfg->connect_timeout * 1e6));
 	}
 	/* the profiles' visible users (visset.c); searches waiting for a first read look again */
-	visset_tick(be, backend_pick(be), now);
+	visset_tick(be, backend_pick_internal(be), now);
 	peers_sweep(now);
 	if (!TAILQ_EMPTY(&be->cap_wait) && !backend_saturated(be))
 		backend_wake_all(be);
 	struct op *op;
+	while ((op = TAILQ_FIRST(&be->internal_wait)) != NULL && (now - op->start_us > op_limit || !backend_saturated(be)))
+		op_fail(op, LDAP_UNAVAILABLE, backend_saturated(be) ?
+		    "aldproxy: no directory connection was free for its own lookup in time" :
+		    "aldproxy: no directory server is available");
+	share_kick();
 	while ((op = TAILQ_FIRST(&be->bind_wait)) != NULL && now - op->start_us > bind_limit) {
 		TAILQ_REMOVE(&be->bind_wait, op, u_link);
 		be->nbind_wait--;

@@ -236,11 +236,7 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 	 * the old profile still guides the choice of the new one (a product
 	 * re-binding as the user it just found) */
 	const struct profile *prev = profile_hold(c->profile);
-	free(c->bound_dn);
-	c->bound_dn = NULL;
-	free(c->bound_real);
-	c->bound_real = NULL;
-	c->role = ROLE_NONE;
+	client_forget_identity(c);
 	if (c->fixed == NULL)
 		client_set_profile(c, NULL);
 
@@ -363,8 +359,7 @@ int
 bind_group_check_start(struct op *op)
 {
 	struct client *c = op->client;
-	struct upstream *u = backend_pick(c->srv->backend);
-	struct op *lk = u ? op_new_internal(op, PDU_SEARCH_REQ) : NULL;
+	struct op *lk = op_new_internal(op, PDU_SEARCH_REQ);
 	if (lk == NULL)
 		return -1;
 	unsigned char buf[DN_MAX + 128];
@@ -374,7 +369,8 @@ bind_group_check_start(struct op *op)
 		op_free(lk);
 		return -1;
 	}
-	if (upstream_send(u, lk, &part, 1) < 0) {
+	/* it may wait for a reserved slot, not fail, when clients fill the connections */
+	if (backend_send_internal(c->srv->backend, lk, NULL, &part, 1) < 0) {
 		op_free(lk);
 		return -1;
 	}

@@ -27,12 +27,14 @@
 
 #include "backend.h"
 #include "config.h"
+#include "dn.h"
 #include "listener.h"
 #include "access.h"
 #include "log.h"
 #include "pdu.h"
 #include "peers.h"
 #include "server.h"
+#include "share.h"
 #include "tls.h"
 #include "upstream.h"
 
@@ -166,6 +168,29 @@ client_bound(struct client *c)
 {
 	evtimer_del(c->unbound_timer);
 	bufferevent_setwatermark(c->bev, EV_READ, 0, client_max_pdu(c) + 64 * 1024);
+	/* the identity: its directory DN, or a profile's own service account by profile and name */
+	char key[DN_MAX + 128];
+	int n = -1;
+	if (c->bound_real != NULL)
+		n = dn_normalize(c->bound_real, strlen(c->bound_real), key, sizeof(key));
+	if (n < 0)
+		snprintf(key, sizeof(key), "%s/%s", c->profile ? c->profile->name : "-", c->bound_dn ? c->bound_dn : "");
+	share_put(c->id_share);
+	c->id_share = share_get(SHARE_IDENTITY, key);
+}
+
+void
+client_forget_identity(struct client *c)
+{
+	free(c->bound_dn);
+	c->bound_dn = NULL;
+	free(c->bound_real);
+	c->bound_real = NULL;
+	c->role = ROLE_NONE;
+	if (c->share_wait == c->id_share)
+		share_unwait(c);
+	share_put(c->id_share);
+	c->id_share = NULL;
 }
 
 static void
@@ -253,6 +278,7 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		return;
 	}
 	c->counted = 1;
+	c->addr_share = share_get(SHARE_ADDRESS, host);    /* NULL (out of memory): not capped */
 	c->srv = srv;
 	c->li = li;
 	c->id = ++srv->next_conn_id;
@@ -319,6 +345,7 @@ void
 client_free(struct client *c)
 {
 	struct server *srv = c->srv;
+	share_unwait(c);
 	/* client_close() normally emptied the list; at exit it may not have run */
 	while (!TAILQ_EMPTY(&c->ops)) {
 		struct op *op = TAILQ_FIRST(&c->ops);
@@ -364,6 +391,8 @@ client_free(struct client *c)
 		event_free(c->delay_timer);
 	if (c->counted)
 		peers_disconnect(c->peer_ip);
+	share_put(c->addr_share);
+	share_put(c->id_share);
 	free(c->bound_dn);
 	free(c->bound_real);
 	profile_release(c->profile);
@@ -385,6 +414,7 @@ client_close(struct client *c, int code, const char *why)
 	if (c->state == C_CLOSING)
 		return;
 	c->state = C_CLOSING;
+	share_unwait(c);
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", why);
 	/* abandon what is in flight: the answers have nowhere to go */
 	while (!TAILQ_EMPTY(&c->ops)) {
@@ -537,6 +567,7 @@ static int
 want_read(const struct client *c)
 {
 	return c->state != C_CLOSING && !c->waiting && c->nops < (unsigned)c->srv->cfg->max_ops_per_client &&
+	    !share_full(c->addr_share) && !share_full(c->id_share) &&
 	    evbuffer_get_length(bufferevent_get_output(c->bev)) <= c->srv->cfg->max_client_output / 2;
 }
 
@@ -546,6 +577,7 @@ client_update_read(struct client *c)
 	if (c->state == C_CLOSING)
 		return;
 	if (want_read(c)) {
+		share_unwait(c);
 		if (c->read_paused) {
 			c->read_paused = 0;
 			bufferevent_enable(c->bev, EV_READ);
@@ -553,9 +585,16 @@ client_update_read(struct client *c)
 			if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
 				event_active(c->resume_ev, 0, 0);
 		}
-	} else if (!c->read_paused) {
-		c->read_paused = 1;
-		bufferevent_disable(c->bev, EV_READ);
+	} else {
+		/* its address or identity holds its share of operations: wait for one of them to end */
+		if (share_full(c->addr_share))
+			share_wait(c->addr_share, c);
+		else if (share_full(c->id_share))
+			share_wait(c->id_share, c);
+		if (!c->read_paused) {
+			c->read_paused = 1;
+			bufferevent_disable(c->bev, EV_READ);
+		}
 	}
 }
 

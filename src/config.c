@@ -99,6 +99,8 @@ config_defaults(struct config *c)
 	c->max_client_output = 8 * 1024 * 1024;
 	c->max_total_output = 64 * 1024 * 1024;
 	c->max_ops_per_client = 256;
+	c->max_ops_per_identity = 512;
+	c->max_ops_per_address = 1024;
 	c->max_connections = 10000;
 	c->idle_timeout = 900;
 	c->bind_timeout = 10;
@@ -393,7 +395,7 @@ static int
 parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 {
 	static const char *const keys[] = { "max_pdu_size", "max_client_output", "max_total_output", "max_ops_per_client",
-		"max_connections", "idle_timeout", "bind_timeout", "max_unbound_pdu_size", "unbound_timeout",
+		"max_ops_per_identity", "max_ops_per_address", "max_connections", "idle_timeout", "bind_timeout", "max_unbound_pdu_size", "unbound_timeout",
 		"max_connections_per_address", "account_failures_delay", "address_failures_delay", "address_failures_block",
 		"address_block_time",
 		"max_binds_per_second", "max_bulk_searches", "max_bulk_searches_per_client", NULL };
@@ -406,6 +408,8 @@ parse_limits(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 	    yc_size(yc, m, "max_client_output", P, 4096, (size_t)1 << 34, &c->max_client_output) < 0 ||
 	    yc_size(yc, m, "max_total_output", P, 65536, (size_t)1 << 40, &c->max_total_output) < 0 ||
 	    yc_int(yc, m, "max_ops_per_client", P, 1, 65536, &c->max_ops_per_client) < 0 ||
+	    yc_int(yc, m, "max_ops_per_identity", P, 1, 1000000, &c->max_ops_per_identity) < 0 ||
+	    yc_int(yc, m, "max_ops_per_address", P, 1, 1000000, &c->max_ops_per_address) < 0 ||
 	    yc_int(yc, m, "max_connections", P, 1, 1000000, &c->max_connections) < 0 ||
 	    yc_seconds(yc, m, "idle_timeout", P, 0, 86400 * 7, &c->idle_timeout) < 0 ||
 	    yc_seconds(yc, m, "bind_timeout", P, 0.1, 600, &c->bind_timeout) < 0 ||

@@ -37,6 +37,7 @@
 #include "peers.h"
 #include "schema.h"
 #include "server.h"
+#include "share.h"
 #include "tls.h"
 #include "upstream.h"
 #include "visset.h"
@@ -198,6 +199,10 @@ server_reload(struct server *srv)
 	srv->cfg->max_client_output = b->max_client_output;
 	srv->cfg->max_total_output = b->max_total_output;
 	srv->cfg->max_ops_per_client = b->max_ops_per_client;
+	srv->cfg->max_ops_per_identity = b->max_ops_per_identity;
+	srv->cfg->max_ops_per_address = b->max_ops_per_address;
+	share_configure(b->max_ops_per_address, b->max_ops_per_identity);
+	share_kick();           /* raised caps: waiters go now */
 	srv->cfg->max_connections = b->max_connections;
 	srv->cfg->idle_timeout = b->idle_timeout;
 	srv->cfg->bind_timeout = b->bind_timeout;
@@ -217,7 +222,7 @@ server_reload(struct server *srv)
 	ld.profiles = NULL;
 	profile_set_free(old);      /* profiles still in use live on until released */
 	/* the new profiles' visible users and the directory's schema are read now (visset.c, schema.c) */
-	struct upstream *su = backend_pick(srv->backend);
+	struct upstream *su = backend_pick_internal(srv->backend);
 	if (su != NULL) {
 		schema_maybe_request(su);
 		visset_tick(srv->backend, su, now_us());
@@ -453,6 +458,7 @@ main(int argc, char **argv)
 		kinit_ev = evtimer_new(srv.base, kinit_cb, &srv);
 		kinit_cb(-1, 0, &srv);      /* now, then before expiry */
 	}
+	share_configure(srv.cfg->max_ops_per_address, srv.cfg->max_ops_per_identity);
 	if (backend_new(&srv, &srv.backend, err, sizeof(err)) < 0 || listener_open_all(&srv, err, sizeof(err)) < 0 ||
 	    control_open(&srv, err, sizeof(err)) < 0) {
 		log_err("%s", err);

@@ -17,6 +17,7 @@
 #include "request.h"
 #include "policy.h"
 #include "server.h"
+#include "share.h"
 #include "upstream.h"
 #include "rewrite.h"
 #include "visible.h"
@@ -55,6 +56,11 @@ op_new(struct client *c, int msgid, unsigned tag)
 	op->profile = profile_hold(c->profile);
 	TAILQ_INSERT_TAIL(&c->ops, op, c_link);
 	c->nops++;
+	/* counted in its shares until it ends, even as an orphan or after a rebind */
+	op->shares[0] = share_hold(c->addr_share);
+	op->shares[1] = share_hold(c->id_share);
+	share_op_begin(op->shares[0]);
+	share_op_begin(op->shares[1]);
 	return op;
 }
 
@@ -91,6 +97,12 @@ op_free(struct op *op)
 		TAILQ_REMOVE(&op->client->ops, op, c_link);
 		op->client->nops--;
 	}
+	if (op->waitq != NULL)
+		TAILQ_REMOVE(op->waitq, op, u_link);
+	for (int i = 0; i < 2; i++) {
+		share_op_end(op->shares[i]);
+		share_put(op->shares[i]);
+	}
 	if (op->held != NULL) {
 		size_t n = evbuffer_get_length(op->held);
 		unsigned char *p = evbuffer_pullup(op->held, -1);
@@ -107,8 +119,12 @@ op_free(struct op *op)
 	profile_release(op->bind_profile);
 	if (op->parent != NULL)
 		op->parent->child = NULL;
-	if (op->child != NULL)
-		op->child->parent = NULL;   /* the lookup finds no one to answer and is dropped */
+	if (op->child != NULL) {
+		struct op *child = op->child;
+		child->parent = NULL;   /* the lookup finds no one to answer and is dropped */
+		if (child->waitq != NULL)
+			op_free(child);     /* not sent yet: no need to */
+	}
 	if (op_cache_len < OP_CACHE_MAX) {
 		*(struct op **)op = op_cache;
 		op_cache = op;

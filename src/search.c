@@ -558,15 +558,20 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 			    "aldproxy: malformed paged results control");
 			return 0;
 		}
+		int capped = 0;
 		if (cookie.bv_len == 0)
-			u = backend_lease(c->srv->backend, c);
+			u = backend_lease(c->srv->backend, c, &capped);
 		else
 			u = backend_leased(c->srv->backend, c, cookie.bv_val, cookie.bv_len);
 		int fresh = cookie.bv_len == 0;
 		ber_free(pb, 1);
 		if (u == NULL) {
 			free(want);
-			if (fresh)
+			if (fresh && capped)
+				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_BUSY,
+				    "aldproxy: this account already runs its share of paged searches (half of "
+				    "backend.paged_pool_size); finish or abandon one, then retry");
+			else if (fresh)
 				client_result(c, r->msgid, PDU_SEARCH_DONE, backend_ready_count(c->srv->backend, UP_PAGED) ?
 				    LDAP_BUSY : LDAP_UNAVAILABLE,
 				    backend_ready_count(c->srv->backend, UP_PAGED) ?

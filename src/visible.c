@@ -56,10 +56,10 @@ visible_not_found(struct op *op)
 static void
 send_held(struct op *op, struct backend *be)
 {
-	struct upstream *u = op->dest != NULL ? op->dest : backend_pick(be);
+	/* admitted before its visibility lookup: it may use the reserved slots too */
 	size_t n = evbuffer_get_length(op->held);
 	struct evbuffer_iovec part = { evbuffer_pullup(op->held, -1), n };
-	if (u == NULL || upstream_send(u, op, &part, 1) < 0)
+	if (backend_send_internal(be, op, op->dest, &part, 1) < 0)
 		op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the operation");
 }
 
@@ -108,7 +108,6 @@ visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, 
 	unsigned char *fb = arena_alloc(a, 16384), *req = arena_alloc(a, 16384 + DN_MAX + 64);
 	size_t fl = f && fb ? filter_encode(f, fb, 16384) : 0;
 	size_t ql = fl && req ? pdu_base_search(req, 16384 + DN_MAX + 64, real, rl, fb, fl, "1.1") : 0;
-	struct upstream *u = backend_pick(c->srv->backend);
 	struct op *lk = ql > 0 ? op_new_internal(op, PDU_SEARCH_REQ) : NULL;
 	if (lk == NULL) {
 		op_fail(op, LDAP_OTHER, "aldproxy: cannot check the entry's visibility");
@@ -116,7 +115,7 @@ visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, 
 	}
 	op->dest = dest;
 	struct evbuffer_iovec sp = { req, ql };
-	if (u == NULL || upstream_send(u, lk, &sp, 1) < 0) {
+	if (backend_send_internal(c->srv->backend, lk, NULL, &sp, 1) < 0) {
 		op_free(lk);
 		op_fail(op, LDAP_BUSY, "aldproxy: the directory connection is saturated; retry");
 	}

@@ -7,8 +7,10 @@ Checks:
      in several pages;
   2. two clients paging at once, page requests interleaved, both complete;
      and two paged searches interleaved on ONE connection;
-  3. as many concurrent paged searches as backend.paged_pool_size; one more
-     gets busy (51) until one of them finishes;
+  3. as many concurrent paged searches as backend.paged_pool_size, at most
+     half of them by one account (one more: busy, naming the share); with
+     the pool full an idle lease of another account is not taken back, and
+     a new search is busy (51) until one of them finishes;
   4. abandoning a paged search (size 0 + cookie) ends it and frees its
      connection: repeated more times than the pool is large, and a new
      paged search afterwards works.
@@ -44,6 +46,13 @@ def proxy_conn():
     s = Server(E["PROXY_URL"], get_info=NONE, connect_timeout=5)
     c = Connection(s, user=E["SVC_DN"], password=E["SVC_PW"], receive_timeout=20)
     check(c.bind(), "service account bind through the proxy: %r" % c.result)
+    return c
+
+
+def user_conn(uid):
+    s = Server(E["PROXY_URL"], get_info=NONE, connect_timeout=5)
+    c = Connection(s, user="uid=%s,%s" % (uid, USERS), password="Secret123", receive_timeout=20)
+    check(c.bind(), "%s's bind through the proxy: %r" % (uid, c.result))
     return c
 
 
@@ -146,31 +155,55 @@ c.unbind()
 ok("two paged searches interleaved on one connection")
 
 # ---------------------------------------------------------------- 3
-conns = [proxy_conn() for _ in range(POOL + 1)]
+# The pool is shared by identity: one account holds at most half of it, and
+# another account's idle lease is not taken back before minutes.
+HALF = max(1, POOL // 2)
+svc = [proxy_conn() for _ in range(HALF + 1)]
 cookies = []
-for i in range(POOL):
-    dns, cookie, code = page(conns[i], 10, None)
-    check(code == 0 and cookie, "concurrent paged search %d: %r" % (i, conns[i].result))
+for i in range(HALF):
+    dns, cookie, code = page(svc[i], 10, None)
+    check(code == 0 and cookie, "concurrent paged search %d: %r" % (i, svc[i].result))
     cookies.append(cookie)
-dns, cookie, code = page(conns[POOL], 10, None)
-check(code == 51, "paged search %d with backend.paged_pool_size=%d busy: expected busy (51), got %r"
-      % (POOL + 1, POOL, conns[POOL].result))
-# the others still continue
-for i in range(POOL):
-    dns, cookies[i], code = page(conns[i], 10, cookies[i])
-    check(code == 0 and cookies[i], "page 2 of concurrent search %d: %r" % (i, conns[i].result))
+dns, cookie, code = page(svc[HALF], 10, None)
+check(code == 51 and "share of paged searches" in (svc[HALF].result.get("message") or ""),
+      "paged search %d of one account with backend.paged_pool_size=%d: expected busy (51) naming the "
+      "account's share, got %r" % (HALF + 1, POOL, svc[HALF].result))
+users = [user_conn("alice") for _ in range(POOL - HALF)] + [user_conn("bob")]
+ucookies = []
+for i in range(POOL - HALF):
+    dns, cookie, code = page(users[i], 10, None)
+    check(code == 0 and cookie, "alice's concurrent paged search %d: %r" % (i, users[i].result))
+    ucookies.append(cookie)
+# the pool is full; the leases have been idle for over a second; bob is a third account
+time.sleep(1.5)
+last = users[-1]
+dns, cookie, code = page(last, 10, None)
+check(code == 51, "bob's paged search with the pool full: expected busy (51), got %r" % last.result)
+# the others still continue: no lease was taken from another account
+for i in range(HALF):
+    dns, cookies[i], code = page(svc[i], 10, cookies[i])
+    check(code == 0 and cookies[i], "page 2 of the service account's search %d: %r" % (i, svc[i].result))
+# an account's own lease idle for a second is taken back for its next search (products drop cookies)
+extra = user_conn("alice")
+dns, cookie, code = page(extra, 10, None)
+check(code == 0 and cookie, "alice's search with her leases idle: expected one taken back, got %r" % extra.result)
+dns, ucookie, code = page(users[0], 10, ucookies[0])
+check(code == 53 and "unknown or expired paged results cookie" in (users[0].result.get("message") or ""),
+      "the next page of alice's oldest idle search: expected unwillingToPerform (53), got %r" % users[0].result)
+extra.unbind()
 # one finishes by closing its connection: its lease is freed
-conns[0].unbind()
+svc[0].unbind()
 deadline = time.monotonic() + 5
 while True:
-    dns, cookie, code = page(conns[POOL], 10, None)
+    dns, cookie, code = page(last, 10, None)
     if code == 0:
         break
-    check(time.monotonic() < deadline, "lease not freed after a client closed: %r" % conns[POOL].result)
+    check(time.monotonic() < deadline, "lease not freed after a client closed: %r" % last.result)
     time.sleep(0.1)
-for x in conns[1:]:
+for x in svc[1:] + users:
     x.unbind()
-ok("%d concurrent paged searches; one more is busy (51) until a lease frees" % POOL)
+ok("%d concurrent paged searches, at most %d per account; no idle lease taken by another account; "
+   "busy (51) until a lease frees" % (POOL, HALF))
 
 # ---------------------------------------------------------------- 4
 c = proxy_conn()
@@ -191,8 +224,8 @@ for i in range(POOL * 2 + 1):
 got, pages = paged_all(c, 100)
 check(norm(got) == want, "paged search after abandons: %d DNs" % len(got))
 c.unbind()
-# and another client can still take every paged connection
-conns = [proxy_conn() for _ in range(POOL)]
+# and clients can still take every paged connection (half each for two accounts)
+conns = [proxy_conn() for _ in range(HALF)] + [user_conn("alice") for _ in range(POOL - HALF)]
 for i, x in enumerate(conns):
     dns, cookie, code = page(x, 10, None)
     check(code == 0 and cookie, "after abandons, concurrent paged search %d: %r" % (i, x.result))
