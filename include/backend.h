@@ -60,6 +60,8 @@ void backend_start(struct backend *be);
  */
 struct upstream *backend_pick(struct backend *be);
 struct upstream *backend_pick_internal(struct backend *be);
+/* For a bulk search (OP_BULK): packed onto connections that carry bulk ones, small requests avoid them. */
+struct upstream *backend_pick_bulk(struct backend *be);
 /*
  * Sends aldproxy's own lookup op (parts) to dest, or to the least busy
  * shared connection using the reserved slots; when every slot is taken it

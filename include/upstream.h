@@ -42,6 +42,7 @@ struct upstream {
 	struct msgid_table ids;
 	struct op_list ops;             /* in flight, oldest first */
 	unsigned nops;
+	unsigned nbulk;                 /* bulk searches (OP_BULK) among them */
 	BerElement *ber;                /* response decoder, reused */
 	struct sasl_bind *sasl;         /* aldproxy's GSSAPI bind in progress (backend.auth: gssapi) */
 	struct event *retry_ev;

@@ -126,18 +126,38 @@ reserved(const struct upstream *u)
 	return u->ids.cap >= 16 ? u->ids.cap / 16 : u->ids.cap >= 2 ? 1 : 0;
 }
 
+enum pick_for { FOR_CLIENT, FOR_INTERNAL, FOR_BULK };
+
+/* Whether u is a better choice than best for a request of kind `f`. */
+static int
+better(const struct upstream *u, const struct upstream *best, enum pick_for f)
+{
+	if (best == NULL || u->server->priority != best->server->priority)
+		return best == NULL || u->server->priority < best->server->priority;
+	/*
+	 * A directory answers one connection's results in order, so a small
+	 * result queued behind a bulk stream waits for all of it: bulk searches
+	 * are packed onto the connections that already carry bulk ones, and
+	 * everything else goes to connections that carry none when it can.
+	 */
+	if (f == FOR_BULK && (u->nbulk > 0) != (best->nbulk > 0))
+		return u->nbulk > 0;
+	if (f != FOR_BULK && (u->nbulk > 0) != (best->nbulk > 0))
+		return u->nbulk == 0;
+	return u->nops < best->nops;
+}
+
 static struct upstream *
-pick(struct backend *be, int internal)
+pick(struct backend *be, enum pick_for f)
 {
 	/* the best priority that has a ready connection with room, then the least busy */
 	struct upstream *best = NULL;
 	size_t n = be->nshared;
 	for (size_t k = 0; k < n; k++) {
 		struct upstream *u = be->shared[(be->rr + k) % n];
-		if (u->state != UP_READY || u->ids.nfree <= (internal ? 0 : reserved(u)))
+		if (u->state != UP_READY || u->ids.nfree <= (f == FOR_INTERNAL ? 0 : reserved(u)))
 			continue;
-		if (best == NULL || u->server->priority < best->server->priority ||
-		    (u->server->priority == best->server->priority && u->nops < best->nops))
+		if (better(u, best, f))
 			best = u;
 	}
 	be->rr++;
@@ -147,13 +167,19 @@ pick(struct backend *be, int internal)
 struct upstream *
 backend_pick(struct backend *be)
 {
-	return pick(be, 0);
+	return pick(be, FOR_CLIENT);
+}
+
+struct upstream *
+backend_pick_bulk(struct backend *be)
+{
+	return pick(be, FOR_BULK);
 }
 
 struct upstream *
 backend_pick_internal(struct backend *be)
 {
-	return pick(be, 1);
+	return pick(be, FOR_INTERNAL);
 }
 
 int

@@ -600,7 +600,7 @@ search_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		pctl_bv.bv_val = (char *)pctl;
 		pctl_bv.bv_len = pl;
 		flags |= OP_PAGED;
-	} else if ((u = backend_pick(c->srv->backend)) == NULL) {
+	} else if ((u = bulk ? backend_pick_bulk(be) : backend_pick(be)) == NULL) {
 		free(want);
 		if (backend_saturated(c->srv->backend))
 			return HANDLER_WAIT;

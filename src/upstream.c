@@ -527,6 +527,7 @@ upstream_send(struct upstream *u, struct op *op, const struct evbuffer_iovec *pa
 	op->up_msgid = msgid;
 	TAILQ_INSERT_TAIL(&u->ops, op, u_link);
 	u->nops++;
+	u->nbulk += (op->flags & OP_BULK) != 0;
 	return 0;
 }
 
@@ -538,6 +539,7 @@ upstream_detach(struct upstream *u, struct op *op)
 	msgid_release(&u->ids, op->up_msgid);
 	TAILQ_REMOVE(&u->ops, op, u_link);
 	u->nops--;
+	u->nbulk -= (op->flags & OP_BULK) != 0;
 	op->up = NULL;
 	if (u->kind == UP_SHARED)
 		backend_capacity_freed(u->be);
