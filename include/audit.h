@@ -47,6 +47,12 @@ int  audit_open(const struct config *cfg, char *err, size_t errlen);
 void audit_close(void);
 void audit_free(void);      /* audit_close() and the record buffer, at exit */
 int  audit_enabled(void);
+/*
+ * Why the last record could not be written (disk full, ...), and when
+ * (time(NULL)), or NULL if every write since the last success went through.
+ * Health reports it: records are lost while it lasts.
+ */
+const char *audit_write_error(long *since);
 
 void audit_begin(struct audit_rec *r, const char *event, enum audit_outcome outcome);
 void audit_str(struct audit_rec *r, enum audit_key k, const char *v);      /* NULL: field left out */

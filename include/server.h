@@ -57,6 +57,8 @@ struct server {
 	struct stats stats;
 	struct metrics metrics;     /* operations by type and profile, latency (access.c records) */
 	char last_reload_error[1024];   /* the last failed reload's message; "" after a good one */
+	char krb_error[1024];       /* backend.auth gssapi: why the last renewal from the keytab failed, or "" */
+	long krb_expires;           /* when the credentials last obtained expire (time(NULL)); 0: none yet */
 	/* The request being handled.  One loop handles one request at a time,
 	 * so one scratch serves every client (it is 5 KB, too big per client). */
 	struct request req;

@@ -51,6 +51,19 @@ static const struct {
 	[AK_CONFIG] = { "config", "fname", NULL },
 };
 
+static char audit_path[512];
+static char write_error[600];      /* the last write's failure, "" when the last write went through */
+static time_t write_error_since;
+
+const char *
+audit_write_error(long *since)
+{
+	if (write_error[0] == '\0' || audit_target != AUDIT_TO_FILE)
+		return NULL;
+	*since = (long)write_error_since;
+	return write_error;
+}
+
 static const char *const outcome_names[] = { "success", "failure", "denied", "info" };
 static const int cef_severity[] = { 3, 5, 6, 4 };
 static const int syslog_prio[] = { LOG_INFO, LOG_WARNING, LOG_WARNING, LOG_NOTICE };
@@ -69,6 +82,8 @@ audit_open(const struct config *cfg, char *err, size_t errlen)
 	}
 	audit_close();
 	audit_fd = fd;
+	write_error[0] = '\0';
+	snprintf(audit_path, sizeof(audit_path), "%s", cfg->audit_file ? cfg->audit_file : "");
 	audit_target = cfg->audit_target;
 	audit_cef = cfg->audit_cef;
 	audit_facility = cfg->audit_facility;
@@ -233,13 +248,21 @@ audit_emit(const struct audit_rec *r)
 		const char *line = (const char *)evbuffer_pullup(o, -1);
 		/* one write() per record: O_APPEND keeps records whole even with a second writer */
 		if (line != NULL && write(audit_fd, line, len) < 0) {
-			/* nowhere better to report it than the log; at most once a minute */
+			/* the log and health say so; the log at most once a minute */
 			static time_t last;
 			time_t now = time(NULL);
+			if (write_error[0] == '\0')
+				write_error_since = now;
+			snprintf(write_error, sizeof(write_error), "audit: cannot write to %s: %s", audit_path,
+			    strerror(errno));
 			if (now - last >= 60) {
 				last = now;
-				log_err("audit: cannot write to the audit file: %s", strerror(errno));
+				log_err("%s; records are lost until it can", write_error);
 			}
+		} else if (line != NULL && write_error[0] != '\0') {
+			log_notice("audit: writing to %s again (records were lost since %ld s ago)", audit_path,
+			    (long)(time(NULL) - write_error_since));
+			write_error[0] = '\0';
 		}
 	} else {
 		size_t len = evbuffer_get_length(o);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -17,6 +18,7 @@
 #include <event2/event.h>
 #include <event2/listener.h>
 
+#include "audit.h"
 #include "backend.h"
 #include "client.h"
 #include "config.h"
@@ -56,7 +58,40 @@ control_health(const struct server *srv)
 			ready += be->shared[i]->server == &be->servers[s] && be->shared[i]->state == UP_READY;
 		ok += ready > 0;
 	}
-	return ok == be->nservers ? 0 : ok > 0 ? 1 : 2;
+	int h = ok == be->nservers ? 0 : ok > 0 ? 1 : 2;
+	long since;
+	/* serving, but losing audit records or unable to renew Kerberos credentials: degraded */
+	if (h == 0 && (audit_write_error(&since) != NULL || srv->krb_error[0] != '\0'))
+		h = 1;
+	return h;
+}
+
+/* What is wrong besides controllers down: a JSON array of sentences. */
+static void
+problems_json(const struct server *srv, struct evbuffer *o)
+{
+	char msg[1400];
+	long since, now = (long)time(NULL);
+	const char *ae = audit_write_error(&since);
+	int n = 0;
+	evbuffer_add(o, "[", 1);
+	if (ae != NULL) {
+		snprintf(msg, sizeof(msg), "%s (records lost for %ld s)", ae, now - since);
+		json_str(o, msg);
+		n++;
+	}
+	if (srv->krb_error[0] != '\0') {
+		if (srv->krb_expires > now)
+			snprintf(msg, sizeof(msg), "%s; the credentials in hand expire in %ld s", srv->krb_error,
+			    srv->krb_expires - now);
+		else
+			snprintf(msg, sizeof(msg), "%s; the credentials have expired: new directory connections fail",
+			    srv->krb_error);
+		if (n++)
+			evbuffer_add(o, ",", 1);
+		json_str(o, msg);
+	}
+	evbuffer_add(o, "]", 1);
 }
 
 static size_t
@@ -133,9 +168,13 @@ cmd_health(struct server *srv, struct evbuffer *o)
 		server_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
-		evbuffer_add_printf(o, ",\"ready\":%u,\"connections\":%u}", ready, total);
+		evbuffer_add_printf(o, ",\"ready\":%u,\"connections\":%u,\"last_error\":", ready, total);
+		json_str(o, ready < total && be->servers[s].last_error[0] ? be->servers[s].last_error : NULL);
+		evbuffer_add(o, "}", 1);
 	}
-	evbuffer_add_printf(o, "],\"clients\":%zu}\n", srv->nclients);
+	evbuffer_add_printf(o, "],\"clients\":%zu,\"problems\":", srv->nclients);
+	problems_json(srv, o);
+	evbuffer_add(o, "}\n", 2);
 }
 
 static void

@@ -148,6 +148,19 @@ ask(const char *path, const char *cmd, char **out)
 	return 0;
 }
 
+/* Prints the JSON string starting at v (its opening quote), unescaped; returns the character after it. */
+static const char *
+put_json_string(const char *v)
+{
+	const char *p = v + 1;
+	for (; *p && *p != '"'; p++) {
+		if (*p == '\\' && p[1] != '\0')
+			p++;
+		putchar(*p == 'n' && p[-1] == '\\' ? ' ' : *p);
+	}
+	return *p ? p + 1 : p;
+}
+
 static int
 remote(const char *path, const char *cmd, int json)
 {
@@ -201,8 +214,24 @@ remote(const char *path, const char *cmd, int json)
 			/* one line per directory server */
 			for (const char *u = strstr(ans, "\"url\":\""); u != NULL; u = strstr(u + 1, "\"url\":\"")) {
 				const char *r = strstr(u, "\"ready\":"), *t = strstr(u, "\"connections\":");
-				printf("  %.*s: %d of %d connections ready\n", (int)strcspn(u + 7, "\""), u + 7, r ? atoi(r + 8) : 0,
+				const char *e = strstr(u, "\"last_error\":");
+				printf("  %.*s: %d of %d connections ready", (int)strcspn(u + 7, "\""), u + 7, r ? atoi(r + 8) : 0,
 				    t ? atoi(t + 14) : 0);
+				if (e != NULL && e[13] == '"') {
+					fputs("; last error: ", stdout);
+					put_json_string(e + 13);
+				}
+				putchar('\n');
+			}
+			/* what else is wrong, one line each */
+			const char *pr = strstr(ans, "\"problems\":[");
+			const char *v = pr ? pr + 12 : NULL;
+			while (v != NULL && *v == '"') {
+				fputs("  problem: ", stdout);
+				v = put_json_string(v);
+				putchar('\n');
+				if (*v == ',')
+					v++;
 			}
 			free(ans);
 			return rc;

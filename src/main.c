@@ -304,9 +304,15 @@ kinit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	long left = sasl_backend_kinit(srv->cfg, err, sizeof(err));
 	long next = 30;
-	if (left < 0)
+	if (left < 0) {
+		/* health says so: the credentials in hand still work until they expire */
+		snprintf(srv->krb_error, sizeof(srv->krb_error), "%s", err);
 		log_err("%s; retrying in %ld s", err, next);
-	else {
+	} else {
+		if (srv->krb_error[0] != '\0')
+			log_notice("Kerberos: credentials renewed after %s", srv->krb_error);
+		srv->krb_error[0] = '\0';
+		srv->krb_expires = (long)time(NULL) + left;
 		next = left * 8 / 10 > 30 ? left * 8 / 10 : (left > 10 ? left - 5 : 5);
 		log_notice("Kerberos: credentials for %s from %s valid for %ld s; renewing in %ld s", srv->cfg->principal,
 		    srv->cfg->keytab, left, next);
