@@ -303,7 +303,7 @@ kinit_cb(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	long left = sasl_backend_kinit(srv->cfg, err, sizeof(err));
-	long next = 30;
+	long next = 10;         /* after a failure: a KDC back up is used within seconds */
 	if (left < 0) {
 		/* health says so: the credentials in hand still work until they expire */
 		snprintf(srv->krb_error, sizeof(srv->krb_error), "%s", err);

@@ -3,7 +3,9 @@
 # connections with SASL/GSSAPI from a keytab (a real MIT KDC, slapd with
 # GSSAPI over StartTLS): the directory sees aldproxy's mapped DN; tickets
 # that expire during the run are renewed and new connections keep working;
-# a wrong keytab gives a clear error at start and 'unavailable' to clients.
+# the KDC down (tickets valid, then expired) is served, then reported and
+# answered with 'unavailable', and recovered from; a wrong keytab gives a
+# clear error at start and 'unavailable' to clients.
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 rig_init
@@ -47,9 +49,58 @@ for ((i = 0; i < 50; i++)); do
 done
 [ "$ok" = 1 ] || fail "no search succeeded after the directory restart with renewed tickets: $out"
 echo "ok - credentials renewed ($n acquisitions); connections made after expiry bind again"
+
+# 3. the KDC goes down: the connections in hand keep serving; health says the
+#    credentials cannot be renewed, then that they expired; clients get
+#    'unavailable' at once (never a hang) once no connection can bind; when the
+#    KDC is back the next retry (10 s) renews and everything binds again
+CTL=${ALDPROXYCTL:-$REPO/build/src/aldproxyctl}
+health() { "$CTL" -s "$RIG_DIR/control.sock" health; }
+rig_kdc_stop
+for ((i = 0; i < 250; i++)); do
+	grep -q "Kerberos: cannot get a ticket" "$PROXY_LOG" && break
+	sleep 0.1
+done
+assert_contains "$PROXY_LOG" "Kerberos: cannot get a ticket"
+out=$(search "(uid=alice)" uid) || fail "search with the KDC down and valid tickets: $out"
+assert_contains "$out" "uid: alice"
+rc=0; h=$(health) || rc=$?
+if [ "$rc" = 1 ] && grep -q "the credentials in hand expire in" <<<"$h"; then
+	echo "ok - KDC down, tickets valid: searches served; health degraded: $(grep problem <<<"$h")"
+else
+	# the renewal window is short (20 s tickets): they may have run out already
+	grep -q "the credentials have expired" <<<"$h" || fail "health with the KDC down (exit $rc): $h"
+	echo "ok - KDC down: searches served while the tickets lasted; health: $(grep problem <<<"$h")"
+fi
+for ((i = 0; i < 250; i++)); do
+	health | grep -q "the credentials have expired" && break
+	sleep 0.1
+done
+rig_slapd_restart      # every pooled connection must be made again: no ticket can be had
+t0=$(date +%s.%N)
+rc=0; out=$(search "(uid=alice)" uid 2>&1) || rc=$?
+t1=$(date +%s.%N)
+assert_eq 52 "$rc" "a search with the KDC down and the tickets expired: $out"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 8) }' || fail "the search took $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s to fail"
+rc=0; h=$(health) || rc=$?
+assert_eq 2 "$rc" "health exit code with no connection able to bind: $h"
+assert_contains "$h" "the credentials have expired"
+assert_contains "$h" "last error:"
+echo "ok - KDC down, tickets expired: clients get unavailable (52) in $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s; health down, naming why"
+rig_kdc_start
+ok=0
+for ((i = 0; i < 200; i++)); do
+	if out=$(search "(uid=bob)" uid 2>&1) && grep -q "uid: bob" <<<"$out"; then ok=1; break; fi
+	sleep 0.1
+done
+[ "$ok" = 1 ] || fail "no search succeeded within 20 s of the KDC coming back: $out"
+for ((i = 0; i < 50; i++)); do health >/dev/null && break; sleep 0.1; done
+h=$(health) || fail "health after the KDC came back: $h"
+assert_contains "$PROXY_LOG" "Kerberos: credentials renewed after"
+echo "ok - the KDC back: credentials renewed, connections bind, health healthy"
 rig_proxy_stop
 
-# 3. a wrong (stale) keytab: a clear error at start, and clients get 'unavailable'
+# 4. a wrong (stale) keytab: a clear error at start, and clients get 'unavailable'
 : >"$PROXY_LOG"
 gssapi_config "$WRONG_KEYTAB"
 "${ALDPROXYD:-$REPO/build/src/aldproxyd}" -f -c "$PROXY_CONFIG" >>"$PROXY_LOG" 2>&1 &
