@@ -14,6 +14,11 @@ changes (write a new file and rename it over MODE_FILE):
                 replaced by bytes that are no LDAPMessage; then pass
     reset N     after N more bytes from the directory on each connection,
                 both sides are reset (RST) — a controller dying mid-result
+    hold        the answers on connections that carried a subtree or
+                one-level search are held back (requests still go through)
+                until the mode changes: a directory busy with long searches,
+                while bind connections and base lookups' own connections
+                (if any) answer
 
 Each line of the relay's stdout says what it did (for the test's log).
 """
@@ -22,6 +27,9 @@ import selectors
 import socket
 import struct
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ldapwire as w  # noqa: E402
 
 LISTEN_PORT, HOST, PORT, MODE_FILE = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
 GARBAGE = b"\x30\x84\x7f\xff\xff\xff" + b"\xa5" * 64   # a 2 GiB envelope, then noise
@@ -52,6 +60,9 @@ class Pair:
         self.client, self.server = client, None
         self.garbled = False
         self.reset_left = None
+        self.up = bytearray()       # aldproxy's requests, parsed for `hold`
+        self.searching = False      # it carried a subtree or one-level search
+        self.held = []
         if mode != "silent":
             self.server = socket.create_connection((HOST, PORT))
             self.server.setblocking(False)
@@ -84,12 +95,30 @@ class Pair:
             return self.close("fin")
         if self.server is not None:
             self.server.sendall(data)
+            self.up += data
+            while True:
+                e = w.frame_len(self.up)
+                if e is None or len(self.up) < e:
+                    break
+                msg, self.up = bytes(self.up[:e]), self.up[e:]
+                try:
+                    _, s, e2 = w.dec_tlv(msg)
+                    kids = w.dec_children(msg, s, e2)
+                    if kids[1][0] == 0x63:
+                        req = w.dec_children(msg, kids[1][1], kids[1][2])
+                        if w.dec_int(msg, req[1][1], req[1][2]) != 0:
+                            self.searching = True
+                except (w.BerError, IndexError):
+                    pass
         # silent: read and dropped
 
     def from_server(self):
         data = self.server.recv(65536)
         if not data:
             return self.close("fin")
+        if mode == "hold" and self.searching:
+            self.held.append(data)
+            return
         if mode == "garbage" and not self.garbled:
             self.garbled = True
             say("garbage instead of %d bytes" % len(data))
@@ -100,11 +129,21 @@ class Pair:
                 say("reset mid-stream")
                 return self.close("rst")
             self.reset_left -= len(data)
+        self.send_client(data)
+
+    def send_client(self, data):
         self.client.setblocking(True)
         try:
             self.client.sendall(data)
         finally:
             self.client.setblocking(False)
+
+    def flush_held(self):
+        held, self.held = self.held, []
+        if held:
+            say("releasing %d held chunks" % len(held))
+        for d in held:
+            self.send_client(d)
 
 
 def read_mode():
@@ -123,8 +162,13 @@ def read_mode():
     if mode == "silent":
         for p in list(pairs):
             p.close("rst")
-    for p in pairs:
+    for p in list(pairs):
         p.apply_mode()
+        if mode != "hold":
+            try:
+                p.flush_held()
+            except OSError:
+                p.close("rst")
 
 
 pairs = set()

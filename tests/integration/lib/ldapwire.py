@@ -301,14 +301,16 @@ class Closed(Exception):
 class Conn:
     """A blocking raw LDAP connection with a receive buffer."""
 
-    def __init__(self, url=None, host=None, port=None, timeout=10.0, rcvbuf=None):
+    def __init__(self, url=None, host=None, port=None, timeout=10.0, rcvbuf=None, source=None):
         if url is not None:
             hp = url.split("://", 1)[1].rstrip("/")
             host, port = hp.rsplit(":", 1)
             host = host.strip("[]")
             port = int(port)
         if rcvbuf is None:
-            self.sock = socket.create_connection((host, port), timeout=timeout)
+            # source: the local address to connect from (127.0.0.2 ... play other hosts)
+            self.sock = socket.create_connection((host, port), timeout=timeout,
+                                                 source_address=(source, 0) if source else None)
         else:
             # a small receive buffer, set before connect so the window stays small
             fam = socket.AF_INET6 if ":" in host else socket.AF_INET
