@@ -243,12 +243,12 @@ backend_pick_other(struct backend *be, const struct backend_server *not)
  * Paged-results leases.  Products often read one page and drop the cookie
  * (Keycloak's console, Nextcloud's limited searches), so an idle lease may
  * be taken back (RFC 2696 lets a server drop a cookie; its next page
- * answers "unknown cookie"): by a client of the same identity after a
- * second, by anyone else only after LEASE_RECLAIM_US, so one product
- * cannot break another's listing.  One identity holds at most half of the
- * pool.
+ * answers "unknown cookie").  One identity holds at most half of the pool:
+ * at its share, its next search takes back its own least recently used
+ * idle lease (it is the same product); another identity's lease is taken
+ * back only after LEASE_RECLAIM_US idle, so one product cannot break
+ * another's listing.
  */
-#define LEASE_SAME_US 1000000ULL
 #define LEASE_RECLAIM_US (120ULL * 1000000)
 
 static int
@@ -260,48 +260,33 @@ same_identity(const struct client *a, const struct client *b)
 struct upstream *
 backend_lease(struct backend *be, struct client *c, int *capped)
 {
-	struct upstream *pick = NULL, *own_idle = NULL;
+	struct upstream *pick = NULL, *own_idle = NULL, *stale = NULL;
 	size_t own = 0, cap = be->npaged / 2 ? be->npaged / 2 : 1;
 	uint64_t now = now_us();
 	*capped = 0;
 	for (size_t i = 0; i < be->npaged; i++) {
 		struct upstream *u = be->paged[i];
-		if (u->lessee == NULL || !same_identity(u->lessee, c))
-			continue;
-		own++;
-		/* its own idle lease, or one of its identity's idle for a second: the oldest */
-		if (u->nops == 0 && u->state == UP_READY && (u->lessee == c || now - u->lease_used_us >= LEASE_SAME_US) &&
-		    (own_idle == NULL || u->lease_used_us < own_idle->lease_used_us))
-			own_idle = u;
-	}
-	if (own >= cap) {
-		if (own_idle == NULL) {
-			*capped = 1;
-			return NULL;
-		}
-		pick = own_idle;
-	}
-	for (size_t i = 0; i < be->npaged && pick == NULL; i++) {
-		struct upstream *u = be->paged[i];
-		if (u->state == UP_READY && u->lessee == NULL && u->nops == 0)
-			pick = u;
-	}
-	if (pick == NULL)
-		pick = own_idle;
-	if (pick == NULL) {
-		/* every connection is leased: another identity's lease idle for minutes */
-		uint64_t oldest = UINT64_MAX;
-		for (size_t i = 0; i < be->npaged; i++) {
-			struct upstream *u = be->paged[i];
-			if (u->state == UP_READY && u->nops == 0 && u->lessee != NULL &&
-			    now - u->lease_used_us >= LEASE_RECLAIM_US && u->lease_used_us < oldest) {
-				oldest = u->lease_used_us;
+		int idle = u->state == UP_READY && u->nops == 0;
+		if (u->lessee == NULL) {
+			if (idle && pick == NULL)
 				pick = u;
-			}
+		} else if (same_identity(u->lessee, c)) {
+			own++;
+			if (idle && (own_idle == NULL || u->lease_used_us < own_idle->lease_used_us))
+				own_idle = u;
+		} else if (idle && now - u->lease_used_us >= LEASE_RECLAIM_US &&
+		    (stale == NULL || u->lease_used_us < stale->lease_used_us)) {
+			stale = u;
 		}
 	}
-	if (pick == NULL)
+	if (own >= cap || pick == NULL)
+		pick = own_idle;
+	if (pick == NULL && own < cap)
+		pick = stale;
+	if (pick == NULL) {
+		*capped = own >= cap;
 		return NULL;
+	}
 	if (pick->lessee != NULL) {
 		if (pick->lessee != c)
 			log_info("paged results: lease on %s taken back from conn=%llu (idle %.1f s)", pick->name,

@@ -36,10 +36,10 @@ def check(cond, msg):
         fail(msg)
 
 
-def bound():
+def bound(dn=SVC, pw=SVCPW):
     c = w.Conn(URL, timeout=15)
-    m = c.bind(SVC, SVCPW)
-    check(m.code == 0, "bind: %r" % m)
+    m = c.bind(dn, pw)
+    check(m.code == 0, "bind as %s: %r" % (dn, m))
     return c
 
 
@@ -99,8 +99,10 @@ for i in range(POOL * 2 + 1):
     # a probe on the same connection proves the abandon was processed
     es, d = c.search(USERS, w.f_eq("uid", "dave"), ["uid"])
     check(d.code == 0 and len(es) == 1, "probe after paged abandon %d: %r" % (i, d))
-# every paged connection is free again: POOL fresh paged searches at once
-conns = [bound() for _ in range(POOL)]
+# every paged connection is free again: POOL fresh paged searches at once, by
+# two other accounts (each may hold half the pool, and neither may take a
+# lease the service account still held)
+conns = [bound("uid=%s,%s" % ("alice" if k % 2 else "bob", USERS), "Secret123") for k in range(POOL)]
 for k, x in enumerate(conns):
     es, d = x.search(USERS, ALL, ["1.1"], controls=[w.paged_control(10)])
     check(d.code == 0 and len(es) == 10 and d.paged_cookie(), "paged search %d after abandons: %r" % (k, d))

@@ -8,9 +8,9 @@ Checks:
   2. two clients paging at once, page requests interleaved, both complete;
      and two paged searches interleaved on ONE connection;
   3. as many concurrent paged searches as backend.paged_pool_size, at most
-     half of them by one account (one more: busy, naming the share); with
-     the pool full an idle lease of another account is not taken back, and
-     a new search is busy (51) until one of them finishes;
+     half of them by one account (one more takes back its own oldest idle
+     lease); with the pool full an idle lease of another account is not
+     taken back, and a new search is busy (51) until one of them finishes;
   4. abandoning a paged search (size 0 + cookie) ends it and frees its
      connection: repeated more times than the pool is large, and a new
      paged search afterwards works.
@@ -155,8 +155,9 @@ c.unbind()
 ok("two paged searches interleaved on one connection")
 
 # ---------------------------------------------------------------- 3
-# The pool is shared by identity: one account holds at most half of it, and
-# another account's idle lease is not taken back before minutes.
+# The pool is shared by identity: one account holds at most half of it (its
+# next search takes back its own oldest idle lease: the same product dropped
+# that cookie), and another account's idle lease is not taken before minutes.
 HALF = max(1, POOL // 2)
 svc = [proxy_conn() for _ in range(HALF + 1)]
 cookies = []
@@ -165,45 +166,39 @@ for i in range(HALF):
     check(code == 0 and cookie, "concurrent paged search %d: %r" % (i, svc[i].result))
     cookies.append(cookie)
 dns, cookie, code = page(svc[HALF], 10, None)
-check(code == 51 and "share of paged searches" in (svc[HALF].result.get("message") or ""),
-      "paged search %d of one account with backend.paged_pool_size=%d: expected busy (51) naming the "
-      "account's share, got %r" % (HALF + 1, POOL, svc[HALF].result))
-users = [user_conn("alice") for _ in range(POOL - HALF)] + [user_conn("bob")]
-ucookies = []
+check(code == 0 and cookie, "paged search %d of one account (its share is %d): expected its oldest lease "
+      "taken back, got %r" % (HALF + 1, HALF, svc[HALF].result))
+dns, c0, code = page(svc[0], 10, cookies[0])
+check(code == 53 and "unknown or expired paged results cookie" in (svc[0].result.get("message") or ""),
+      "the next page of the account's oldest search: expected unwillingToPerform (53), got %r" % svc[0].result)
+cookies[0] = cookie
+svc[0], svc[HALF] = svc[HALF], svc[0]
+users = [user_conn("alice") for _ in range(POOL - HALF)]
 for i in range(POOL - HALF):
     dns, cookie, code = page(users[i], 10, None)
     check(code == 0 and cookie, "alice's concurrent paged search %d: %r" % (i, users[i].result))
-    ucookies.append(cookie)
-# the pool is full; the leases have been idle for over a second; bob is a third account
+# the pool is full, every lease idle for over a second; bob is a third account
 time.sleep(1.5)
-last = users[-1]
-dns, cookie, code = page(last, 10, None)
-check(code == 51, "bob's paged search with the pool full: expected busy (51), got %r" % last.result)
+bob = user_conn("bob")
+dns, cookie, code = page(bob, 10, None)
+check(code == 51, "bob's paged search with the pool full: expected busy (51), got %r" % bob.result)
 # the others still continue: no lease was taken from another account
 for i in range(HALF):
     dns, cookies[i], code = page(svc[i], 10, cookies[i])
     check(code == 0 and cookies[i], "page 2 of the service account's search %d: %r" % (i, svc[i].result))
-# an account's own lease idle for a second is taken back for its next search (products drop cookies)
-extra = user_conn("alice")
-dns, cookie, code = page(extra, 10, None)
-check(code == 0 and cookie, "alice's search with her leases idle: expected one taken back, got %r" % extra.result)
-dns, ucookie, code = page(users[0], 10, ucookies[0])
-check(code == 53 and "unknown or expired paged results cookie" in (users[0].result.get("message") or ""),
-      "the next page of alice's oldest idle search: expected unwillingToPerform (53), got %r" % users[0].result)
-extra.unbind()
 # one finishes by closing its connection: its lease is freed
 svc[0].unbind()
 deadline = time.monotonic() + 5
 while True:
-    dns, cookie, code = page(last, 10, None)
+    dns, cookie, code = page(bob, 10, None)
     if code == 0:
         break
-    check(time.monotonic() < deadline, "lease not freed after a client closed: %r" % last.result)
+    check(time.monotonic() < deadline, "lease not freed after a client closed: %r" % bob.result)
     time.sleep(0.1)
-for x in svc[1:] + users:
+for x in svc[1:] + users + [bob]:
     x.unbind()
-ok("%d concurrent paged searches, at most %d per account; no idle lease taken by another account; "
-   "busy (51) until a lease frees" % (POOL, HALF))
+ok("%d concurrent paged searches, at most %d per account (its own oldest idle lease taken back); "
+   "no idle lease taken by another account; busy (51) until a lease frees" % (POOL, HALF))
 
 # ---------------------------------------------------------------- 4
 c = proxy_conn()
