@@ -130,13 +130,6 @@ void client_delay(struct client *c, uint64_t usec);
  */
 #define HANDLER_WAIT 1
 int bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
-void bind_finish(struct op *op, int code);
-int  bind_needs_group_check(const struct op *op);
-int  bind_group_check_start(struct op *op);
-void bind_lookup_response(struct op *lookup, struct evbuffer *in, const struct pdu_head *h);
-const char *bind_failure_diag(const struct op *op, int code);
-/* The audit reason keyword of a directory's bind result (docs/audit.md). */
-const char *bind_reason(int code);
 int search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);

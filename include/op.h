@@ -1,7 +1,8 @@
 /*
  * op.h — one client operation in flight through the proxy.
  *
- * An op is created when a request must go to the directory and is owned
+ * An op is created when a request must go to the directory, with the
+ * handler of the module that made it (struct op_handler), and is owned
  * by its client (c_link in client->ops) until op_finish() frees it.  While
  * forwarded it is also linked into its upstream (u_link in up->ops, FIFO
  * by start time, which the timeout scan relies on) and mapped by the
@@ -33,9 +34,26 @@ enum op_flags {
 };
 
 struct want;
+struct op;
+struct pdu_head;
+
+/*
+ * What an op does with its answers, set by the module that created it:
+ * bind.c (client binds, their group checks), search.c (entries scrubbed or
+ * rewritten, paged cookies), visible.c (visibility lookups), or
+ * op_forward_handler (Compare, Modify, Password Modify: forwarded as they
+ * are).  op.c itself knows no operation.
+ */
+struct op_handler {
+	/* A response for op arrived on its upstream; consumes exactly h->total bytes of in. */
+	void (*response)(struct op *op, struct evbuffer *in, const struct pdu_head *h);
+	/* op ends without an answer from the directory (unavailable, timeout, not visible). */
+	void (*fail)(struct op *op, int code, const char *diag);
+};
 
 struct op {
 	struct client *client;          /* owner; NULL for an orphaned bind */
+	const struct op_handler *handler;
 	struct upstream *up;            /* where it is in flight, or NULL */
 	uint64_t conn_id;               /* for log lines */
 	int client_msgid;
@@ -50,7 +68,6 @@ struct op {
 	struct op *parent, *child;      /* a bind and its group-check lookup (weak links both ways) */
 	int retried;                    /* sent again after its controller failed */
 	int group_ok;                   /* internal lookup: the user is in an allowed group / the entry is visible */
-	unsigned lookup_for;            /* internal lookup: the parent's request tag */
 	struct upstream *dest;          /* held until visible: the connection it must go to (a paged lease), or NULL */
 	struct share *shares[2];        /* client ops: counted in its address's and identity's shares (held) */
 	struct op_list *waitq;          /* internal lookups: the backend queue it waits in for a free slot, or NULL */
@@ -69,9 +86,9 @@ struct op {
 
 TAILQ_HEAD(op_list, op);
 
-struct op *op_new(struct client *c, int msgid, unsigned tag);
+struct op *op_new(struct client *c, int msgid, unsigned tag, const struct op_handler *handler);
 /* An internal lookup on behalf of parent (not linked to any client). */
-struct op *op_new_internal(struct op *parent, unsigned tag);
+struct op *op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handler);
 /* Frees the op: unlinks it from its client and upstream, releases its msgid. */
 void op_free(struct op *op);
 /* Frees the recycled ops at exit. */
@@ -82,13 +99,25 @@ unsigned op_response_tag(unsigned request_tag);
 unsigned op_request_tag(unsigned response_tag);
 
 /*
- * A response for op arrived on its upstream: forward it to the client
- * (re-addressed to the client's msgid), finishing the op when final.
- * in holds the message at its start; exactly h->total bytes are consumed.
+ * A response for op arrived on its upstream (in holds it at its start):
+ * its handler consumes exactly h->total bytes.
  */
 void op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h);
-
-/* Ends op with a locally made result (directory unavailable, timeout). */
+/* Ends op with a locally made result (directory unavailable, timeout): its handler's fail. */
 void op_fail(struct op *op, int code, const char *diag);
+
+/* Steps for handlers. */
+/* The resultCode of an LDAPResult-shaped response; -1 if unreadable. */
+int  op_result_code(struct evbuffer *in, const struct pdu_head *h);
+/* Forwards the response to op's client re-addressed, with the controls policy allows; drops it if the client left. */
+void op_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h);
+/* The final answer was handled: access line (and write audit), free, resume the client. */
+void op_finish(struct op *op, int code);
+/* A generic fail: access line, free, a locally made result to the client. */
+void op_reply_fail(struct op *op, int code, const char *diag);
+/* An internal lookup's fail: the operation it serves fails. */
+void op_internal_fail(struct op *op, int code, const char *diag);
+
+extern const struct op_handler op_forward_handler;
 
 #endif

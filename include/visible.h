@@ -32,7 +32,7 @@ int visible_then_send(struct client *c, struct op *op, const char *real, size_t 
 /* The answer to an op on an entry the profile does not see: noSuchObject as for a missing entry. */
 void visible_not_found(struct op *op);
 
-/* A response to the internal lookup lk (op.c routes it here). */
-void visible_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h);
+/* Whether op's noSuchObject answer must be made like visible_not_found()'s (profiles with visible groups). */
+int visible_hides_missing(const struct op *op, int code);
 
 #endif

@@ -28,6 +28,8 @@
 #include "log.h"
 #include "server.h"
 
+static const struct op_handler bind_handler, group_check_handler;
+
 /* The audit record of a bind: success, or failure with a reason keyword (docs/audit.md). */
 static void
 audit_bind(const struct client *c, int msgid, const char *name, const char *real, const struct profile *p,
@@ -92,7 +94,7 @@ refuse(struct client *c, struct request *r, int code, const char *diag, const ch
 	return 0;
 }
 
-const char *
+static const char *
 bind_reason(int code)
 {
 	switch (code) {
@@ -153,7 +155,7 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 		audit_bind(c, r->msgid, c->bound_dn, NULL, p, ROLE_SERVICE, LDAP_SUCCESS, NULL, "service account of the profile");
 		return 0;
 	}
-	struct op *op = op_new(c, r->msgid, PDU_BIND_REQ);
+	struct op *op = op_new(c, r->msgid, PDU_BIND_REQ, &bind_handler);
 	if (op == NULL || (op->bind_dn = strndup(b->dn.bv_val, b->dn.bv_len)) == NULL ||
 	    (op->bind_real = strdup(real)) == NULL) {
 		if (op != NULL)
@@ -283,7 +285,7 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
  * identity on success and let the client read again.  The op is still
  * linked; the caller frees it.
  */
-void
+static void
 bind_finish(struct op *op, int code)
 {
 	struct client *c = op->client;
@@ -336,14 +338,14 @@ in_groups(const struct profile *p, const struct berval *dn)
 	return 0;
 }
 
-int
+static int
 bind_needs_group_check(const struct op *op)
 {
 	const struct profile *p = op->bind_profile;
 	return p != NULL && op->bind_role == ROLE_USER && (p->nlogin_groups > 0 || p->nvisible_groups > 0);
 }
 
-const char *
+static const char *
 bind_failure_diag(const struct op *op, int code)
 {
 	return op->bind_profile != NULL && op->bind_profile->ad_diagnostics ? ad_diagnostic(code) : NULL;
@@ -355,11 +357,11 @@ bind_failure_diag(const struct op *op, int code)
  * profile's login (or visible) groups.  The bind op waits, detached from
  * any connection, until bind_lookup_response() finishes it.
  */
-int
+static int
 bind_group_check_start(struct op *op)
 {
 	struct client *c = op->client;
-	struct op *lk = op_new_internal(op, PDU_SEARCH_REQ);
+	struct op *lk = op_new_internal(op, PDU_SEARCH_REQ, &group_check_handler);
 	if (lk == NULL)
 		return -1;
 	unsigned char buf[DN_MAX + 128];
@@ -377,8 +379,8 @@ bind_group_check_start(struct op *op)
 	return 0;
 }
 
-void
-bind_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
+static void
+group_check_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
 {
 	if (h->op_tag == PDU_SEARCH_ENTRY) {
 		unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
@@ -431,3 +433,53 @@ bind_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *
 		client_op_done(c);
 	}
 }
+
+static const struct op_handler group_check_handler = { group_check_response, op_internal_fail };
+
+/*
+ * A bind answered by the directory: plain pass-through, or held back for
+ * the profile's group check, or answered AD-style.
+ */
+static void
+bind_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+{
+	struct client *c = op->client;
+	struct backend *be = op->up->be;
+	if (h->op_tag != PDU_BIND_RES) {
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	int code = op_result_code(in, h);
+	if (c != NULL && c->state != C_CLOSING) {
+		if (code == LDAP_SUCCESS && bind_needs_group_check(op)) {
+			evbuffer_drain(in, h->total);
+			upstream_detach(op->up, op);
+			backend_bind_dispatch(be);
+			if (bind_group_check_start(op) < 0)
+				op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the group check");
+			return;
+		}
+		if (code != LDAP_SUCCESS && bind_failure_diag(op, code) != NULL) {
+			evbuffer_drain(in, h->total);
+			upstream_detach(op->up, op);
+			backend_bind_dispatch(be);
+			/* AD answers every failed simple bind with invalidCredentials and a reason code */
+			op->deny_reason = bind_reason(code);
+			op_fail(op, LDAP_INVALID_CREDENTIALS, bind_failure_diag(op, code));
+			return;
+		}
+	}
+	bind_finish(op, code);
+	op_forward(op, in, h);
+	op_finish(op, code);
+	backend_bind_dispatch(be);
+}
+
+static void
+bind_fail(struct op *op, int code, const char *diag)
+{
+	bind_finish(op, code);
+	op_reply_fail(op, code, diag);
+}
+
+static const struct op_handler bind_handler = { bind_response, bind_fail };

@@ -1,6 +1,8 @@
 /*
- * op.c — an operation's life after it has been forwarded: responses back
- * to the client, completion, failure.  See op.h for ownership.
+ * op.c — an operation's life: creation, the generic steps its handler
+ * uses (forwarding a response re-addressed, finishing, failing), freeing.
+ * What an operation does with its answers is its handler's business
+ * (bind.c, search.c, visible.c, or op_forward_handler).  See op.h.
  */
 #include "op.h"
 
@@ -43,12 +45,13 @@ op_alloc(void)
 }
 
 struct op *
-op_new(struct client *c, int msgid, unsigned tag)
+op_new(struct client *c, int msgid, unsigned tag, const struct op_handler *handler)
 {
 	struct op *op = op_alloc();
 	if (op == NULL)
 		return NULL;
 	op->client = c;
+	op->handler = handler;
 	op->arrived_us = c->req_start_us;  /* etime counts from here, waits for capacity included */
 	op->conn_id = c->id;
 	op->client_msgid = msgid;
@@ -65,7 +68,7 @@ op_new(struct client *c, int msgid, unsigned tag)
 }
 
 struct op *
-op_new_internal(struct op *parent, unsigned tag)
+op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handler)
 {
 	struct op *op = op_alloc();
 	if (op == NULL)
@@ -74,8 +77,8 @@ op_new_internal(struct op *parent, unsigned tag)
 	op->client_msgid = parent->client_msgid;
 	op->tag = tag;
 	op->flags = OP_INTERNAL;
+	op->handler = handler;
 	op->profile = profile_hold(parent->bind_profile ? parent->bind_profile : parent->profile);
-	op->lookup_for = parent->tag;
 	op->parent = parent;
 	parent->child = op;
 	return op;
@@ -203,12 +206,8 @@ op_log(const struct op *op, int code, const char *diag)
 	}
 }
 
-/*
- * The resultCode of an LDAPResult-shaped response, read from the first
- * bytes after the envelope: [tag] len ENUMERATED.  -1 if unreadable.
- */
-static int
-response_code(struct evbuffer *in, const struct pdu_head *h)
+int
+op_result_code(struct evbuffer *in, const struct pdu_head *h)
 {
 	unsigned char b[PDU_HEAD_MAX + 16];
 	size_t want = h->prefix + 12 < h->total ? h->prefix + 12 : h->total;
@@ -224,159 +223,6 @@ response_code(struct evbuffer *in, const struct pdu_head *h)
 	for (int k = 0; k < b[i + 1]; k++)
 		code = (code << 8) | b[i + 2 + k];
 	return code;
-}
-
-/*
- * Copies a SearchResultEntry to the client without the attributes its
- * profile may not see (secrets always).  Pass 0 measures; when nothing is
- * dropped it returns 0 and the caller forwards the entry as received;
- * otherwise pass 1 writes the reduced entry and it returns 1.  -1 for a
- * malformed entry.
- */
-static int
-scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct evbuffer *out)
-{
-	BerElement *ber = op->up->ber;
-	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
-	struct berval bv = { h->total, (char *)msg };
-	struct berval dn, name;
-	ber_int_t msgid;
-	ber_len_t len;
-	char *last;
-	size_t dn_start, kept = 0, all = 0;
-
-	for (int pass = 0; pass < 2; pass++) {
-		ber_init2(ber, &bv, LBER_USE_DER);
-		if (bscan(ber, "{i{", &msgid) < 0)
-			return -1;
-		dn_start = ber_cursor(ber, h->total);
-		if (bscan(ber, "m", &dn) < 0)
-			return -1;
-		size_t dn_end = ber_cursor(ber, h->total);
-		if (pass == 1) {
-			/* the entry's controls, if any, are not forwarded (policy_response_control()) */
-			size_t body = (dn_end - dn_start) + enc_tlv_size(kept);
-			unsigned char hdr[PDU_HEAD_MAX * 2];
-			size_t n = pdu_envelope(hdr, op->client_msgid, enc_tlv_size(body));
-			unsigned char *p = hdr + n;
-			*p++ = PDU_SEARCH_ENTRY;
-			p = enc_put_len(p, body);
-			evbuffer_add(out, hdr, (size_t)(p - hdr));
-			evbuffer_add(out, msg + dn_start, dn_end - dn_start);
-			p = hdr;
-			*p++ = 0x30;
-			p = enc_put_len(p, kept);
-			evbuffer_add(out, hdr, (size_t)(p - hdr));
-		}
-		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
-		     t = ber_next_element(ber, &len, last)) {
-			size_t a_start = ber_cursor(ber, h->total);
-			if (bscan(ber, "{mx}", &name) < 0)
-				return -1;
-			size_t a_end = ber_cursor(ber, h->total);
-			if (pass == 0)
-				all += a_end - a_start;
-			if (policy_attr_secret(name.bv_val, name.bv_len) ||
-			    (op->profile && !policy_attr_allowed(op->profile, name.bv_val, name.bv_len)))
-				continue;
-			if (pass == 0)
-				kept += a_end - a_start;
-			else
-				evbuffer_add(out, msg + a_start, a_end - a_start);
-		}
-		if (bscan(ber, "}") < 0)
-			return -1;
-		if (pass == 0 && kept == all)
-			return 0;       /* nothing to drop: forward as received */
-	}
-	evbuffer_drain(in, h->total);
-	return 1;
-}
-
-/*
- * The last message of a page.  The directory's cookie stays with the
- * leased connection; the client gets aldproxy's own cookie naming the
- * lease (389-ds hands out the same cookie on every connection, so its
- * cookie cannot tell two paged searches apart).  An empty cookie ends the
- * lease.  Writes the re-addressed message to out (NULL: client gone).
- */
-static void
-paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code, struct evbuffer *out)
-{
-	struct upstream *u = op->up;
-	BerElement *ber = u->ber;
-	unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
-	struct berval bv = { h->total, (char *)msg }, oid, value, cookie = { 0, NULL };
-	ber_int_t msgid, size = 0;
-	ber_len_t len;
-	char *last;
-	size_t op_start = h->prefix, op_end = pdu_tlv_end(msg, h->total, h->prefix);
-	unsigned char ctls[1024];
-	size_t cl = 0;
-	ber_init2(ber, &bv, LBER_USE_DER);
-	if (code == LDAP_SUCCESS && op_end != 0 && bscan(ber, "{ix", &msgid) == 0 &&
-	    ber_peek_tag(ber, &len) == PDU_CONTROLS) {
-		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
-		     t = ber_next_element(ber, &len, last)) {
-			value.bv_len = 0;
-			if (bscan(ber, "{m", &oid) < 0)
-				break;
-			if (ber_peek_tag(ber, &len) == LBER_BOOLEAN && bscan(ber, "x") < 0)
-				break;
-			if (ber_peek_tag(ber, &len) == LBER_OCTETSTRING && bscan(ber, "m", &value) < 0)
-				break;
-			if (oid.bv_len == strlen(OID_PAGED_RESULTS) && memcmp(oid.bv_val, OID_PAGED_RESULTS, oid.bv_len) == 0) {
-				BerElement *inner = ber_init(&value);
-				struct berval ck;
-				if (inner != NULL && bscan(inner, "{im}", &size, &ck) == 0 && ck.bv_len > 0 &&
-				    (cookie.bv_val = malloc(ck.bv_len)) != NULL) {
-					memcpy(cookie.bv_val, ck.bv_val, ck.bv_len);
-					cookie.bv_len = ck.bv_len;
-				}
-				if (inner != NULL)
-					ber_free(inner, 1);
-			}
-		}
-	}
-	free(u->cookie);
-	u->cookie = (unsigned char *)cookie.bv_val;
-	u->cookie_len = cookie.bv_len;
-	u->lease_used_us = now_us();
-	unsigned char mine[12] = { 'A', 'L', 'D', 'P' };
-	size_t minelen = 0;
-	if (cookie.bv_len == 0) {
-		upstream_lease_release(u);
-	} else {
-		for (int k = 0; k < 4; k++) {
-			mine[4 + k] = (unsigned char)((uint32_t)u->index >> (24 - 8 * k));
-			mine[8 + k] = (unsigned char)(u->lease_gen >> (24 - 8 * k));
-		}
-		minelen = 12;
-	}
-	if (out != NULL) {
-		if (op_end == 0) {
-			evbuffer_drain(in, h->total);
-			return;
-		}
-		/* a paged search's result always carries the control (RFC 2696) */
-		cl = pdu_paged_control(ctls + 8, sizeof(ctls) - 8, 0, size, mine, minelen);
-		unsigned char *q = ctls;
-		unsigned char hdr[8];
-		unsigned char *hq = hdr;
-		*hq++ = PDU_CONTROLS;
-		hq = enc_put_len(hq, cl);
-		size_t hl = (size_t)(hq - hdr);
-		memmove(ctls + hl, ctls + 8, cl);
-		memcpy(q, hdr, hl);
-		cl += hl;
-		size_t oplen = op_end - op_start;
-		unsigned char env[PDU_HEAD_MAX];
-		size_t n = pdu_envelope(env, op->client_msgid, oplen + cl);
-		evbuffer_add(out, env, n);
-		evbuffer_add(out, msg + op_start, oplen);
-		evbuffer_add(out, ctls, cl);
-	}
-	evbuffer_drain(in, h->total);
 }
 
 /* Bytes of a TLV's tag and length octets at b (n bytes available); 0 if unreadable or indefinite. */
@@ -462,142 +308,81 @@ forward_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, s
 	evbuffer_drain(in, h->total);
 }
 
-/*
- * A bind answered by the directory: plain pass-through, or held back for
- * the profile's group check, or answered AD-style.  Returns 1 when the
- * response was consumed here.
- */
-static int
-bind_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code)
+void
+op_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 {
 	struct client *c = op->client;
-	struct backend *be = op->up->be;
-	if (c == NULL || c->state == C_CLOSING)
-		return 0;
-	if (code == LDAP_SUCCESS && bind_needs_group_check(op)) {
+	if (c == NULL || c->state == C_CLOSING) {
 		evbuffer_drain(in, h->total);
-		upstream_detach(op->up, op);
-		backend_bind_dispatch(be);
-		if (bind_group_check_start(op) < 0)
-			op_fail(op, LDAP_UNAVAILABLE, "aldproxy: no directory connection for the group check");
-		return 1;
+		return;
 	}
-	if (code != LDAP_SUCCESS && bind_failure_diag(op, code) != NULL) {
-		evbuffer_drain(in, h->total);
-		upstream_detach(op->up, op);
-		backend_bind_dispatch(be);
-		/* AD answers every failed simple bind with invalidCredentials and a reason code */
-		op->deny_reason = bind_reason(code);
-		op_fail(op, LDAP_INVALID_CREDENTIALS, bind_failure_diag(op, code));
-		return 1;
-	}
-	return 0;
+	forward_response(op, in, h, bufferevent_get_output(c->bev));
+	client_check_output(c);
 }
 
 void
-op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+op_finish(struct op *op, int code)
 {
 	struct client *c = op->client;
-	int final = h->op_tag != PDU_SEARCH_ENTRY && h->op_tag != PDU_SEARCH_REF && h->op_tag != PDU_INTERMEDIATE;
-	int code = final ? response_code(in, h) : 0;
-	int sent_entry = 1;
-
-	if (op->flags & OP_INTERNAL) {
-		if (op->lookup_for == PDU_BIND_REQ)
-			bind_lookup_response(op, in, h);
-		else
-			visible_lookup_response(op, in, h);
-		return;
-	}
-	if (h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
-		/* aldproxy chases no referrals and allows no control that streams intermediate responses */
-		evbuffer_drain(in, h->total);
-		return;
-	}
-	if (final && op->tag == PDU_BIND_REQ && bind_response(op, in, h, code))
-		return;
-	if (final && code == LDAP_NO_SUCH_OBJECT && op->tag != PDU_BIND_REQ && op->profile != NULL &&
-	    op->profile->nvisible_groups > 0 && !(op->flags & OP_PAGED)) {
-		/* a missing entry answers exactly like an invisible one (visible_not_found()): no matchedDN */
-		evbuffer_drain(in, h->total);
-		op_fail(op, LDAP_NO_SUCH_OBJECT, NULL);
-		return;
-	}
-	if (final && op->tag == PDU_BIND_REQ)
-		bind_finish(op, code);
-	if (final && (op->flags & OP_PAGED)) {
-		paged_forward(op, in, h, code, c && c->state != C_CLOSING ? bufferevent_get_output(c->bev) : NULL);
-		if (c != NULL && c->state != C_CLOSING)
-			client_check_output(c);
-	} else if (c == NULL || c->state == C_CLOSING) {
-		evbuffer_drain(in, h->total);
-	} else {
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-		int scrubbed = 0;
-		if (h->op_tag == PDU_SEARCH_ENTRY && op->want != NULL) {
-			/* the profile's view: DN, names, computed attributes; invisible entries dropped */
-			struct server *srv = c->srv;
-			unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
-			arena_reset(&srv->resp_arena);
-			int rc = rewrite_entry(op->profile, op->want, &srv->resp_arena, op->up->ber, msg, h->total,
-			    op->client_msgid, out);
-			if (rc < 0)
-				log_warn("conn=%llu msgid=%d: entry from %s could not be rewritten; dropped",
-				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
-			if (rc != 0)
-				sent_entry = 0;
-			evbuffer_drain(in, h->total);
-			scrubbed = 1;
-		} else if (h->op_tag == PDU_SEARCH_ENTRY && (op->flags & OP_SCRUB)) {
-			scrubbed = scrub_entry(op, in, h, out);
-			if (scrubbed < 0) {
-				log_warn("conn=%llu msgid=%d: malformed entry from %s dropped",
-				    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
-				evbuffer_drain(in, h->total);
-				sent_entry = 0;
-			}
-		}
-		if (scrubbed == 0)
-			forward_response(op, in, h, out);
-		client_check_output(c);
-	}
-	if (h->op_tag == PDU_SEARCH_ENTRY && sent_entry) {
-		op->nentries++;
-		if (c != NULL)
-			c->srv->stats.entries++;
-	}
-	if (final) {
-		struct backend *be = op->up->be;
-		int was_bind = op->tag == PDU_BIND_REQ;
-		op_log(op, code, NULL);
-		op_free(op);
-		if (c != NULL)
-			client_op_done(c);
-		if (was_bind)
-			backend_bind_dispatch(be);
-	}
+	op_log(op, code, NULL);
+	op_free(op);
+	if (c != NULL)
+		client_op_done(c);
 }
 
 void
-op_fail(struct op *op, int code, const char *diag)
+op_reply_fail(struct op *op, int code, const char *diag)
 {
-	if (op->flags & OP_INTERNAL) {
-		/* a failed lookup fails the bind it serves */
-		struct op *parent = op->parent;
-		op_free(op);
-		if (parent != NULL)
-			op_fail(parent, code, diag);
-		return;
-	}
 	struct client *c = op->client;
 	int msgid = op->client_msgid;
 	unsigned rtag = op_response_tag(op->tag);
-	if (op->tag == PDU_BIND_REQ)
-		bind_finish(op, code);
 	op_log(op, code, diag);
 	op_free(op);
 	if (c != NULL && c->state != C_CLOSING) {
 		client_reply(c, msgid, rtag, code, diag);
 		client_op_done(c);
 	}
+}
+
+void
+op_internal_fail(struct op *op, int code, const char *diag)
+{
+	/* a failed lookup fails the operation it serves */
+	struct op *parent = op->parent;
+	op_free(op);
+	if (parent != NULL)
+		op_fail(parent, code, diag);
+}
+
+/* Compare, Modify, Password Modify: one answer, forwarded as it is. */
+static void
+forward_one(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+{
+	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
+		/* aldproxy allows no control that streams intermediate responses */
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	int code = op_result_code(in, h);
+	if (visible_hides_missing(op, code)) {
+		evbuffer_drain(in, h->total);
+		op_fail(op, LDAP_NO_SUCH_OBJECT, NULL);
+		return;
+	}
+	op_forward(op, in, h);
+	op_finish(op, code);
+}
+
+const struct op_handler op_forward_handler = { forward_one, op_reply_fail };
+
+void
+op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+{
+	op->handler->response(op, in, h);
+}
+
+void
+op_fail(struct op *op, int code, const char *diag)
+{
+	op->handler->fail(op, code, diag);
 }

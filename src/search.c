@@ -24,6 +24,7 @@
 #include "request.h"
 #include "policy.h"
 #include "pdu.h"
+#include "search_result.h"
 #include "server.h"
 #include "rewrite.h"
 #include "upstream.h"
@@ -469,188 +470,244 @@ bulk_limit(const struct config *cfg)
 	return cfg->max_bulk_searches > 0 ? cfg->max_bulk_searches : cfg->pool_size * 2 > 2 ? cfg->pool_size * 2 : 2;
 }
 
-int
-search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+/* What the directory gets in place of the client's SearchRequest. */
+enum search_body {
+	BODY_AS_RECEIVED,       /* the protocolOp as received */
+	BODY_NEW_ATTRS,         /* as received up to the filter, then the allowlisted attribute list */
+	BODY_REWRITTEN,         /* re-encoded by rewrite.c (virtual tree, maps, computed attributes) */
+};
+
+/* One search on its way to the directory, step by step (search_handle()). */
+struct search_plan {
+	struct fnode *tree;                     /* the decoded filter (arena) */
+	enum search_body body;
+	struct berval rewritten;                /* BODY_REWRITTEN (arena) */
+	unsigned char attrs[ATTRS_BUF + 8];     /* BODY_NEW_ATTRS */
+	size_t attrs_len;
+	struct want *want;                      /* the client's view of a rewritten search; owned until the op takes it */
+	int bulk;                               /* may return much: counted for fairness */
+	struct upstream *u;                     /* where it goes */
+	unsigned flags;                         /* OP_* for the op */
+	unsigned char pctl[1100];               /* aldproxy's paged-results control for the directory */
+	struct berval pctl_bv;
+};
+
+/* A step's outcome: go on, answered (and done), or wait for capacity (HANDLER_WAIT). */
+enum { STEP_GO = -1, STEP_ANSWERED = 0, STEP_WAIT = HANDLER_WAIT };
+
+/* The rootDSE (base "", scope base): aldproxy answers it, under the same rules for controls and names. */
+static int
+rootdse_request(struct client *c, struct request *r)
 {
 	struct req_search *s = &r->u.search;
-	char diag[400];
-	int code, denied;
 	struct fnode *tree = NULL;
-	(void)buf;
-	(void)len;
-
-	if (s->base.bv_len == 0 && s->scope == LDAP_SCOPE_BASE) {
-		/* aldproxy answers it, under the same rules for controls and attribute names */
-		arena_reset(&c->srv->arena);
-		if ((code = policy_controls(PDU_SEARCH_REQ, &r->ctrls, r->ctrls.verdict, diag, sizeof(diag))) != LDAP_SUCCESS ||
-		    (code = policy_attrlist_check(s->attrs, s->nattrs, diag, sizeof(diag))) != LDAP_SUCCESS ||
-		    (code = filter_decode(&c->srv->arena, &s->filter, &tree) < 0 ? LDAP_PROTOCOL_ERROR :
-		    policy_filter_wellformed(tree, diag, sizeof(diag))) != LDAP_SUCCESS) {
-			if (code == LDAP_PROTOCOL_ERROR && tree == NULL)
-				snprintf(diag, sizeof(diag), "aldproxy: malformed search filter");
-			client_result(c, r->msgid, PDU_SEARCH_DONE, code, diag);
-			return 0;
-		}
-		rootdse_send(c, r);
+	char diag[400];
+	int code;
+	arena_reset(&c->srv->arena);
+	if ((code = policy_controls(PDU_SEARCH_REQ, &r->ctrls, r->ctrls.verdict, diag, sizeof(diag))) != LDAP_SUCCESS ||
+	    (code = policy_attrlist_check(s->attrs, s->nattrs, diag, sizeof(diag))) != LDAP_SUCCESS ||
+	    (code = filter_decode(&c->srv->arena, &s->filter, &tree) < 0 ? LDAP_PROTOCOL_ERROR :
+	    policy_filter_wellformed(tree, diag, sizeof(diag))) != LDAP_SUCCESS) {
+		if (code == LDAP_PROTOCOL_ERROR && tree == NULL)
+			snprintf(diag, sizeof(diag), "aldproxy: malformed search filter");
+		client_result(c, r->msgid, PDU_SEARCH_DONE, code, diag);
 		return 0;
 	}
+	rootdse_send(c, r);
+	return 0;
+}
+
+/* Step 1: bound, the profile's visible users known, the policy satisfied, a bulk slot free. */
+static int
+search_admit(struct client *c, struct request *r, struct search_plan *sp)
+{
+	char diag[400];
+	int code, denied;
 	if (c->bound_dn == NULL || c->profile == NULL) {
 		client_deny(c, r->msgid, PDU_SEARCH_DONE, LDAP_INSUFFICIENT_ACCESS,
 		    "aldproxy: bind first; only the rootDSE may be read without a bind");
-		return 0;
+		return STEP_ANSWERED;
 	}
 	/* a profile with visible groups needs its visible users read once (visset.h): wait up to 5 s */
 	const struct visset *vis = c->profile->vis;
 	if (vis != NULL && !visset_ready(vis) && backend_ready_count(c->srv->backend, UP_SHARED) > 0 &&
 	    now_us() - c->req_start_us < 5000000)
-		return HANDLER_WAIT;
-	if ((code = search_policy(c, r, &tree, diag, sizeof(diag), &denied)) != LDAP_SUCCESS) {
+		return STEP_WAIT;
+	if ((code = search_policy(c, r, &sp->tree, diag, sizeof(diag), &denied)) != LDAP_SUCCESS) {
 		(denied ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
-		return 0;
+		return STEP_ANSWERED;
 	}
 	/* fairness: searches that may return much wait for a slot; small ones never wait for them */
 	const struct config *cfg = c->srv->cfg;
 	struct backend *be = c->srv->backend;
-	int bulk = request_control(r, OID_PAGED_RESULTS) == NULL && search_is_bulk(s, tree);
-	if (bulk && ((long)be->bulk >= bulk_limit(cfg) || (long)c->nbulk >= cfg->max_bulk_searches_per_client) &&
+	sp->bulk = request_control(r, OID_PAGED_RESULTS) == NULL && search_is_bulk(&r->u.search, sp->tree);
+	if (sp->bulk && ((long)be->bulk >= bulk_limit(cfg) || (long)c->nbulk >= cfg->max_bulk_searches_per_client) &&
 	    backend_ready_count(be, UP_SHARED) > 0)
-		return HANDLER_WAIT;
+		return STEP_WAIT;
+	return STEP_GO;
+}
 
-	unsigned char attrs[ATTRS_BUF + 8];
-	size_t attrs_len = 0;
-	struct want *want = NULL;
-	struct berval rewritten = { 0, NULL };
-	int rw;
+/* Step 2: what the directory is asked: the profile's rewrite, or the allowlisted attributes. */
+static int
+search_body(struct client *c, struct request *r, struct search_plan *sp)
+{
+	char diag[400];
 	if (rewrite_active(c->profile)) {
-		int rc = rewrite_search(c, r, tree, &rewritten, &want, diag, sizeof(diag));
+		int rc = rewrite_search(c, r, sp->tree, &sp->rewritten, &sp->want, diag, sizeof(diag));
 		if (rc != LDAP_SUCCESS) {
 			client_result(c, r->msgid, PDU_SEARCH_DONE, rc, diag);
-			return 0;
+			return STEP_ANSWERED;
 		}
-		rw = 2;
-	} else {
-		rw = allowlist_attrs(c->profile, s, attrs, &attrs_len);
+		sp->body = BODY_REWRITTEN;
+		return STEP_GO;
 	}
-	if (rw < 0) {
-		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
-		    "aldproxy: too many attributes requested");
-		return 0;
+	int rc = allowlist_attrs(c->profile, &r->u.search, sp->attrs, &sp->attrs_len);
+	if (rc < 0) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: too many attributes requested");
+		return STEP_ANSWERED;
 	}
+	sp->body = rc == 1 ? BODY_NEW_ATTRS : BODY_AS_RECEIVED;
+	return STEP_GO;
+}
 
-	/* where it goes: a shared connection, or a leased one for paged results */
-	const struct req_control *paged = request_control(r, OID_PAGED_RESULTS);
-	unsigned char pctl[1100];
-	struct berval pctl_bv = { 0, NULL };
-	struct upstream *u;
-	unsigned flags = OP_SCRUB;     /* every entry is checked for secrets on the way back */
-	if (paged != NULL) {
-		struct berval cookie = { 0, NULL };
-		ber_int_t size;
-		BerElement *pb = paged->value.bv_val ? ber_init((struct berval *)&paged->value) : NULL;
-		ber_len_t rest = 1;
-		int ok = pb != NULL && bscan(pb, "{im}", &size, &cookie) == 0 && size >= 0 &&
-		    ber_get_option(pb, LBER_OPT_REMAINING_BYTES, &rest) == LBER_OPT_SUCCESS && rest == 0;
-		if (!ok) {
-			if (pb)
-				ber_free(pb, 1);
-			free(want);
-			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR,
-			    "aldproxy: malformed paged results control");
-			return 0;
-		}
-		int capped = 0;
-		if (cookie.bv_len == 0)
-			u = backend_lease(c->srv->backend, c, &capped);
+/* Step 3, paged results: the lease the cookie names, or a new one; aldproxy's control for the directory. */
+static int
+search_paged_lease(struct client *c, struct request *r, const struct req_control *paged, struct search_plan *sp)
+{
+	struct backend *be = c->srv->backend;
+	struct berval cookie = { 0, NULL };
+	ber_int_t size;
+	BerElement *pb = paged->value.bv_val ? ber_init((struct berval *)&paged->value) : NULL;
+	ber_len_t rest = 1;
+	int ok = pb != NULL && bscan(pb, "{im}", &size, &cookie) == 0 && size >= 0 &&
+	    ber_get_option(pb, LBER_OPT_REMAINING_BYTES, &rest) == LBER_OPT_SUCCESS && rest == 0;
+	if (!ok) {
+		if (pb)
+			ber_free(pb, 1);
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_PROTOCOL_ERROR, "aldproxy: malformed paged results control");
+		return STEP_ANSWERED;
+	}
+	int capped = 0, fresh = cookie.bv_len == 0;
+	struct upstream *u = fresh ? backend_lease(be, c, &capped) : backend_leased(be, c, cookie.bv_val, cookie.bv_len);
+	ber_free(pb, 1);
+	if (u == NULL) {
+		unsigned ready = backend_ready_count(be, UP_PAGED);
+		if (fresh && capped)
+			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_BUSY,
+			    "aldproxy: this account already runs its share of paged searches (half of "
+			    "backend.paged_pool_size); finish or abandon one, then retry");
+		else if (fresh)
+			client_result(c, r->msgid, PDU_SEARCH_DONE, ready ? LDAP_BUSY : LDAP_UNAVAILABLE, ready ?
+			    "aldproxy: all paged-results connections are in use (backend.paged_pool_size); retry" :
+			    "aldproxy: no directory server is available");
 		else
-			u = backend_leased(c->srv->backend, c, cookie.bv_val, cookie.bv_len);
-		int fresh = cookie.bv_len == 0;
-		ber_free(pb, 1);
-		if (u == NULL) {
-			free(want);
-			if (fresh && capped)
-				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_BUSY,
-				    "aldproxy: this account already runs its share of paged searches (half of "
-				    "backend.paged_pool_size); finish or abandon one, then retry");
-			else if (fresh)
-				client_result(c, r->msgid, PDU_SEARCH_DONE, backend_ready_count(c->srv->backend, UP_PAGED) ?
-				    LDAP_BUSY : LDAP_UNAVAILABLE,
-				    backend_ready_count(c->srv->backend, UP_PAGED) ?
-				    "aldproxy: all paged-results connections are in use (backend.paged_pool_size); retry" :
-				    "aldproxy: no directory server is available");
-			else
-				client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
-				    "aldproxy: unknown or expired paged results cookie");
-			return 0;
-		}
-		if (u->nops > 0) {
-			free(want);
 			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
-			    "aldproxy: the previous page of this search is still in progress");
-			return 0;
-		}
-		/* the directory gets its own cookie back (kept with the lease); the control is aldproxy's own */
-		size_t pl = pdu_paged_control(pctl, sizeof(pctl), paged->critical, size, fresh ? (const void *)"" : u->cookie,
-		    fresh ? 0 : u->cookie_len);
-		if (pl == (size_t)-1) {
-			free(want);
-			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
-			    "aldproxy: the directory's paged results cookie is too large");
-			return 0;
-		}
-		pctl_bv.bv_val = (char *)pctl;
-		pctl_bv.bv_len = pl;
-		flags |= OP_PAGED;
-	} else if ((u = bulk ? backend_pick_bulk(be) : backend_pick(be)) == NULL) {
-		free(want);
-		if (backend_saturated(c->srv->backend))
-			return HANDLER_WAIT;
-		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
-		return 0;
+			    "aldproxy: unknown or expired paged results cookie");
+		return STEP_ANSWERED;
 	}
+	if (u->nops > 0) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNWILLING_TO_PERFORM,
+		    "aldproxy: the previous page of this search is still in progress");
+		return STEP_ANSWERED;
+	}
+	/* the directory gets its own cookie back (kept with the lease); the control is aldproxy's own */
+	size_t pl = pdu_paged_control(sp->pctl, sizeof(sp->pctl), paged->critical, size,
+	    fresh ? (const void *)"" : u->cookie, fresh ? 0 : u->cookie_len);
+	if (pl == (size_t)-1) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED,
+		    "aldproxy: the directory's paged results cookie is too large");
+		return STEP_ANSWERED;
+	}
+	sp->pctl_bv.bv_val = (char *)sp->pctl;
+	sp->pctl_bv.bv_len = pl;
+	sp->flags |= OP_PAGED;
+	sp->u = u;
+	return STEP_GO;
+}
 
-	struct op *op = op_new(c, r->msgid, PDU_SEARCH_REQ);
+/* Step 3: where it goes: a leased connection for paged results, else a shared one. */
+static int
+search_destination(struct client *c, struct request *r, struct search_plan *sp)
+{
+	struct backend *be = c->srv->backend;
+	const struct req_control *paged = request_control(r, OID_PAGED_RESULTS);
+	sp->flags = OP_SCRUB;   /* every entry is checked for secrets on the way back */
+	if (paged != NULL)
+		return search_paged_lease(c, r, paged, sp);
+	if ((sp->u = sp->bulk ? backend_pick_bulk(be) : backend_pick(be)) != NULL)
+		return STEP_GO;
+	if (backend_saturated(be))
+		return STEP_WAIT;
+	client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, "aldproxy: no directory server is available");
+	return STEP_ANSWERED;
+}
+
+/* Step 4: the op, and the request's bytes as parts; then forward_ctl() sends it. */
+static int
+search_send(struct client *c, struct request *r, struct search_plan *sp)
+{
+	struct backend *be = c->srv->backend;
+	struct op *op = op_new(c, r->msgid, PDU_SEARCH_REQ, &search_handler);
 	if (op == NULL) {
-		free(want);
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_OTHER, "aldproxy: out of memory");
-		return 0;
+		return STEP_ANSWERED;
 	}
 	c->srv->stats.searches++;
-	op->flags = flags;
-	if (bulk) {
+	op->flags = sp->flags;
+	if (sp->bulk) {
 		op->flags |= OP_BULK;
 		c->nbulk++;
 		be->bulk++;
 	}
-	op->want = want;        /* the op owns it now */
+	op->want = sp->want;    /* the op owns it now */
+	sp->want = NULL;
 	struct evbuffer_iovec parts[3];
 	unsigned char tag_hdr[PDU_HEAD_MAX];
-	int nparts;
-	if (rw == 2) {
-		parts[0].iov_base = rewritten.bv_val;
-		parts[0].iov_len = rewritten.bv_len;
-		nparts = 1;
-	} else if (rw == 0) {
-		parts[0].iov_base = r->op.bv_val;
-		parts[0].iov_len = r->op.bv_len;
-		nparts = 1;
-	} else {
+	int nparts = 1;
+	switch (sp->body) {
+	case BODY_REWRITTEN:
+		parts[0] = (struct evbuffer_iovec){ sp->rewritten.bv_val, sp->rewritten.bv_len };
+		break;
+	case BODY_AS_RECEIVED:
+		parts[0] = (struct evbuffer_iovec){ r->op.bv_val, r->op.bv_len };
+		break;
+	case BODY_NEW_ATTRS: {
 		/* [APPLICATION 3] header, then base..filter as received, then the new list */
 		const unsigned char *op_start = (const unsigned char *)r->op.bv_val;
 		size_t hdr = (op_start[1] < 0x80) ? 2 : 2 + (size_t)(op_start[1] & 0x7f);
 		const unsigned char *mid = op_start + hdr;
-		size_t mid_len = (size_t)((const unsigned char *)s->attrs_raw.bv_val - mid);
+		size_t mid_len = (size_t)((const unsigned char *)r->u.search.attrs_raw.bv_val - mid);
 		unsigned char *p = tag_hdr;
 		*p++ = PDU_SEARCH_REQ;
-		p = enc_put_len(p, mid_len + attrs_len);
-		parts[0].iov_base = tag_hdr;
-		parts[0].iov_len = (size_t)(p - tag_hdr);
-		parts[1].iov_base = (void *)mid;
-		parts[1].iov_len = mid_len;
-		parts[2].iov_base = attrs;
-		parts[2].iov_len = attrs_len;
+		p = enc_put_len(p, mid_len + sp->attrs_len);
+		parts[0] = (struct evbuffer_iovec){ tag_hdr, (size_t)(p - tag_hdr) };
+		parts[1] = (struct evbuffer_iovec){ (void *)mid, mid_len };
+		parts[2] = (struct evbuffer_iovec){ sp->attrs, sp->attrs_len };
 		nparts = 3;
+		break;
 	}
-	return forward_ctl(c, r, op, u, parts, nparts, pctl_bv.bv_len ? &pctl_bv : NULL);
+	}
+	return forward_ctl(c, r, op, sp->u, parts, nparts, sp->pctl_bv.bv_len ? &sp->pctl_bv : NULL);
+}
+
+int
+search_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	if (r->u.search.base.bv_len == 0 && r->u.search.scope == LDAP_SCOPE_BASE)
+		return rootdse_request(c, r);
+	struct search_plan sp;
+	sp.tree = NULL;
+	sp.want = NULL;
+	sp.bulk = 0;
+	sp.pctl_bv = (struct berval){ 0, NULL };
+	int rc;
+	if ((rc = search_admit(c, r, &sp)) == STEP_GO && (rc = search_body(c, r, &sp)) == STEP_GO &&
+	    (rc = search_destination(c, r, &sp)) == STEP_GO)
+		return search_send(c, r, &sp);
+	free(sp.want);
+	return rc;
 }
 
 int
@@ -731,7 +788,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		part.iov_base = buf;
 		part.iov_len = (size_t)(q - buf);
 	}
-	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ);
+	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ, &op_forward_handler);
 	if (op == NULL) {
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;

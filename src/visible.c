@@ -20,6 +20,8 @@
 #include "server.h"
 #include "upstream.h"
 
+static const struct op_handler lookup_handler;
+
 static const char *
 operation_name(unsigned tag)
 {
@@ -108,7 +110,7 @@ visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, 
 	unsigned char *fb = arena_alloc(a, 16384), *req = arena_alloc(a, 16384 + DN_MAX + 64);
 	size_t fl = f && fb ? filter_encode(f, fb, 16384) : 0;
 	size_t ql = fl && req ? pdu_base_search(req, 16384 + DN_MAX + 64, real, rl, fb, fl, "1.1") : 0;
-	struct op *lk = ql > 0 ? op_new_internal(op, PDU_SEARCH_REQ) : NULL;
+	struct op *lk = ql > 0 ? op_new_internal(op, PDU_SEARCH_REQ, &lookup_handler) : NULL;
 	if (lk == NULL) {
 		op_fail(op, LDAP_OTHER, "aldproxy: cannot check the entry's visibility");
 		return 0;
@@ -122,8 +124,8 @@ visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, 
 	return 0;
 }
 
-void
-visible_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
+static void
+lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_head *h)
 {
 	if (h->op_tag == PDU_SEARCH_ENTRY)
 		lk->group_ok = 1;
@@ -140,4 +142,13 @@ visible_lookup_response(struct op *lk, struct evbuffer *in, const struct pdu_hea
 		visible_not_found(parent);
 	else
 		send_held(parent, be);
+}
+
+static const struct op_handler lookup_handler = { lookup_response, op_internal_fail };
+
+int
+visible_hides_missing(const struct op *op, int code)
+{
+	/* a missing entry answers exactly like an invisible one (visible_not_found()): no matchedDN */
+	return code == LDAP_NO_SUCH_OBJECT && op->profile != NULL && op->profile->nvisible_groups > 0;
 }
