@@ -1,8 +1,10 @@
 /*
  * profile.h — per-product profiles (one YAML file each in profiles_dir).
  *
- * A profile_set owns every profile in it and is immutable once loaded, so
- * clients may hold plain pointers to profiles for as long as the set lives.
+ * A profile is immutable once loaded (profile_load.c) and refcounted: the
+ * set holds one reference, each client and op using it another
+ * (profile_hold/profile_release), so a reload can swap the set while old
+ * profiles live on until their last user releases them.
  * A profile says who selects it (service accounts, dedicated listeners),
  * which end users may bind, the tree the product sees (a virtual suffix
  * mapped onto ALD Pro's), how attributes and object classes are renamed,
@@ -80,8 +82,18 @@ struct default_attr {
 	char *when_class;           /* default person */
 };
 
+/*
+ * A profile's references, apart from the profile so that holders of a
+ * const (immutable) profile can count without casting: the set's, plus one
+ * per client and op using it; the last release frees self.
+ */
+struct profile_ref {
+	unsigned n;
+	struct profile *self;
+};
+
 struct profile {
-	int refs;                   /* the set's reference plus one per client and op using it */
+	struct profile_ref *ref;    /* owned */
 	char *name;
 	int name_line;
 	char *description;
@@ -153,7 +165,7 @@ struct profile_set {
 	size_t n;
 };
 
-/* cfg (may be NULL) is checked for listeners that clash with the profiles' own. */
+/* Loads every *.yaml of dir (profile_load.c); cfg (may be NULL) is checked for listeners that clash with the profiles' own. */
 int  profile_set_load(const char *dir, const struct config *cfg, struct profile_set **out, char *err, size_t errlen);
 /* Drops the set's references: profiles still used by clients or ops live on until released. */
 void profile_set_free(struct profile_set *set);
