@@ -72,6 +72,23 @@ struct request {
 };
 
 /*
+ * Every request aldproxy accepts, in one list: its protocolOp tag, its
+ * decoder (request.c) and its handler (client.c's dispatch table).  A tag
+ * not listed is a protocol error.
+ */
+#define REQUEST_OPS(X)                                          \
+	X(PDU_BIND_REQ, decode_bind, bind_handle)               \
+	X(PDU_SEARCH_REQ, decode_search_op, search_handle)      \
+	X(PDU_COMPARE_REQ, decode_compare, compare_handle)      \
+	X(PDU_EXT_REQ, decode_ext, extop_handle)                \
+	X(PDU_ABANDON_REQ, decode_abandon, abandon_handle)      \
+	X(PDU_UNBIND_REQ, decode_unbind, unbind_handle)         \
+	X(PDU_ADD_REQ, decode_update, write_handle)             \
+	X(PDU_DEL_REQ, decode_update, write_handle)             \
+	X(PDU_MODIFY_REQ, decode_update, modify_handle)         \
+	X(PDU_MODDN_REQ, decode_update, write_handle)
+
+/*
  * Returns 0, or -1 with *why set to a static description when the message
  * is malformed (the caller answers with a Notice of Disconnection,
  * RFC 4511 section 4.1.1).  Write requests decode their envelope only.

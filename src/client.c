@@ -662,20 +662,14 @@ write_handle(struct client *c, struct request *r, unsigned char *buf, size_t len
 
 typedef int (*handler_fn)(struct client *, struct request *, unsigned char *, size_t);
 
+/* The handler of every request REQUEST_OPS (request.h) lists: the decoder accepted no other tag. */
 static const struct {
 	unsigned tag;
 	handler_fn fn;
 } handlers[] = {
-	{ PDU_BIND_REQ, bind_handle },
-	{ PDU_SEARCH_REQ, search_handle },
-	{ PDU_COMPARE_REQ, compare_handle },
-	{ PDU_EXT_REQ, extop_handle },
-	{ PDU_ABANDON_REQ, abandon_handle },
-	{ PDU_UNBIND_REQ, unbind_handle },
-	{ PDU_ADD_REQ, write_handle },
-	{ PDU_DEL_REQ, write_handle },
-	{ PDU_MODIFY_REQ, modify_handle },
-	{ PDU_MODDN_REQ, write_handle },
+#define HANDLER(tag, decode, handle) { tag, handle },
+	REQUEST_OPS(HANDLER)
+#undef HANDLER
 };
 
 static void

@@ -222,6 +222,152 @@ decode_search(BerElement *ber, const unsigned char *buf, size_t len, size_t opst
 	return 0;
 }
 
+/* Each request decoder reads the protocolOp at the decoder's cursor into r. */
+
+static int
+decode_bind(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r, const char **why)
+{
+	struct req_bind *b = &r->u.bind;
+	ber_int_t version;
+	ber_len_t blen;
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	memset(b, 0, sizeof(*b));
+	if (bscan(ber, "{") < 0 || !is_int(ber) || bscan(ber, "i", &version) < 0 ||
+	    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &b->dn) < 0) {
+		*why = "malformed bind request";
+		return -1;
+	}
+	b->version = version;
+	b->auth_tag = (unsigned)ber_peek_tag(ber, &blen);
+	if (b->auth_tag == 0x80) {
+		if (bscan(ber, "m}", &b->cred) < 0) {
+			*why = "malformed simple credentials";
+			return -1;
+		}
+	} else if (b->auth_tag == 0xa3) {
+		if (bscan(ber, "{m", &b->mech) < 0 ||
+		    (ber_peek_tag(ber, &blen) == LBER_OCTETSTRING && bscan(ber, "m", &b->cred) < 0) ||
+		    bscan(ber, "}}") < 0) {
+			*why = "malformed SASL credentials";
+			return -1;
+		}
+	} else if (bscan(ber, "x}") < 0) {
+		/* an unknown authentication choice: RFC 4511 4.2 leaves it to the
+		 * handler to answer authMethodNotSupported */
+		*why = "malformed bind request";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+decode_search_op(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
+    const char **why)
+{
+	return decode_search(ber, buf, len, opstart, &r->u.search, why);
+}
+
+static int
+decode_compare(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
+    const char **why)
+{
+	struct req_compare *c = &r->u.compare;
+	(void)opstart;
+	if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->dn) < 0 ||
+	    !is_tag(ber, LBER_SEQUENCE)) {
+		*why = "malformed compare request";
+		return -1;
+	}
+	/* the AttributeValueAssertion ends where its length says (the request is forwarded as received) */
+	size_t avastart = ber_cursor(ber, len);
+	if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->attr) < 0 ||
+	    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->value) < 0 ||
+	    ber_cursor(ber, len) != pdu_tlv_end(buf, len, avastart)) {
+		*why = "malformed compare request";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+decode_ext(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r, const char **why)
+{
+	struct req_ext *e = &r->u.ext;
+	ber_len_t blen;
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	memset(e, 0, sizeof(*e));
+	if (bscan(ber, "{") < 0 || !is_tag(ber, 0x80) || bscan(ber, "m", &e->oid) < 0 ||
+	    (ber_peek_tag(ber, &blen) == 0x81 && bscan(ber, "m", &e->value) < 0) || bscan(ber, "}") < 0) {
+		*why = "malformed extended request";
+		return -1;
+	}
+	return 0;
+}
+
+static int
+decode_abandon(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
+    const char **why)
+{
+	ber_int_t id;
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	if (bscan(ber, "i", &id) < 0) {
+		*why = "malformed abandon request";
+		return -1;
+	}
+	r->u.abandon_msgid = id;
+	return 0;
+}
+
+static int
+decode_unbind(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
+    const char **why)
+{
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	(void)r;
+	if (bscan(ber, "n") < 0) {
+		*why = "malformed unbind request";
+		return -1;
+	}
+	return 0;
+}
+
+/* Add, Delete, Modify, ModifyDN: the envelope only (their handlers read what they need). */
+static int
+decode_update(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
+    const char **why)
+{
+	struct berval skip;
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	(void)r;
+	if (ber_skip_element(ber, &skip) == LBER_DEFAULT) {
+		*why = "malformed update request";
+		return -1;
+	}
+	return 0;
+}
+
+typedef int (*decode_fn)(BerElement *, const unsigned char *, size_t, size_t, struct request *, const char **);
+
+/* The decoder of every request REQUEST_OPS (request.h) lists; any other tag is refused. */
+static const struct {
+	unsigned tag;
+	decode_fn fn;
+} decoders[] = {
+#define DECODER(tag, decode, handle) { tag, decode },
+	REQUEST_OPS(DECODER)
+#undef DECODER
+};
+
 int
 request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct request *r, const char **why)
 {
@@ -235,114 +381,16 @@ request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct req
 	r->msgid = msgid;
 	r->tag = (unsigned)ber_peek_tag(ber, &blen);
 	size_t opstart = ber_cursor(ber, len);
-	switch (r->tag) {
-	case PDU_BIND_REQ: {
-		struct req_bind *b = &r->u.bind;
-		ber_int_t version;
-		memset(b, 0, sizeof(*b));
-		if (bscan(ber, "{") < 0 || !is_int(ber) || bscan(ber, "i", &version) < 0 ||
-		    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &b->dn) < 0) {
-			*why = "malformed bind request";
-			return -1;
-		}
-		b->version = version;
-		b->auth_tag = (unsigned)ber_peek_tag(ber, &blen);
-		if (b->auth_tag == 0x80) {
-			if (bscan(ber, "m}", &b->cred) < 0) {
-				*why = "malformed simple credentials";
-				return -1;
-			}
-		} else if (b->auth_tag == 0xa3) {
-			if (bscan(ber, "{m", &b->mech) < 0) {
-				*why = "malformed SASL credentials";
-				return -1;
-			}
-			if (ber_peek_tag(ber, &blen) == LBER_OCTETSTRING && bscan(ber, "m", &b->cred) < 0) {
-				*why = "malformed SASL credentials";
-				return -1;
-			}
-			if (bscan(ber, "}}") < 0) {
-				*why = "malformed SASL credentials";
-				return -1;
-			}
-		} else {
-			/* Unknown authentication choice: RFC 4511 4.2 leaves it to
-			 * the handler to answer authMethodNotSupported. */
-			if (bscan(ber, "x}") < 0) {
-				*why = "malformed bind request";
-				return -1;
-			}
-		}
-		break;
-	}
-	case PDU_SEARCH_REQ:
-		if (decode_search(ber, buf, len, opstart, &r->u.search, why) < 0)
-			return -1;
-		break;
-	case PDU_COMPARE_REQ: {
-		struct req_compare *c = &r->u.compare;
-		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->dn) < 0 ||
-		    !is_tag(ber, LBER_SEQUENCE)) {
-			*why = "malformed compare request";
-			return -1;
-		}
-		/* the AttributeValueAssertion ends where its length says (the request is forwarded as received) */
-		size_t avastart = ber_cursor(ber, len);
-		if (bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->attr) < 0 ||
-		    !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &c->value) < 0 ||
-		    ber_cursor(ber, len) != pdu_tlv_end(buf, len, avastart)) {
-			*why = "malformed compare request";
-			return -1;
-		}
-		break;
-	}
-	case PDU_EXT_REQ: {
-		struct req_ext *e = &r->u.ext;
-		memset(e, 0, sizeof(*e));
-		if (bscan(ber, "{") < 0 || !is_tag(ber, 0x80) || bscan(ber, "m", &e->oid) < 0) {
-			*why = "malformed extended request";
-			return -1;
-		}
-		if (ber_peek_tag(ber, &blen) == 0x81 && bscan(ber, "m", &e->value) < 0) {
-			*why = "malformed extended request";
-			return -1;
-		}
-		if (bscan(ber, "}") < 0) {
-			*why = "malformed extended request";
-			return -1;
-		}
-		break;
-	}
-	case PDU_ABANDON_REQ: {
-		ber_int_t id;
-		if (bscan(ber, "i", &id) < 0) {
-			*why = "malformed abandon request";
-			return -1;
-		}
-		r->u.abandon_msgid = id;
-		break;
-	}
-	case PDU_UNBIND_REQ:
-		if (bscan(ber, "n") < 0) {
-			*why = "malformed unbind request";
-			return -1;
-		}
-		break;
-	case PDU_ADD_REQ:
-	case PDU_DEL_REQ:
-	case PDU_MODIFY_REQ:
-	case PDU_MODDN_REQ: {
-		struct berval skip;
-		if (ber_skip_element(ber, &skip) == LBER_DEFAULT) {
-			*why = "malformed update request";
-			return -1;
-		}
-		break;
-	}
-	default:
+	decode_fn fn = NULL;
+	for (size_t i = 0; i < sizeof(decoders) / sizeof(decoders[0]); i++)
+		if (decoders[i].tag == r->tag)
+			fn = decoders[i].fn;
+	if (fn == NULL) {
 		*why = "unknown protocolOp";
 		return -1;
 	}
+	if (fn(ber, buf, len, opstart, r, why) < 0)
+		return -1;
 	/* the protocolOp must end exactly where its length says */
 	size_t opend = pdu_tlv_end(buf, len, opstart);
 	if (opend == 0 || ber_cursor(ber, len) != opend) {
