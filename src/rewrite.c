@@ -867,26 +867,37 @@ same_type(const char *a, size_t al, const char *b, size_t bl)
 	return ca != NULL && cb != NULL && strcmp(ca, cb) == 0;
 }
 
-int
-rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, BerElement *ber,
-    const unsigned char *msg, size_t len, int msgid, struct evbuffer *out)
+/* An entry as the directory sent it, and the one the client gets, being built (rewrite_entry()). */
+struct entry_in {
+	struct berval dn;
+	struct eattr *e;            /* the directory's attributes */
+	size_t ne;
+};
+struct entry_out {
+	char vdn[DN_MAX];           /* the DN in the product's tree */
+	int vdl;
+	struct oattr *o;            /* the attributes the client gets */
+	size_t no;
+};
+
+/* Step 1: the entry's DN and attributes, values pointing into msg.  -1 if malformed or too large. */
+static int
+entry_read(struct arena *a, BerElement *ber, const unsigned char *msg, size_t len, struct entry_in *in)
 {
-	struct berval bv = { len, (char *)msg }, dn;
+	struct berval bv = { len, (char *)msg };
 	ber_int_t id;
 	ber_len_t blen;
 	char *last, *vlast;
-	struct eattr *e = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*e));
-	struct oattr *o = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*o));
-	size_t ne = 0, no = 0;
-	if (e == NULL || o == NULL)
+	if ((in->e = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*in->e))) == NULL)
 		return -1;
+	in->ne = 0;
 	ber_init2(ber, &bv, LBER_USE_DER);
-	if (bscan(ber, "{i{m", &id, &dn) < 0 || ber_peek_tag(ber, &blen) != LBER_SEQUENCE)
+	if (bscan(ber, "{i{m", &id, &in->dn) < 0 || ber_peek_tag(ber, &blen) != LBER_SEQUENCE)
 		return -1;
 	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
-		if (ne == ENTRY_MAX_ATTRS)
+		if (in->ne == ENTRY_MAX_ATTRS)
 			return -1;
-		struct eattr *ea = &e[ne++];
+		struct eattr *ea = &in->e[in->ne++];
 		if (bscan(ber, "{m", &ea->name) < 0 || ber_peek_tag(ber, &blen) != LBER_SET)
 			return -1;
 		size_t cap = 8;
@@ -908,27 +919,43 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 			ea->n++;
 		}
 	}
-	/* visibility (groups.visible), decided here on what the directory returned */
-	if (p->nvisible_groups > 0) {
-		char nd[DN_MAX];
-		int nl = dn_normalize(dn.bv_val, dn.bv_len, nd, sizeof(nd));
-		enum policy_vis v = nl < 0 ? VIS_NONE : policy_visibility(p, nd, (size_t)nl);
-		const struct eattr *m = entry_get(e, ne, "memberOf");
-		if (v == VIS_NONE || (v == VIS_USER && (m == NULL || !policy_member_visible(p, m->vals, m->n))))
-			return 1;
-	}
-	/* the DN */
-	char vdn[DN_MAX];
-	int vdl = rewrite_dn_out(p, dn.bv_val, dn.bv_len, vdn, sizeof(vdn));
-	if (vdl < 0) {
-		if (dn.bv_len >= sizeof(vdn))
-			return -1;
-		memcpy(vdn, dn.bv_val, dn.bv_len);
-		vdl = (int)dn.bv_len;
-	}
-	/* real attributes, under their own and their virtual names */
-	for (size_t i = 0; i < ne; i++) {
-		const struct eattr *ea = &e[i];
+	return 0;
+}
+
+/* Step 2: visibility (groups.visible), decided on what the directory returned. */
+static int
+entry_visible(const struct profile *p, const struct entry_in *in)
+{
+	if (p->nvisible_groups == 0)
+		return 1;
+	char nd[DN_MAX];
+	int nl = dn_normalize(in->dn.bv_val, in->dn.bv_len, nd, sizeof(nd));
+	enum policy_vis v = nl < 0 ? VIS_NONE : policy_visibility(p, nd, (size_t)nl);
+	const struct eattr *m = entry_get(in->e, in->ne, "memberOf");
+	return v != VIS_NONE && (v != VIS_USER || (m != NULL && policy_member_visible(p, m->vals, m->n)));
+}
+
+/* Step 3: the DN in the product's tree (as received when it lies outside the mapped suffix). */
+static int
+entry_dn(const struct profile *p, const struct entry_in *in, struct entry_out *out)
+{
+	out->vdl = rewrite_dn_out(p, in->dn.bv_val, in->dn.bv_len, out->vdn, sizeof(out->vdn));
+	if (out->vdl >= 0)
+		return 0;
+	if (in->dn.bv_len >= sizeof(out->vdn))
+		return -1;
+	memcpy(out->vdn, in->dn.bv_val, in->dn.bv_len);
+	out->vdl = (int)in->dn.bv_len;
+	return 0;
+}
+
+/* Step 4: real attributes, under their own and their virtual names; never a secret. */
+static int
+entry_real_attrs(const struct profile *p, const struct want *w, struct arena *a, const struct entry_in *in,
+    struct entry_out *out)
+{
+	for (size_t i = 0; i < in->ne; i++) {
+		const struct eattr *ea = &in->e[i];
 		if (policy_attr_secret(ea->name.bv_val, ea->name.bv_len))
 			continue;
 		size_t nv;
@@ -937,7 +964,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 		    policy_attr_allowed(p, ea->name.bv_val, ea->name.bv_len)) {
 			if ((vals = client_values(p, a, ea, &nv)) == NULL)
 				return -1;
-			if (emit(o, &no, ea->name.bv_val, ea->name.bv_len, vals, nv) < 0)
+			if (emit(out->o, &out->no, ea->name.bv_val, ea->name.bv_len, vals, nv) < 0)
 				return -1;
 		}
 		for (size_t m = 0; m < p->nattr_maps; m++) {
@@ -947,98 +974,148 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 				continue;
 			if (vals == NULL && (vals = client_values(p, a, ea, &nv)) == NULL)
 				return -1;
-			if (emit(o, &no, am->virt, strlen(am->virt), vals, nv) < 0)
+			if (emit(out->o, &out->no, am->virt, strlen(am->virt), vals, nv) < 0)
 				return -1;
 		}
 	}
-	/* computed attributes */
-	for (size_t i = 0; i < p->nvattrs; i++) {
-		const struct vattr *v = &p->vattrs[i];
-		if (!wanted(w, v->name, strlen(v->name)) || !policy_attr_allowed(p, v->name, strlen(v->name)))
-			continue;
-		struct berval *val = NULL;
-		switch (v->kind) {
-		case VA_GUID: {
-			const struct eattr *src = entry_get(e, ne, v->source);
-			unsigned char g[16];
-			if (src != NULL && src->n > 0 && guid_from_uuid(src->vals[0].bv_val, src->vals[0].bv_len, g) == 0 &&
-			    (val = one_value(a, g, 16)) == NULL)
+	return 0;
+}
+
+/* One computed attribute's value (*val NULL: the entry gets none).  -1 out of memory. */
+static int
+vattr_value(const struct profile *p, const struct vattr *v, struct arena *a, const struct entry_in *in,
+    const struct entry_out *out, struct berval **val)
+{
+	*val = NULL;
+	switch (v->kind) {
+	case VA_GUID: {
+		const struct eattr *src = entry_get(in->e, in->ne, v->source);
+		unsigned char g[16];
+		if (src != NULL && src->n > 0 && guid_from_uuid(src->vals[0].bv_val, src->vals[0].bv_len, g) == 0 &&
+		    (*val = one_value(a, g, 16)) == NULL)
+			return -1;
+		break;
+	}
+	case VA_UAC:
+		if (has_class(in->e, in->ne, v->when_class ? v->when_class : p->user_class)) {
+			const struct eattr *src = entry_get(in->e, in->ne, v->source);
+			int locked = src != NULL && src->n > 0 && src->vals[0].bv_len == 4 &&
+			    strncasecmp(src->vals[0].bv_val, "TRUE", 4) == 0;
+			if ((*val = one_value(a, locked ? "514" : "512", 3)) == NULL)
 				return -1;
-			break;
 		}
-		case VA_UAC:
-			if (has_class(e, ne, v->when_class ? v->when_class : p->user_class)) {
-				const struct eattr *src = entry_get(e, ne, v->source);
-				int locked = src != NULL && src->n > 0 && src->vals[0].bv_len == 4 &&
-				    strncasecmp(src->vals[0].bv_val, "TRUE", 4) == 0;
-				if ((val = one_value(a, locked ? "514" : "512", 3)) == NULL)
+		break;
+	case VA_DN:
+		if ((*val = one_value(a, out->vdn, (size_t)out->vdl)) == NULL)
+			return -1;
+		break;
+	case VA_CATEGORY:
+		for (size_t k = 0; k < v->ncases && *val == NULL; k++)
+			if (has_class(in->e, in->ne, v->cases[k].real_class)) {
+				struct berval x;
+				int xr = expand(p, v->cases[k].value, in->e, in->ne, a, &x);
+				if (xr == -2 || (xr == 0 && (*val = one_value(a, x.bv_val, x.bv_len)) == NULL))
 					return -1;
 			}
-			break;
-		case VA_DN:
-			if ((val = one_value(a, vdn, (size_t)vdl)) == NULL)
-				return -1;
-			break;
-		case VA_CATEGORY:
-			for (size_t k = 0; k < v->ncases && val == NULL; k++)
-				if (has_class(e, ne, v->cases[k].real_class)) {
-					struct berval x;
-					int xr = expand(p, v->cases[k].value, e, ne, a, &x);
-					if (xr == -2 || (xr == 0 && (val = one_value(a, x.bv_val, x.bv_len)) == NULL))
-						return -1;
-				}
-			break;
-		}
-		if (val != NULL && emit(o, &no, v->name, strlen(v->name), val, 1) < 0)
+		break;
+	}
+	return 0;
+}
+
+/* Step 5: computed attributes (objectGUID, userAccountControl, distinguishedName, objectCategory ...). */
+static int
+entry_computed_attrs(const struct profile *p, const struct want *w, struct arena *a, const struct entry_in *in,
+    struct entry_out *out)
+{
+	for (size_t i = 0; i < p->nvattrs; i++) {
+		const struct vattr *v = &p->vattrs[i];
+		struct berval *val;
+		if (!wanted(w, v->name, strlen(v->name)) || !policy_attr_allowed(p, v->name, strlen(v->name)))
+			continue;
+		if (vattr_value(p, v, a, in, out, &val) < 0)
+			return -1;
+		if (val != NULL && emit(out->o, &out->no, v->name, strlen(v->name), val, 1) < 0)
 			return -1;
 	}
-	/* defaults for attributes the entry lacks */
+	return 0;
+}
+
+/* Step 6: defaults for attributes the entry lacks. */
+static int
+entry_defaults(const struct profile *p, const struct want *w, struct arena *a, const struct entry_in *in,
+    struct entry_out *out)
+{
 	for (size_t i = 0; i < p->ndefaults; i++) {
 		const struct default_attr *d = &p->defaults[i];
 		size_t dl = strlen(d->name);
 		/* the entry has the attribute, under any of its names (389-ds answers with the name asked for) */
 		int present = 0;
-		for (size_t k = 0; k < no; k++)
-			present |= same_type(o[k].name.bv_val, o[k].name.bv_len, d->name, dl);
-		for (size_t k = 0; k < ne; k++)
-			present |= same_type(e[k].name.bv_val, e[k].name.bv_len, d->name, dl);
+		for (size_t k = 0; k < out->no; k++)
+			present |= same_type(out->o[k].name.bv_val, out->o[k].name.bv_len, d->name, dl);
+		for (size_t k = 0; k < in->ne; k++)
+			present |= same_type(in->e[k].name.bv_val, in->e[k].name.bv_len, d->name, dl);
 		if (present || !wanted(w, d->name, dl) || !policy_attr_allowed(p, d->name, dl) ||
-		    !has_class(e, ne, d->when_class ? d->when_class : p->user_class))
+		    !has_class(in->e, in->ne, d->when_class ? d->when_class : p->user_class))
 			continue;
 		struct berval x, *dv;
-		int xr = expand(p, d->tmpl, e, ne, a, &x);
+		int xr = expand(p, d->tmpl, in->e, in->ne, a, &x);
 		if (xr == -2)
 			return -1;
 		if (xr < 0)
 			continue;       /* a placeholder's attribute is missing: no default */
-		if ((dv = one_value(a, x.bv_val, x.bv_len)) == NULL || emit(o, &no, d->name, dl, dv, 1) < 0)
+		if ((dv = one_value(a, x.bv_val, x.bv_len)) == NULL || emit(out->o, &out->no, d->name, dl, dv, 1) < 0)
 			return -1;
 	}
-	/* encode */
+	return 0;
+}
+
+/* Step 7: the SearchResultEntry the client gets, to out. */
+static void
+entry_write(const struct want *w, const struct entry_out *e, int msgid, struct evbuffer *out)
+{
 	size_t attrs_len = 0;
-	for (size_t i = 0; i < no; i++)
-		attrs_len += oattr_size(&o[i], w->typesonly);
-	size_t body = enc_tlv_size((size_t)vdl) + enc_tlv_size(attrs_len);
+	for (size_t i = 0; i < e->no; i++)
+		attrs_len += oattr_size(&e->o[i], w->typesonly);
+	size_t body = enc_tlv_size((size_t)e->vdl) + enc_tlv_size(attrs_len);
 	unsigned char env[PDU_HEAD_MAX];
 	size_t n = pdu_envelope(env, msgid, enc_tlv_size(body));
 	evbuffer_add(out, env, n);
 	put_tl(out, PDU_SEARCH_ENTRY, body);
-	put_tl(out, 0x04, (size_t)vdl);
-	evbuffer_add(out, vdn, (size_t)vdl);
+	put_tl(out, 0x04, (size_t)e->vdl);
+	evbuffer_add(out, e->vdn, (size_t)e->vdl);
 	put_tl(out, 0x30, attrs_len);
-	for (size_t i = 0; i < no; i++) {
+	for (size_t i = 0; i < e->no; i++) {
+		const struct oattr *o = &e->o[i];
 		size_t vals = 0;
-		for (size_t k = 0; !w->typesonly && k < o[i].n; k++)
-			vals += enc_tlv_size(o[i].vals[k].bv_len);
-		put_tl(out, 0x30, enc_tlv_size(o[i].name.bv_len) + enc_tlv_size(vals));
-		put_tl(out, 0x04, o[i].name.bv_len);
-		evbuffer_add(out, o[i].name.bv_val, o[i].name.bv_len);
+		for (size_t k = 0; !w->typesonly && k < o->n; k++)
+			vals += enc_tlv_size(o->vals[k].bv_len);
+		put_tl(out, 0x30, enc_tlv_size(o->name.bv_len) + enc_tlv_size(vals));
+		put_tl(out, 0x04, o->name.bv_len);
+		evbuffer_add(out, o->name.bv_val, o->name.bv_len);
 		put_tl(out, 0x31, vals);
-		for (size_t k = 0; !w->typesonly && k < o[i].n; k++) {
-			put_tl(out, 0x04, o[i].vals[k].bv_len);
-			evbuffer_add(out, o[i].vals[k].bv_val, o[i].vals[k].bv_len);
+		for (size_t k = 0; !w->typesonly && k < o->n; k++) {
+			put_tl(out, 0x04, o->vals[k].bv_len);
+			evbuffer_add(out, o->vals[k].bv_val, o->vals[k].bv_len);
 		}
 	}
+}
+
+int
+rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, BerElement *ber,
+    const unsigned char *msg, size_t len, int msgid, struct evbuffer *out)
+{
+	struct entry_in in;
+	struct entry_out *eo = arena_alloc(a, sizeof(*eo));
+	if (eo == NULL || (eo->o = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*eo->o))) == NULL ||
+	    entry_read(a, ber, msg, len, &in) < 0)
+		return -1;
+	eo->no = 0;
+	if (!entry_visible(p, &in))
+		return 1;
+	if (entry_dn(p, &in, eo) < 0 || entry_real_attrs(p, w, a, &in, eo) < 0 ||
+	    entry_computed_attrs(p, w, a, &in, eo) < 0 || entry_defaults(p, w, a, &in, eo) < 0)
+		return -1;
+	entry_write(w, eo, msgid, out);
 	return 0;
 }
 
