@@ -556,179 +556,218 @@ parse_bind_names(struct yamlcfg *yc, struct profile *p, yaml_node_t *root, const
 	return 0;
 }
 
-int
-profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
+/* One profile file being read (profile_parse()). */
+struct pctx {
+	struct yamlcfg yc;
+	yaml_node_t *root;
+	struct profile *p;
+	char *dsuffix;              /* the directory's suffix (owned) */
+	struct extra ex;            /* extra_attributes, for the maps' checks */
+};
+
+/* The top-level scalars and lists, read as they are. */
+static int
+parse_top(struct pctx *x)
 {
 	static const char *const keys[] = { "name", "description", "listeners", "service_accounts", "user_bases",
 		"search_base", "directory_suffix", "virtual_tree", "attribute_map", "objectclass_map",
 		"virtual_attributes", "defaults", "dn_attributes", "user_class", "memberof", "groups",
 		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", "writes", NULL };
-	struct yamlcfg yc;
-	struct profile *p = calloc(1, sizeof(*p));
-	char *dsuffix = NULL;
-	struct extra ex = { NULL, 0 };
-	int rc = -1;
-	if (p == NULL || (p->ref = calloc(1, sizeof(*p->ref))) == NULL) {
-		free(p);
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *root = x->root;
+	if (yc_check_keys(yc, root, "", keys) < 0 || yc_str(yc, root, "name", "", &p->name) < 0 ||
+	    yc_str(yc, root, "description", "", &p->description) < 0 ||
+	    yc_strlist(yc, root, "extra_attributes", "", &x->ex.v, &x->ex.n) < 0 ||
+	    parse_service_accounts(yc, p, root) < 0 ||
+	    yc_strlist(yc, root, "user_bases", "", &p->user_bases, &p->nuser_bases) < 0 ||
+	    yc_strlist(yc, root, "listeners", "", &p->listeners, &p->nlisteners) < 0 ||
+	    yc_str(yc, root, "search_base", "", &p->search_base) < 0 ||
+	    yc_str(yc, root, "directory_suffix", "", &x->dsuffix) < 0 ||
+	    yc_strlist(yc, root, "attributes", "", &p->attributes, &p->nattributes) < 0 ||
+	    yc_strlist(yc, root, "dn_attributes", "", &p->dn_attributes, &p->ndn_attributes) < 0 ||
+	    yc_str(yc, root, "user_class", "", &p->user_class) < 0 ||
+	    yc_bool(yc, root, "ad_diagnostics", "", &p->ad_diagnostics) < 0 ||
+	    parse_virtual_tree(yc, p, root) < 0)
 		return -1;
-	}
-	p->ref->self = p;
-	p->file = strdup(file);
-	if (yc_load(&yc, file, err, errlen) < 0)
-		goto out;
-	yaml_node_t *root = yc_root(&yc);
-	if (yc_check_keys(&yc, root, "", keys) < 0 || yc_str(&yc, root, "name", "", &p->name) < 0 ||
-	    yc_str(&yc, root, "description", "", &p->description) < 0 ||
-	    yc_strlist(&yc, root, "extra_attributes", "", &ex.v, &ex.n) < 0 ||
-	    parse_service_accounts(&yc, p, root) < 0 ||
-	    yc_strlist(&yc, root, "user_bases", "", &p->user_bases, &p->nuser_bases) < 0 ||
-	    yc_strlist(&yc, root, "listeners", "", &p->listeners, &p->nlisteners) < 0 ||
-	    yc_str(&yc, root, "search_base", "", &p->search_base) < 0 ||
-	    yc_str(&yc, root, "directory_suffix", "", &dsuffix) < 0 ||
-	    yc_strlist(&yc, root, "attributes", "", &p->attributes, &p->nattributes) < 0 ||
-	    yc_strlist(&yc, root, "dn_attributes", "", &p->dn_attributes, &p->ndn_attributes) < 0 ||
-	    yc_str(&yc, root, "user_class", "", &p->user_class) < 0 ||
-	    yc_bool(&yc, root, "ad_diagnostics", "", &p->ad_diagnostics) < 0 ||
-	    parse_virtual_tree(&yc, p, root) < 0)
-		goto out;
-	p->listeners_line = yc_line(yc_get(&yc, root, "listeners"));
-	p->name_line = yc_line(yc_get(&yc, root, "name"));
+	p->listeners_line = yc_line(yc_get(yc, root, "listeners"));
+	p->name_line = yc_line(yc_get(yc, root, "name"));
 	if (p->name == NULL) {
-		yc_error(&yc, root, "name", "every profile needs a name");
-		goto out;
+		yc_error(yc, root, "name", "every profile needs a name");
+		return -1;
 	}
 	for (const char *c = p->name; *c; c++)
 		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-' || *c == '_')) {
-			yc_error(&yc, yc_get(&yc, root, "name"), "name", "'%s': use lower-case letters, digits, '-' and '_'",
+			yc_error(yc, yc_get(yc, root, "name"), "name", "'%s': use lower-case letters, digits, '-' and '_'",
 			    p->name);
-			goto out;
+			return -1;
 		}
+	if (p->user_class == NULL && (p->user_class = strdup("person")) == NULL)
+		return -1;
+	return 0;
+}
+
+/* search_base, the directory's suffix, user_bases: normalized; someone must be able to bind. */
+static int
+parse_bases(struct pctx *x)
+{
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *root = x->root;
 	if (p->search_base == NULL) {
-		yc_error(&yc, root, "search_base", "the subtree this product may search is required");
-		goto out;
+		yc_error(yc, root, "search_base", "the subtree this product may search is required");
+		return -1;
 	}
 	if ((p->search_base_norm = norm_dup(p->search_base, &p->search_base_len)) == NULL) {
-		yc_error(&yc, yc_get(&yc, root, "search_base"), "search_base", "not a valid DN");
-		goto out;
+		yc_error(yc, yc_get(yc, root, "search_base"), "search_base", "not a valid DN");
+		return -1;
 	}
 	/* the directory's own suffix: explicit, else the real side of the virtual suffix, else the search base */
-	if (dsuffix == NULL) {
-		if (p->ndn_maps > 0)
-			dsuffix = strdup(p->dn_maps[p->ndn_maps - 1].real);
-		else
-			dsuffix = strdup(p->search_base);
-	}
+	if (x->dsuffix == NULL &&
+	    (x->dsuffix = strdup(p->ndn_maps > 0 ? p->dn_maps[p->ndn_maps - 1].real : p->search_base)) == NULL)
+		return -1;
 	for (size_t i = 0; i < p->nuser_bases; i++) {
 		char *nd = norm_dup(p->user_bases[i], NULL);
 		if (nd == NULL) {
-			yc_error(&yc, yc_seq_item(&yc, root, "user_bases", i), "user_bases", "'%s' is not a valid DN",
+			yc_error(yc, yc_seq_item(yc, root, "user_bases", i), "user_bases", "'%s' is not a valid DN",
 			    p->user_bases[i]);
-			goto out;
+			return -1;
 		}
 		if (single_rdn(p->user_bases[i])) {
 			free(nd);
-			yc_error(&yc, yc_seq_item(&yc, root, "user_bases", i), "user_bases",
+			yc_error(yc, yc_seq_item(yc, root, "user_bases", i), "user_bases",
 			    "'%s' is a single RDN: quote DNs inside [...] lists, YAML splits them at commas", p->user_bases[i]);
-			goto out;
+			return -1;
 		}
 		free(p->user_bases[i]);
 		p->user_bases[i] = nd;
 	}
 	if (p->nservice == 0 && p->nuser_bases == 0) {
-		yc_error(&yc, root, "service_accounts", "name at least one service account or user base, "
+		yc_error(yc, root, "service_accounts", "name at least one service account or user base, "
 		    "or nobody can bind with this profile");
-		goto out;
+		return -1;
 	}
-	p->listener_urls = calloc(p->nlisteners ? p->nlisteners : 1, sizeof(*p->listener_urls));
+	return 0;
+}
+
+/* listeners: IP addresses only. */
+static int
+parse_listeners(struct pctx *x)
+{
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	if ((p->listener_urls = calloc(p->nlisteners ? p->nlisteners : 1, sizeof(*p->listener_urls))) == NULL)
+		return -1;
 	for (size_t i = 0; i < p->nlisteners; i++) {
 		char uerr[256];
 		if (url_parse(p->listeners[i], &p->listener_urls[i], uerr, sizeof(uerr)) < 0) {
-			yc_error(&yc, yc_seq_item(&yc, root, "listeners", i), "listeners", "%s", uerr);
-			goto out;
+			yc_error(yc, yc_seq_item(yc, x->root, "listeners", i), "listeners", "%s", uerr);
+			return -1;
 		}
 		if (!url_host_is_ip(&p->listener_urls[i])) {
-			yc_error(&yc, yc_seq_item(&yc, root, "listeners", i), "listeners",
+			yc_error(yc, yc_seq_item(yc, x->root, "listeners", i), "listeners",
 			    "'%s': listen on an IPv4 or [IPv6] address, not a host name", p->listeners[i]);
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* attribute_map, objectclass_map, virtual_attributes, defaults, dn_attributes. */
+static int
+parse_maps(struct pctx *x)
+{
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
 	yaml_node_t *n;
-	if ((n = yc_get(&yc, root, "attribute_map")) != NULL && each_pair(&yc, p, n, "attribute_map", attr_pair_cb, &ex) < 0)
-		goto out;
-	if ((n = yc_get(&yc, root, "objectclass_map")) != NULL && each_pair(&yc, p, n, "objectclass_map", oc_pair_cb, NULL) < 0)
-		goto out;
-	if ((n = yc_get(&yc, root, "virtual_attributes")) != NULL &&
-	    each_pair(&yc, p, n, "virtual_attributes", vattr_cb, &ex) < 0)
-		goto out;
-	if ((n = yc_get(&yc, root, "defaults")) != NULL && each_pair(&yc, p, n, "defaults", default_cb, NULL) < 0)
-		goto out;
+	if (((n = yc_get(yc, x->root, "attribute_map")) != NULL &&
+	    each_pair(yc, p, n, "attribute_map", attr_pair_cb, &x->ex) < 0) ||
+	    ((n = yc_get(yc, x->root, "objectclass_map")) != NULL &&
+	    each_pair(yc, p, n, "objectclass_map", oc_pair_cb, NULL) < 0) ||
+	    ((n = yc_get(yc, x->root, "virtual_attributes")) != NULL &&
+	    each_pair(yc, p, n, "virtual_attributes", vattr_cb, &x->ex) < 0) ||
+	    ((n = yc_get(yc, x->root, "defaults")) != NULL && each_pair(yc, p, n, "defaults", default_cb, NULL) < 0))
+		return -1;
 	for (size_t i = 0; i < p->ndn_attributes; i++)
 		if (!valid_attr_name(p->dn_attributes[i])) {
-			yc_error(&yc, yc_seq_item(&yc, root, "dn_attributes", i), "dn_attributes", "'%s' is not an attribute name",
-			    p->dn_attributes[i]);
-			goto out;
+			yc_error(yc, yc_seq_item(yc, x->root, "dn_attributes", i), "dn_attributes",
+			    "'%s' is not an attribute name", p->dn_attributes[i]);
+			return -1;
 		}
-	if (p->user_class == NULL)
-		p->user_class = strdup("person");
-	/* memberOf cleaning and the groups' container */
-	{
-		static const char *const mk[] = { "groups_only", "groups_base", NULL };
-		yaml_node_t *m = yc_get(&yc, root, "memberof");
-		char *gb = NULL, buf[DN_MAX];
-		if (m != NULL && (yc_check_keys(&yc, m, "memberof", mk) < 0 ||
-		    yc_bool(&yc, m, "groups_only", "memberof", &p->memberof_groups_only) < 0 ||
-		    yc_str(&yc, m, "groups_base", "memberof", &gb) < 0))
-			goto out;
-		if (gb == NULL) {
-			snprintf(buf, sizeof(buf), "cn=groups,cn=accounts,%s", dsuffix);
-			gb = strdup(buf);
-		}
-		p->groups_base_norm = norm_dup(gb, &p->groups_base_len);
-		free(gb);
-		if (p->groups_base_norm == NULL) {
-			yc_error(&yc, m, "memberof.groups_base", "not a valid DN");
-			goto out;
+	return 0;
+}
+
+/* memberof: cleaning and the groups' container; groups: visible and login. */
+static int
+parse_groups(struct pctx *x)
+{
+	static const char *const mk[] = { "groups_only", "groups_base", NULL };
+	static const char *const gk[] = { "visible", "login", NULL };
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *m = yc_get(yc, x->root, "memberof"), *g = yc_get(yc, x->root, "groups");
+	char *gb = NULL, buf[DN_MAX];
+	if (m != NULL && (yc_check_keys(yc, m, "memberof", mk) < 0 ||
+	    yc_bool(yc, m, "groups_only", "memberof", &p->memberof_groups_only) < 0 ||
+	    yc_str(yc, m, "groups_base", "memberof", &gb) < 0))
+		return -1;
+	if (gb == NULL) {
+		snprintf(buf, sizeof(buf), "cn=groups,cn=accounts,%s", x->dsuffix);
+		gb = strdup(buf);
+	}
+	p->groups_base_norm = gb ? norm_dup(gb, &p->groups_base_len) : NULL;
+	free(gb);
+	if (p->groups_base_norm == NULL) {
+		yc_error(yc, m, "memberof.groups_base", "not a valid DN");
+		return -1;
+	}
+	if (g != NULL && (yc_check_keys(yc, g, "groups", gk) < 0 ||
+	    group_list(yc, p, g, "visible", "groups", &p->visible_groups, &p->nvisible_groups) < 0 ||
+	    group_list(yc, p, g, "login", "groups", &p->login_groups, &p->nlogin_groups) < 0))
+		return -1;
+	return 0;
+}
+
+/* writes: Password Modify, and the attributes Modify may change (never secrets or what decides access). */
+static int
+parse_writes(struct pctx *x)
+{
+	static const char *const wk[] = { "password_modify", "modify", NULL };
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *wn = yc_get(yc, x->root, "writes");
+	if (wn != NULL && (yc_check_keys(yc, wn, "writes", wk) < 0 ||
+	    yc_bool(yc, wn, "password_modify", "writes", &p->write_password) < 0 ||
+	    yc_strlist(yc, wn, "modify", "writes", &p->write_attrs, &p->nwrite_attrs) < 0))
+		return -1;
+	for (size_t i = 0; i < p->nwrite_attrs; i++) {
+		const char *a = p->write_attrs[i];
+		if (!valid_attr_name(a) || policy_attr_secret(a, strlen(a)) || strcasecmp(a, "objectClass") == 0 ||
+		    strcasecmp(a, "memberOf") == 0 || strcasecmp(a, "nsAccountLock") == 0) {
+			yc_error(yc, yc_seq_item(yc, wn, "modify", i), "writes.modify",
+			    "'%s' may not be written through aldproxy (secrets, objectClass, memberOf and the account "
+			    "lock never are; passwords change with password_modify)", a);
+			return -1;
 		}
 	}
-	{
-		static const char *const gk[] = { "visible", "login", NULL };
-		yaml_node_t *g = yc_get(&yc, root, "groups");
-		if (g != NULL && (yc_check_keys(&yc, g, "groups", gk) < 0 ||
-		    group_list(&yc, p, g, "visible", "groups", &p->visible_groups, &p->nvisible_groups) < 0 ||
-		    group_list(&yc, p, g, "login", "groups", &p->login_groups, &p->nlogin_groups) < 0))
-			goto out;
-	}
-	if (parse_bind_names(&yc, p, root, dsuffix) < 0)
-		goto out;
-	{
-		static const char *const wk[] = { "password_modify", "modify", NULL };
-		yaml_node_t *wn = yc_get(&yc, root, "writes");
-		if (wn != NULL && (yc_check_keys(&yc, wn, "writes", wk) < 0 ||
-		    yc_bool(&yc, wn, "password_modify", "writes", &p->write_password) < 0 ||
-		    yc_strlist(&yc, wn, "modify", "writes", &p->write_attrs, &p->nwrite_attrs) < 0))
-			goto out;
-		for (size_t i = 0; i < p->nwrite_attrs; i++) {
-			const char *a = p->write_attrs[i];
-			if (!valid_attr_name(a) || policy_attr_secret(a, strlen(a)) || strcasecmp(a, "objectClass") == 0 ||
-			    strcasecmp(a, "memberOf") == 0 || strcasecmp(a, "nsAccountLock") == 0) {
-				yc_error(&yc, yc_seq_item(&yc, wn, "modify", i), "writes.modify",
-				    "'%s' may not be written through aldproxy (secrets, objectClass, memberOf and the account "
-				    "lock never are; passwords change with password_modify)", a);
-				goto out;
-			}
-		}
-	}
-	{
-		static const char *const rk[] = { "active_directory", NULL };
-		yaml_node_t *r = yc_get(&yc, root, "rootdse");
-		if (r != NULL && (yc_check_keys(&yc, r, "rootdse", rk) < 0 ||
-		    yc_bool(&yc, r, "active_directory", "rootdse", &p->rootdse_ad) < 0))
-			goto out;
-	}
+	return 0;
+}
+
+/* rootdse, and the attributes searches may return (never a secret). */
+static int
+parse_attributes(struct pctx *x)
+{
+	static const char *const rk[] = { "active_directory", NULL };
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *r = yc_get(yc, x->root, "rootdse");
+	if (r != NULL && (yc_check_keys(yc, r, "rootdse", rk) < 0 ||
+	    yc_bool(yc, r, "active_directory", "rootdse", &p->rootdse_ad) < 0))
+		return -1;
 	if (p->nattributes == 0) {
-		yaml_node_t *an = yc_get(&yc, root, "attributes");
-		yc_error(&yc, an ? an : root, "attributes", "list the attributes searches may return (\"*\" for all)");
-		goto out;
+		yaml_node_t *an = yc_get(yc, x->root, "attributes");
+		yc_error(yc, an ? an : x->root, "attributes", "list the attributes searches may return (\"*\" for all)");
+		return -1;
 	}
 	for (size_t i = 0; i < p->nattributes; i++) {
 		if (strcmp(p->attributes[i], "*") == 0) {
@@ -736,33 +775,62 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 			continue;
 		}
 		if (!valid_attr_name(p->attributes[i])) {
-			yc_error(&yc, yc_seq_item(&yc, root, "attributes", i), "attributes", "'%s' is not an attribute name",
+			yc_error(yc, yc_seq_item(yc, x->root, "attributes", i), "attributes", "'%s' is not an attribute name",
 			    p->attributes[i]);
-			goto out;
+			return -1;
 		}
 		if (policy_attr_secret(p->attributes[i], strlen(p->attributes[i]))) {
-			yc_error(&yc, yc_seq_item(&yc, root, "attributes", i), "attributes",
+			yc_error(yc, yc_seq_item(yc, x->root, "attributes", i), "attributes",
 			    "'%s' holds secrets and is never returned", p->attributes[i]);
-			goto out;
+			return -1;
 		}
 	}
+	return 0;
+}
+
+/* What the engine derives once: the visible users' set, the user bases in the directory's terms. */
+static int
+derive(struct pctx *x)
+{
+	struct profile *p = x->p;
 	if (p->nvisible_groups > 0 && (p->vis = visset_new()) == NULL)
-		goto out;
+		return -1;
 	/* the user bases in the directory's terms, for the visibility rule (policy_visibility()) */
 	if (p->nuser_bases > 0 && (p->real_user_bases = calloc(p->nuser_bases, sizeof(char *))) == NULL)
-		goto out;
+		return -1;
 	for (size_t i = 0; i < p->nuser_bases; i++) {
 		char real[DN_MAX];
 		if (rewrite_dn_in(p, p->user_bases[i], strlen(p->user_bases[i]), real, sizeof(real)) < 0 ||
 		    (p->real_user_bases[p->nreal_user_bases] = strdup(real)) == NULL)
-			goto out;
+			return -1;
 		p->nreal_user_bases++;
 	}
-	rc = 0;
-out:
-	free(dsuffix);
-	yc_strlist_free(ex.v, ex.n);
-	yc_free(&yc);
+	return 0;
+}
+
+int
+profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
+{
+	struct pctx x = { .dsuffix = NULL, .ex = { NULL, 0 } };
+	struct profile *p = calloc(1, sizeof(*p));
+	int rc = -1;
+	if (p == NULL || (p->ref = calloc(1, sizeof(*p->ref))) == NULL) {
+		free(p);
+		return -1;
+	}
+	p->ref->self = p;
+	p->file = strdup(file);
+	x.p = p;
+	if (yc_load(&x.yc, file, err, errlen) == 0) {
+		x.root = yc_root(&x.yc);
+		if (parse_top(&x) == 0 && parse_bases(&x) == 0 && parse_listeners(&x) == 0 && parse_maps(&x) == 0 &&
+		    parse_groups(&x) == 0 && parse_bind_names(&x.yc, p, x.root, x.dsuffix) == 0 &&
+		    parse_writes(&x) == 0 && parse_attributes(&x) == 0 && derive(&x) == 0)
+			rc = 0;
+	}
+	free(x.dsuffix);
+	yc_strlist_free(x.ex.v, x.ex.n);
+	yc_free(&x.yc);
 	if (rc < 0)
 		profile_free(p);
 	else
