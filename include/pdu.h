@@ -106,6 +106,19 @@ size_t pdu_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, 
 size_t pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
     size_t filterlen, const char *attr);
 
+/*
+ * The protocolOp of a simple BindRequest { 3, dn, [0] password } (a
+ * client's bind with its name translated).  The length written, or 0 when
+ * it does not fit in cap.
+ */
+size_t pdu_simple_bind_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *pw, size_t pwlen);
+/*
+ * The protocolOp of a Password Modify ExtendedRequest (RFC 3062): the
+ * fields given (NULL: left out).  The length, or 0 when it does not fit.
+ */
+size_t pdu_passwd_modify_op(unsigned char *out, size_t cap, const char *id, size_t idlen, const void *oldpw,
+    size_t oldlen, const void *newpw, size_t newlen);
+
 /* Human-readable name of a result code, for logs. */
 const char *pdu_result_name(int code);
 

@@ -178,16 +178,14 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "password longer than 4000 bytes",
 			    "invalid_credentials", NULL);
 		}
-		size_t credtlv = enc_tlv_size(b->cred.bv_len);
-		size_t body = 3 + enc_tlv_size(rl) + credtlv;
-		unsigned char *q = hdr;
-		*q++ = PDU_BIND_REQ;
-		q = enc_put_len(q, body);
-		q = enc_put_int(q, 0x02, 3);
-		q = enc_put_octets(q, 0x04, real, rl);
-		q = enc_put_octets(q, 0x80, b->cred.bv_val, b->cred.bv_len);   /* simple [0] */
+		size_t n = pdu_simple_bind_op(hdr, sizeof(hdr), real, rl, b->cred.bv_val, b->cred.bv_len);
+		if (n == 0) {
+			op_free(op);
+			return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "bind request too large", "invalid_credentials",
+			    NULL);
+		}
 		parts[nparts].iov_base = hdr;
-		parts[nparts++].iov_len = (size_t)(q - hdr);
+		parts[nparts++].iov_len = n;
 	}
 	struct berval ctls[REQ_MAX_CONTROLS];
 	unsigned char cbuf[1024];

@@ -336,6 +336,48 @@ pdu_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, int sco
 }
 
 size_t
+pdu_simple_bind_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *pw, size_t pwlen)
+{
+	size_t body = 3 + enc_tlv_size(dnlen) + enc_tlv_size(pwlen);
+	if (enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_BIND_REQ;
+	q = enc_put_len(q, body);
+	q = enc_put_int(q, 0x02, 3);
+	q = enc_put_octets(q, 0x04, dn, dnlen);
+	q = enc_put_octets(q, 0x80, pw, pwlen);    /* simple [0] */
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_passwd_modify_op(unsigned char *out, size_t cap, const char *id, size_t idlen, const void *oldpw, size_t oldlen,
+    const void *newpw, size_t newlen)
+{
+	/* ExtendedRequest { requestName [0], requestValue [1] PasswdModifyRequestValue } */
+	size_t vbody = (id ? enc_tlv_size(idlen) : 0) + (oldpw ? enc_tlv_size(oldlen) : 0) + (newpw ? enc_tlv_size(newlen) : 0);
+	size_t ol = strlen(OID_PASSWD_MODIFY), vl = enc_tlv_size(vbody);
+	size_t body = enc_tlv_size(ol) + enc_tlv_size(vl);
+	if (enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_EXT_REQ;
+	q = enc_put_len(q, body);
+	q = enc_put_octets(q, 0x80, OID_PASSWD_MODIFY, ol);    /* requestName [0] */
+	*q++ = 0x81;                                           /* requestValue [1] */
+	q = enc_put_len(q, vl);
+	*q++ = 0x30;
+	q = enc_put_len(q, vbody);
+	if (id)
+		q = enc_put_octets(q, 0x80, id, idlen);
+	if (oldpw)
+		q = enc_put_octets(q, 0x81, oldpw, oldlen);
+	if (newpw)
+		q = enc_put_octets(q, 0x82, newpw, newlen);
+	return (size_t)(q - out);
+}
+
+size_t
 pdu_base_search(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const unsigned char *filter,
     size_t filterlen, const char *attr)
 {

@@ -289,31 +289,12 @@ passwd_handle(struct client *c, struct request *r)
 		    rewrite_dn_in(p, id.bv_val, id.bv_len, real, sizeof(real)) < 0)
 			return passwd_reply(c, r, LDAP_NO_SUCH_OBJECT, "aldproxy: the user is outside this profile");
 	}
-	/* ExtendedRequest { requestName [0], requestValue [1] } with the identity in directory terms */
-	unsigned char val[DN_MAX + 2048], out[DN_MAX + 2200];
-	size_t vbody = (id.bv_val ? enc_tlv_size(strlen(real)) : 0) + (oldpw.bv_val ? enc_tlv_size(oldpw.bv_len) : 0) +
-	    (newpw.bv_val ? enc_tlv_size(newpw.bv_len) : 0);
-	if (enc_tlv_size(vbody) + 64 > sizeof(val))
-		return passwd_reply(c, r, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: request too large");
-	unsigned char *q = val;
-	*q++ = 0x30;
-	q = enc_put_len(q, vbody);
-	if (id.bv_val)
-		q = enc_put_octets(q, 0x80, real, strlen(real));
-	if (oldpw.bv_val)
-		q = enc_put_octets(q, 0x81, oldpw.bv_val, oldpw.bv_len);
-	if (newpw.bv_val)
-		q = enc_put_octets(q, 0x82, newpw.bv_val, newpw.bv_len);
-	size_t vl = (size_t)(q - val);
-	size_t ol = strlen(OID_PASSWD_MODIFY);
-	size_t body = enc_tlv_size(ol) + enc_tlv_size(vl);
-	q = out;
-	*q++ = PDU_EXT_REQ;
-	q = enc_put_len(q, body);
-	q = enc_put_octets(q, 0x80, OID_PASSWD_MODIFY, ol);    /* requestName [0] */
-	q = enc_put_octets(q, 0x81, val, vl);                  /* requestValue [1] */
-	int rc = forward_write(c, r, u, PDU_EXT_REQ, out, (size_t)(q - out), real, target, target_len, "userPassword");
-	explicit_bzero(val, sizeof(val));
+	/* the same request with the identity in directory terms */
+	unsigned char out[DN_MAX + 2200];
+	size_t n = pdu_passwd_modify_op(out, sizeof(out), id.bv_val ? real : NULL, strlen(real), oldpw.bv_val, oldpw.bv_len,
+	    newpw.bv_val, newpw.bv_len);
+	int rc = n == 0 ? passwd_reply(c, r, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: request too large") :
+	    forward_write(c, r, u, PDU_EXT_REQ, out, n, real, target, target_len, "userPassword");
 	explicit_bzero(out, sizeof(out));
 	if (oldpw.bv_val)
 		explicit_bzero(oldpw.bv_val, oldpw.bv_len);

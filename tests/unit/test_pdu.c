@@ -990,6 +990,58 @@ test_result_name(void **state)
 	assert_string_not_equal(pdu_result_name(0), pdu_result_name(49));
 }
 
+/* pdu_simple_bind_op(): liblber reads back { 3, dn, [0] password }; a small buffer gets 0. */
+static void
+test_simple_bind_op(void **state)
+{
+	(void)state;
+	unsigned char out[256];
+	size_t n = pdu_simple_bind_op(out, sizeof(out), "uid=alice,dc=x", 14, "pw\0x", 4);
+	assert_true(n > 0);
+	struct berval bv = { n, (char *)out }, dn, pw;
+	BerElement *ber = ber_init(&bv);
+	ber_int_t version;
+	ber_len_t len;
+	assert_int_equal(ber_peek_tag(ber, &len), PDU_BIND_REQ);
+	assert_int_equal(ber_scanf(ber, "{imm}", &version, &dn, &pw), 0x80);   /* the password's [0] */
+	assert_int_equal(version, 3);
+	assert_int_equal(dn.bv_len, 14);
+	assert_memory_equal(dn.bv_val, "uid=alice,dc=x", 14);
+	assert_int_equal(pw.bv_len, 4);
+	assert_memory_equal(pw.bv_val, "pw\0x", 4);
+	ber_free(ber, 1);
+	assert_int_equal(pdu_simple_bind_op(out, n - 1, "uid=alice,dc=x", 14, "pw\0x", 4), 0);
+}
+
+/* pdu_passwd_modify_op(): RFC 3062's fields, absent ones left out. */
+static void
+test_passwd_modify_op(void **state)
+{
+	(void)state;
+	unsigned char out[256];
+	size_t n = pdu_passwd_modify_op(out, sizeof(out), "uid=bob", 7, NULL, 0, "new", 3);
+	assert_true(n > 0);
+	struct berval bv = { n, (char *)out }, oid, val;
+	BerElement *ber = ber_init(&bv);
+	ber_len_t len;
+	assert_int_equal(ber_peek_tag(ber, &len), PDU_EXT_REQ);
+	assert_int_equal(ber_scanf(ber, "{mm}", &oid, &val), 0x81);            /* requestValue [1] */
+	assert_int_equal(oid.bv_len, strlen(OID_PASSWD_MODIFY));
+	assert_memory_equal(oid.bv_val, OID_PASSWD_MODIFY, oid.bv_len);
+	BerElement *inner = ber_init(&val);
+	struct berval id, np;
+	assert_int_not_equal(ber_scanf(inner, "{"), LBER_ERROR);
+	assert_int_equal(ber_peek_tag(inner, &len), 0x80);
+	assert_int_not_equal(ber_scanf(inner, "m", &id), LBER_ERROR);
+	assert_int_equal(ber_peek_tag(inner, &len), 0x82);       /* no oldPasswd [1] */
+	assert_int_not_equal(ber_scanf(inner, "m}", &np), LBER_ERROR);
+	assert_memory_equal(id.bv_val, "uid=bob", 7);
+	assert_memory_equal(np.bv_val, "new", 3);
+	ber_free(inner, 1);
+	ber_free(ber, 1);
+	assert_int_equal(pdu_passwd_modify_op(out, n - 1, "uid=bob", 7, NULL, 0, "new", 3), 0);
+}
+
 int
 main(void)
 {
@@ -1048,6 +1100,8 @@ main(void)
 		cmocka_unit_test(test_entry_empty_values),
 		cmocka_unit_test(test_entry_long_values),
 		cmocka_unit_test(test_result_name),
+		cmocka_unit_test(test_simple_bind_op),
+		cmocka_unit_test(test_passwd_modify_op),
 	};
 	return cmocka_run_group_tests_name("pdu", tests, NULL, NULL);
 }
