@@ -17,12 +17,11 @@
 #include "access.h"
 #include "log.h"
 #include "request.h"
-#include "policy.h"
 #include "server.h"
+#include "policy.h"
+#include "visible.h"
 #include "share.h"
 #include "upstream.h"
-#include "rewrite.h"
-#include "visible.h"
 
 /* Recycled ops: the hot path never calls malloc for an op. */
 static struct op *op_cache;
