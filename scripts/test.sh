@@ -19,11 +19,11 @@ filter=(${TEST_FILTER:+-R "$TEST_FILTER"})
 export RIG_SKIP_DEPS=1      # installed above, once
 
 echo "== build (RelWithDebInfo)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DALDPROXY_WERROR=ON >/dev/null
 cmake --build build -j "$jobs"
 
 echo "== build (ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DALDPROXY_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DALDPROXY_SANITIZE=ON -DALDPROXY_WERROR=ON >/dev/null
 cmake --build build-asan -j "$jobs"
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:halt_on_error=1}"

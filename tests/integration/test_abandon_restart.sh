@@ -7,6 +7,7 @@
 #      with unavailable (52) during the outage — never hang — and succeed again
 #      within 10 s of slapd being back, on new connections (ldapsearch loop)
 #      and on a client connection opened before the outage (lib/persist.py).
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -11,6 +11,7 @@
 # server connection lost (the directory closed the connection)".  The proxy
 # should bound what it has outstanding on one connection (queue, or spread
 # over more connections) so that a burst is slower, not failed.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

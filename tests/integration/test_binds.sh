@@ -4,6 +4,7 @@
 # LDAPv2 binds refused with the right codes, ldaps and StartTLS, a rebind on
 # one connection switching (and a failed one dropping) the identity, and no
 # password ever written to the log, even at log level debug.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -9,6 +9,7 @@
 # searches put ~2000 outstanding requests on each, over slapd's
 # conn_max_pending_auth (1000), and slapd drops the connection — a proxy
 # bug exercised on its own by test_backend_pending.sh.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

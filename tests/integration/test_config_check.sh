@@ -5,6 +5,7 @@
 # file, the line and the key: unknown keys in aldproxy.yaml and in a profile,
 # a bad listener URL, a missing or group/world-readable password file, and
 # more; a real start with such a file fails the same way.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

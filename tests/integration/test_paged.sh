@@ -3,6 +3,7 @@
 # checks in lib/paged.py (complete and identical results, interleaved
 # clients, the paged connection pool, abandoning with size 0), then
 # `ldapsearch -E pr=50/noprompt` against a direct count.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -2,6 +2,7 @@
 # test_perl_netldap.sh — Perl Net::LDAP / Net::LDAPS clients through aldproxy
 # (lib/netldap.pl): StartTLS with certificate verification, service-account
 # bind, searches, paging with Net::LDAP::Control::Paged, unbind; ldaps://.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -34,6 +34,7 @@
 #   DIFF_REQUESTS=200000 DIFF_SEED=20250101 RIG_BACKEND=389ds bash tests/integration/test_policy_differential.sh
 # A failure prints, per kind of violation, one example with its replay line:
 #   DIFF_SEED=... DIFF_ONLY=zabbix:17 RIG_BACKEND=slapd bash tests/integration/test_policy_differential.sh
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -37,6 +37,7 @@
 #
 # Checks print "ok - ..." / "not ok - ..."; every failure is collected and the
 # test fails at the end.  Runs on slapd and on 389-ds (RIG_BACKEND=389ds).
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

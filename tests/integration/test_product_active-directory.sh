@@ -7,26 +7,17 @@
 # members, critical paged results, group listing) and user binds in every
 # name form the profile accepts, and checks the AD attributes, AD bind
 # diagnostics and counts against the directory's own.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 need py:yaml
-. "$here/lib/product.sh"
 
 P=active-directory
 P_PW=AdSvc-Pass1
 GROUP=zabbix-users        # stands for active-directory-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
 # eve (locked) joins the group: her lock, not the group, must refuse her
-prod_add_members "$GROUP" "$(udn eve)"
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+directory() { prod_add_members "$GROUP" "$(udn eve)"; }
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_active_directory.py "$RIG_DIR/profiles/$P.yaml" "$P_PW" "$GROUP" ||
 	fail "lib/product_active_directory.py failed"

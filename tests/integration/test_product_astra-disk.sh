@@ -13,30 +13,20 @@
 #
 # Login group astra-disk-users: engineering (nested: developers), dave, eve
 # and grp00..grp11 (about 605 users: two pages of 500).
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=astra-disk
 P_PW=AstraDisk-Pass1
 GROUP=astra-disk-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
-for k in $(seq -w 0 11); do members+=("$(gdn "grp$k")"); done
-prod_group "$GROUP" "${members[@]}"
-export RIG_EXTRA_LISTENERS
-RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldap://127.0.0.1:$PROXY_PORT2")
-export PINNED_URL="ldap://127.0.0.1:$PROXY_PORT2"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+directory() {
+	local members k
+	members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
+	for k in $(seq -w 0 11); do members+=("$(gdn "grp$k")"); done
+	prod_group "$GROUP" "${members[@]}"
+}
+prod_setup "$P" "$P_PW" --directory directory --pin ldap --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

@@ -8,29 +8,18 @@
 # search and a paged listing compared with the directory's own count.  The
 # login group astra-monitoring-users is created here as an ALD Pro admin
 # would: groups engineering (nested: developers) and the users dave and eve.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=astra-monitoring
 P_PW=AstraMon-Pass1
 GROUP=astra-monitoring-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
-prod_group "$GROUP" "$(gdn engineering)" "$(udn dave)" "$(udn eve)" "$(udn ivanov)"
-export RIG_EXTRA_LISTENERS
-RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldaps://127.0.0.1:$PROXY_PORT2")
-export PINNED_URL="ldaps://127.0.0.1:$PROXY_PORT2"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+directory() {
+	prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
+	prod_group "$GROUP" "$(gdn engineering)" "$(udn dave)" "$(udn eve)" "$(udn ivanov)"
+}
+prod_setup "$P" "$P_PW" --directory directory --pin ldaps --other
 
 py product_zabbix.py "$P" "$P_PW" ldaps "$GROUP" || fail "lib/product_zabbix.py ($P) failed"
 

@@ -6,25 +6,19 @@
 # user's bind on the same connection, the group list, the sync) and checks
 # who logs in, the AD attributes Bitrix24 imports, the portal groups, AD bind
 # diagnostics and counts against the directory's own.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=bitrix24
 P_PW=Bitrix24Svc-Pass1
 GROUP=zabbix-users        # stands for bitrix24-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-# eve (locked) joins the group: the disabled bit must keep her out
-prod_add_members "$GROUP" "$(udn eve)"
-# fields Bitrix24 maps: alice's department (ou) and phone; user0008 without
-# displayName (the profile's default gives cn)
-_prod_dm ldapmodify <<EOF
+directory() {
+	# eve (locked) joins the group: the disabled bit must keep her out
+	prod_add_members "$GROUP" "$(udn eve)"
+	# fields Bitrix24 maps: alice's department (ou) and phone; user0008 without
+	# displayName (the profile's default gives cn)
+	_prod_dm ldapmodify <<EOF
 dn: $(udn alice)
 changetype: modify
 add: ou
@@ -37,9 +31,8 @@ dn: $(udn user0008)
 changetype: modify
 delete: displayName
 EOF
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+}
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_$P.py "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 

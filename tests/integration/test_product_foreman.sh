@@ -11,30 +11,20 @@
 #
 # Login group foreman-users: engineering (nested: developers), dave, eve and
 # grp04..grp09 (about 315 users: several pages of 126).
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=foreman
 P_PW=ForemanSvc-Pass1
 GROUP=foreman-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
-for k in 04 05 06 07 08 09; do members+=("$(gdn "grp$k")"); done
-prod_group "$GROUP" "${members[@]}"
-export RIG_EXTRA_LISTENERS
-RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldaps://127.0.0.1:$PROXY_PORT2")
-export PINNED_URL="ldaps://127.0.0.1:$PROXY_PORT2"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+directory() {
+	local members k
+	members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
+	for k in 04 05 06 07 08 09; do members+=("$(gdn "grp$k")"); done
+	prod_group "$GROUP" "${members[@]}"
+}
+prod_setup "$P" "$P_PW" --directory directory --pin ldaps --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

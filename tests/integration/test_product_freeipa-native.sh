@@ -6,23 +6,13 @@
 # user's bind on the same connection, memberOf read as the service and as the
 # user, groups by member, secrets, rootDSE, writes, and a listing paged by
 # 100 that is compared here with ldapsearch straight against the directory.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=freeipa-native
 P_PW=IpaNative-Pass1
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+prod_setup "$P" "$P_PW" --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

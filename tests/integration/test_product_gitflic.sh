@@ -6,25 +6,16 @@
 # bind on the same connection, the AD-mode disabled-bit check), the group
 # sync and a paged user sync, and checks who logs in, the UID, the disabled
 # bit, and counts against the directory's own.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=gitflic
 P_PW=GitflicSvc-Pass1
 GROUP=zabbix-users        # stands for gitflic-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
 # eve (locked) joins the group: her lock, not the group, must refuse her
-prod_add_members "$GROUP" "$(udn eve)"
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+directory() { prod_add_members "$GROUP" "$(udn eve)"; }
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_$P.py "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 

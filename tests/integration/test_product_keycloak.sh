@@ -11,29 +11,18 @@
 #
 # Login group keycloak-users: engineering (nested: developers), dave, eve and
 # grp00..grp03 (about 215 users, so a batch of 100 takes several pages).
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=keycloak
 P_PW=KcSvc-Pass1
 GROUP=keycloak-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-prod_group "$GROUP" "$(gdn engineering)" "$(udn dave)" "$(udn eve)" \
-	"$(gdn grp00)" "$(gdn grp01)" "$(gdn grp02)" "$(gdn grp03)"
-export RIG_EXTRA_LISTENERS
-RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldaps://127.0.0.1:$PROXY_PORT2")
-export PINNED_URL="ldaps://127.0.0.1:$PROXY_PORT2"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+directory() {
+	prod_group "$GROUP" "$(gdn engineering)" "$(udn dave)" "$(udn eve)" \
+		"$(gdn grp00)" "$(gdn grp01)" "$(gdn grp02)" "$(gdn grp03)"
+}
+prod_setup "$P" "$P_PW" --directory directory --pin ldaps --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

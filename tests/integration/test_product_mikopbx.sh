@@ -7,29 +7,23 @@
 # logs in, AD's "data 52e/533/775" diagnostics MikoPBX parses (775 on 389-ds
 # only, with a lockout policy), that users outside
 # the login group are not found, and a paged listing against the directory.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 need perl pl:Net::LDAP
-. "$here/lib/product.sh"
 
 P=mikopbx
 P_PW=MikopbxSvc-Pass1
 GROUP=zabbix-users        # stands for mikopbx-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-# eve (locked) joins the group: her lock, not the group, must refuse her
-prod_add_members "$GROUP" "$(udn eve)"
-# 389-ds: a password lockout policy (FreeIPA has one), so that a locked-out
-# account is seen too: 389 answers 19 "Exceed password retry limit", which
-# the profile turns into AD's data 775.  (The rig's slapd has no ppolicy.)
-export MIKO_LOCKOUT=0
-if [ "$DIRECTORY_KIND" = 389ds ]; then
-	_prod_dm ldapmodify <<EOF
+directory() {
+	# eve (locked) joins the group: her lock, not the group, must refuse her
+	prod_add_members "$GROUP" "$(udn eve)"
+	# 389-ds: a password lockout policy (FreeIPA has one), so that a locked-out
+	# account is seen too: 389 answers 19 "Exceed password retry limit", which
+	# the profile turns into AD's data 775.  (The rig's slapd has no ppolicy.)
+	export MIKO_LOCKOUT=0
+	if [ "$DIRECTORY_KIND" = 389ds ]; then
+		_prod_dm ldapmodify <<EOF
 dn: cn=config
 changetype: modify
 replace: passwordLockout
@@ -41,13 +35,12 @@ passwordMaxFailure: 2
 replace: passwordLockoutDuration
 passwordLockoutDuration: 600
 EOF
-	MIKO_LOCKOUT=1
-fi
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+		MIKO_LOCKOUT=1
+	fi
+}
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
-perl "$here/lib/product_$P.pl" "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.pl failed"
+perl "$INTEG_LIB/product_$P.pl" "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.pl failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
 test_pass

@@ -12,30 +12,23 @@
 # The login group proxmox-users: engineering (nested: developers), dave, eve
 # and grp00..grp19 except grp15 — about 955 users; user0015 (grp15) and the
 # other 49 users of grp15 stay outside.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 need perl pl:Net::LDAP
-. "$here/lib/product.sh"
 
 P=proxmox
 P_PW=PveSvc-Pass1
 GROUP=proxmox-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
-for k in $(seq -w 0 19); do
-	[ "$k" = 15 ] || members+=("$(gdn "grp$k")")
-done
-prod_group "$GROUP" "${members[@]}"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+directory() {
+	local members k
+	members=("$(gdn engineering)" "$(udn dave)" "$(udn eve)")
+	for k in $(seq -w 0 19); do
+		[ "$k" = 15 ] || members+=("$(gdn "grp$k")")
+	done
+	prod_group "$GROUP" "${members[@]}"
+}
+prod_setup "$P" "$P_PW" --directory directory --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

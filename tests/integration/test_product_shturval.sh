@@ -7,31 +7,24 @@
 # the login group, the locked eve and wrong passwords do not, that a user
 # without mail gets the profile's default, and a paged listing against the
 # directory's own count.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=shturval
 P_PW=ShturvalSvc-Pass1
 GROUP=zabbix-users        # stands for shturval-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-prod_sysaccount "$P" "$P_PW"
-# eve (locked) joins the group, so that her lock is what refuses her
-prod_add_members "$GROUP" "$(udn eve)"
-# a member without mail, as FreeIPA's own admin: Dex needs the default
-_prod_dm ldapmodify <<EOF
+directory() {
+	# eve (locked) joins the group, so that her lock is what refuses her
+	prod_add_members "$GROUP" "$(udn eve)"
+	# a member without mail, as FreeIPA's own admin: Dex needs the default
+	_prod_dm ldapmodify <<EOF
 dn: $(udn user0007)
 changetype: modify
 delete: mail
 EOF
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+}
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_$P.py "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 

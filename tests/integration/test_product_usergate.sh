@@ -6,24 +6,18 @@
 # lookups, a paged listing, captive-portal binds and the user's groups) and
 # checks the results against the same searches on the directory, the AD
 # attributes, and who is refused with which AD diagnostic.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=usergate
 P_PW=UsergateSvc-Pass1
 GROUP=zabbix-users        # stands for usergate-users: alice, bob, carol (nested), dave, user0001-0010
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-# the system account (for a DN-capable set-up), and the ALD Pro user the
-# connector logs in as (UserGate takes DOMAIN\user or user@domain only),
-# a member of the login group like the users it looks up
-prod_sysaccount "$P" "$P_PW"
-_prod_dm ldapadd <<EOF
+# the system account (for a DN-capable set-up, made by prod_setup), and the
+# ALD Pro user the connector logs in as (UserGate takes DOMAIN\user or
+# user@domain only), a member of the login group like the users it looks up
+directory() {
+	_prod_dm ldapadd <<EOF
 dn: $(udn "$P")
 objectClass: top
 objectClass: person
@@ -46,10 +40,9 @@ krbPrincipalName: $P@ALD.TEST
 ipaUniqueID: $(cat /proc/sys/kernel/random/uuid)
 userPassword: $P_PW
 EOF
-prod_add_members "$GROUP" "$(udn "$P")" "$(udn eve)"   # eve (locked): her lock must refuse her
-rig_proxy_config
-prod_profile "$P" "s/$P-users/$GROUP/g"
-rig_proxy_start
+	prod_add_members "$GROUP" "$(udn "$P")" "$(udn eve)"   # eve (locked): her lock must refuse her
+}
+prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_$P.py "$P" "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 

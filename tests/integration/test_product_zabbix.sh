@@ -7,35 +7,24 @@
 # mode on a listener pinned to the profile), then libldap's
 # ldapsearch (what PHP's ext/ldap is built on) for the service search and a
 # paged listing compared with the directory's own count.
+# directories: slapd 389ds
 set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-. "$here/../rig/rig.sh"
-. "$here/lib/common.sh"
-. "$here/lib/product.sh"
+. "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
 
 P=zabbix
 P_PW=ZbxSvc-Pass1
 GROUP=zabbix-users
-test_begin test_product_$P
-rig_init
-rig_certs
-rig_slapd_start
-# ALD Pro side: the system account, and the login group (the rig's
+# ALD Pro side (after the system account): the login group (the rig's
 # zabbix-users: engineering (alice, bob, developers: carol, user0001-0010) and
 # dave) plus the locked eve, so that her lock is what refuses her
-prod_sysaccount "$P" "$P_PW"
-prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
-prod_add_members "$GROUP" "$(udn eve)" "$(udn ivanov)"
-# a second listener pinned to the profile (listeners[].profile in
+directory() {
+	prod_user ivanov "Иван" "Иванов"     # UTF-8 names through the JIT read
+	prod_add_members "$GROUP" "$(udn eve)" "$(udn ivanov)"
+}
+# --pin: a second listener pinned to the profile (listeners[].profile in
 # aldproxy.yaml) for Zabbix's DN-template bind mode: a fresh connection
 # carries no profile, so only a pinned listener ties its bind to this one
-export RIG_EXTRA_LISTENERS
-RIG_EXTRA_LISTENERS=$(prod_listener "$P" "ldap://127.0.0.1:$PROXY_PORT2")
-export PINNED_URL="ldap://127.0.0.1:$PROXY_PORT2"
-rig_proxy_config
-prod_profile "$P"
-prod_other_profile
-rig_proxy_start
+prod_setup "$P" "$P_PW" --directory directory --pin ldap --other
 
 py product_$P.py "$P" "$P_PW" starttls "$GROUP" || fail "lib/product_$P.py failed"
 

@@ -3,6 +3,7 @@
 # the running set: a bad profile keeps the old set running (no failed
 # operation for a client searching throughout), a good change takes effect
 # for new binds, and clients bound before keep working.
+# directories: slapd 389ds
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 rig_init

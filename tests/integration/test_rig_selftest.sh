@@ -3,6 +3,7 @@
 # slapd (no proxy): tree size, transitive memberOf, locked account, TLS
 # (StartTLS and ldaps), ACLs, restart; and that rig_proxy_config writes its
 # files.  Should take well under 15 s.
+# directories: slapd 389ds
 set -euo pipefail
 
 . "$(cd "$(dirname "$0")/../rig" && pwd)/rig.sh"

@@ -4,6 +4,7 @@
 # controls, write operations, unknown extended operations.  Each malformed
 # PDU ends its connection with a Notice of Disconnection; the proxy keeps
 # serving and stops cleanly (no crash, no sanitizer report).
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -5,6 +5,7 @@
 # (userPassword) never come back.  Then the profile's edges: a base outside
 # the profile (noSuchObject), the rootDSE without a bind, a search before a
 # bind (insufficientAccessRights), a filter on userPassword (50), and compare.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

@@ -11,6 +11,7 @@
 # A second profile "limited" (attributes uid, mail, cn, memberOf) is bound to
 # its own listener ($PROXY_PORT2): searches there return only those attributes
 # (and objectClass), filters and compares on anything else get 50.
+# directories: slapd 389ds
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../rig/rig.sh"

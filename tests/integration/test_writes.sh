@@ -3,6 +3,7 @@
 # Password Modify, performed on the directory AS THE BOUND USER (proxied
 # authorization), so the directory's own access rules decide; everything
 # else stays read-only.  Runs on slapd and on 389-ds (RIG_BACKEND=389ds).
+# directories: slapd 389ds
 set -euo pipefail
 . "$(dirname "$0")/../rig/rig.sh"
 rig_init

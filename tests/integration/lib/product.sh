@@ -3,8 +3,24 @@
 # side of a product's set-up (its system account and login group), the
 # shipped profile installed into the rig, and direct reads of the directory
 # for counts the tests compare with what the product sees through the proxy.
-# Source after ../rig/rig.sh and common.sh.
+# A product test sources only this file: it sources ../../rig/rig.sh and
+# common.sh itself unless they already are (tests that source them first,
+# as test_policy_*.sh do, keep working).
 #
+#   prod_setup NAME PASSWORD [--directory FUNC] [--pin ldap|ldaps]
+#              [--sed EXPR]... [--other]
+#                                     the set-up every product test shares,
+#                                     in this order: test_begin test_product_NAME,
+#                                     rig_init, rig_certs, rig_slapd_start,
+#                                     prod_sysaccount NAME PASSWORD, then FUNC
+#                                     (the test's own ALD Pro side: login group,
+#                                     extra users, directory settings); --pin:
+#                                     a second listener SCHEME://127.0.0.1:$PROXY_PORT2
+#                                     pinned to the profile (RIG_EXTRA_LISTENERS,
+#                                     and PINNED_URL for the product's script,
+#                                     both exported); rig_proxy_config,
+#                                     prod_profile NAME EXPR..., with --other
+#                                     prod_other_profile, and rig_proxy_start
 #   prod_sysaccount NAME PASSWORD     uid=NAME,cn=sysaccounts,cn=etc,$BASE_DN
 #                                     (account + simpleSecurityObject), as $DM_DN
 #   prod_user LOGIN GIVEN SN          a user like gen_tree.py's (password
@@ -31,6 +47,58 @@
 #                                     directory as $PROXY_BIND_DN (no proxy)
 #   prod_direct_count FILTER [BASE]   how many of them
 #   udn LOGIN | gdn NAME              a user's / group's DN in the rig
+
+# rig.sh and common.sh, unless the test sourced them already (re-sourcing
+# rig.sh would forget the processes it started)
+if ! declare -F rig_init >/dev/null; then
+	# shellcheck source=../../rig/rig.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/../../rig/rig.sh"
+fi
+if ! declare -F test_begin >/dev/null; then
+	# shellcheck source=common.sh
+	. "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+fi
+
+# prod_setup NAME PASSWORD [--directory FUNC] [--pin ldap|ldaps] [--sed EXPR]... [--other]
+# (see the top of this file).  Its locals are _ps_*: FUNC sees the caller's
+# variables (P, P_PW, GROUP...) unshadowed.
+prod_setup() {
+	[ $# -ge 2 ] || fail "prod_setup: NAME PASSWORD [OPTIONS] expected"
+	local _ps_name=$1 _ps_pw=$2 _ps_dir='' _ps_pin='' _ps_other=0 _ps_sed=()
+	shift 2
+	while [ $# -gt 0 ]; do
+		case "$1" in
+		--directory) [ $# -ge 2 ] || fail "prod_setup: --directory FUNC"; _ps_dir=$2; shift 2 ;;
+		--pin) [ $# -ge 2 ] || fail "prod_setup: --pin ldap|ldaps"; _ps_pin=$2; shift 2 ;;
+		--sed) [ $# -ge 2 ] || fail "prod_setup: --sed EXPR"; _ps_sed+=("$2"); shift 2 ;;
+		--other) _ps_other=1; shift ;;
+		*) fail "prod_setup: unknown argument $1" ;;
+		esac
+	done
+	case "$_ps_pin" in
+	"" | ldap | ldaps) ;;
+	*) fail "prod_setup: --pin takes ldap or ldaps, not $_ps_pin" ;;
+	esac
+	if [ -n "$_ps_dir" ] && ! declare -F "$_ps_dir" >/dev/null; then
+		fail "prod_setup: --directory $_ps_dir: no such function"
+	fi
+
+	test_begin "test_product_$_ps_name"
+	rig_init
+	rig_certs
+	rig_slapd_start
+	prod_sysaccount "$_ps_name" "$_ps_pw"
+	[ -z "$_ps_dir" ] || "$_ps_dir"
+	if [ -n "$_ps_pin" ]; then
+		export RIG_EXTRA_LISTENERS PINNED_URL
+		PINNED_URL="$_ps_pin://127.0.0.1:$PROXY_PORT2"
+		RIG_EXTRA_LISTENERS=$(prod_listener "$_ps_name" "$PINNED_URL")
+	fi
+	rig_proxy_config
+	prod_profile "$_ps_name" ${_ps_sed[@]+"${_ps_sed[@]}"}
+	[ "$_ps_other" = 0 ] || prod_other_profile
+	rig_proxy_start
+}
 
 udn() { echo "uid=$1,$USERS_DN"; }
 gdn() { echo "cn=$1,$GROUPS_DN"; }
