@@ -7,7 +7,9 @@
  * health, stats, metrics, backends, profiles, connections, reload.  An
  * unknown command gets {"error": ...}.  The read-only twin
  * (control.readonly_socket, for monitoring agents) refuses connections
- * and reload.  control_open() also opens the HTTP metrics listener.
+ * and reload.  reload answers {"reload":"done","profiles":N,
+ * "restart_needed":[...]}, the changes that wait for a restart named as
+ * server_reload() names them, or {"error": ...}.
  */
 #ifndef ALDPROXY_CONTROL_H
 #define ALDPROXY_CONTROL_H
@@ -21,12 +23,5 @@ void control_close(struct server *srv);
 
 /* The health verdict: 0 healthy, 1 degraded, 2 down (aldproxyctl's exit code). */
 int  control_health(const struct server *srv);
-/* Every metric in Prometheus text format (control socket `metrics`, HTTP /metrics). */
-struct evbuffer;
-void control_prometheus(struct server *srv, struct evbuffer *o);
-
-/* metrics_http.c: metrics.listen, GET /metrics over HTTP on loopback. */
-int  metrics_http_open(struct server *srv, char *err, size_t errlen);
-void metrics_http_close(void);
 
 #endif

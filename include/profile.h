@@ -3,7 +3,7 @@
  *
  * A profile is immutable once loaded (profile_load.c) and refcounted: the
  * set holds one reference, each client and op using it another
- * (profile_hold/profile_release), so a reload can swap the set while old
+ * (profile_hold/profile_drop), so a reload can swap the set while old
  * profiles live on until their last user releases them.
  * A profile says who selects it (service accounts, dedicated listeners),
  * which end users may bind, the tree the product sees (a virtual suffix
@@ -171,7 +171,7 @@ int  profile_set_load(const char *dir, const struct config *cfg, struct profile_
 void profile_set_free(struct profile_set *set);
 /* Reference counting, so a reload can replace the set under running clients. NULL is fine. */
 const struct profile *profile_hold(const struct profile *p);
-void profile_release(const struct profile *p);
+void profile_drop(const struct profile *p);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
 
 /*

@@ -272,7 +272,7 @@ bind_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
 		    "aldproxy: use ldaps:// or StartTLS before sending a password", "bind without TLS", "tls_required", NULL);
 	else
 		rc = bind_start(c, r, prev);
-	profile_release(prev);
+	profile_drop(prev);
 	if (b->cred.bv_val != NULL)
 		explicit_bzero(b->cred.bv_val, b->cred.bv_len);
 	return rc;

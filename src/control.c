@@ -24,6 +24,7 @@
 #include "config.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 #include "profile.h"
 #include "server.h"
 #include "upstream.h"
@@ -94,32 +95,6 @@ problems_json(const struct server *srv, struct evbuffer *o)
 	evbuffer_add(o, "]", 1);
 }
 
-static size_t
-in_flight(const struct server *srv)
-{
-	size_t n = 0;
-	const struct client *c;
-	TAILQ_FOREACH(c, &srv->clients, link)
-		n += c->nops;
-	return n;
-}
-
-/* Per controller: ready connections of all kinds, all connections, operations in flight. */
-static void
-server_counts(const struct backend *be, size_t s, unsigned *ready, unsigned *total, unsigned *ops)
-{
-	struct upstream **pools[] = { be->shared, be->binders, be->paged };
-	size_t counts[] = { be->nshared, be->nbinders, be->npaged };
-	*ready = *total = *ops = 0;
-	for (int k = 0; k < 3; k++)
-		for (size_t i = 0; i < counts[k]; i++)
-			if (pools[k][i]->server == &be->servers[s]) {
-				(*total)++;
-				*ready += pools[k][i]->state == UP_READY;
-				*ops += pools[k][i]->nops;
-			}
-}
-
 static const char *const verdicts[] = { "healthy", "degraded", "down" };
 
 static void
@@ -138,7 +113,8 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	    "\"reloads\":{\"ok\":%llu,\"failed\":%llu,\"last_error\":",
 	    ALDPROXY_VERSION, (int)getpid(), (unsigned long long)((now - srv->metrics.started_us) / 1000000),
 	    verdicts[h], h, srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
-	    (unsigned long long)st->slow_clients_cut, srv->output_total, (unsigned long long)st->protocol_errors, in_flight(srv),
+	    (unsigned long long)st->slow_clients_cut, srv->output_total, (unsigned long long)st->protocol_errors,
+	    metrics_in_flight(srv),
 	    (unsigned long long)st->binds_ok, (unsigned long long)st->binds_failed, be->nbind_wait,
 	    (unsigned long long)st->entries, (unsigned long long)srv->metrics.reloads_ok,
 	    (unsigned long long)srv->metrics.reloads_failed);
@@ -148,7 +124,7 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	evbuffer_add(o, ",\"servers\":[", 12);
 	for (size_t s = 0; s < be->nservers; s++) {
 		unsigned ready, total, ops;
-		server_counts(be, s, &ready, &total, &ops);
+		metrics_backend_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
 		evbuffer_add_printf(o, ",\"status\":\"%s\",\"priority\":%d,\"ready\":%u,\"connections\":%u,\"in_flight\":%u}",
@@ -165,7 +141,7 @@ cmd_health(struct server *srv, struct evbuffer *o)
 	evbuffer_add_printf(o, "{\"status\":\"%s\",\"code\":%d,\"servers\":[", verdicts[h], h);
 	for (size_t s = 0; s < be->nservers; s++) {
 		unsigned ready, total, ops;
-		server_counts(be, s, &ready, &total, &ops);
+		metrics_backend_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
 		evbuffer_add_printf(o, ",\"ready\":%u,\"connections\":%u,\"last_error\":", ready, total);
@@ -186,7 +162,7 @@ cmd_status(struct server *srv, struct evbuffer *o)
 	    (unsigned long long)((now_us() - srv->metrics.started_us) / 1000000), verdicts[h], h);
 	json_str(o, srv->cfg->path);
 	evbuffer_add_printf(o, ",\"profiles\":%zu,\"clients\":%zu,\"operations_in_flight\":%zu,\"listeners\":[",
-	    srv->profiles->n, srv->nclients, in_flight(srv));
+	    srv->profiles->n, srv->nclients, metrics_in_flight(srv));
 	for (size_t i = 0; i < srv->nlisteners; i++) {
 		evbuffer_add(o, i ? "," : "", i ? 1 : 0);
 		json_str(o, srv->listeners[i]->url);
@@ -196,69 +172,10 @@ cmd_status(struct server *srv, struct evbuffer *o)
 	evbuffer_add(o, "}\n", 2);
 }
 
-void
-control_prometheus(struct server *srv, struct evbuffer *o)
-{
-	const struct stats *st = &srv->stats;
-	const struct backend *be = srv->backend;
-	uint64_t now = now_us();
-	evbuffer_add_printf(o,
-	    "# HELP aldproxy_build_info The running version.\n# TYPE aldproxy_build_info gauge\n"
-	    "aldproxy_build_info{version=\"%s\"} 1\n"
-	    "# HELP aldproxy_uptime_seconds Seconds since aldproxyd started.\n# TYPE aldproxy_uptime_seconds gauge\n"
-	    "aldproxy_uptime_seconds %llu\n"
-	    "# HELP aldproxy_health 0 healthy, 1 degraded (a controller is down), 2 down (none answers).\n"
-	    "# TYPE aldproxy_health gauge\naldproxy_health %d\n"
-	    "# HELP aldproxy_connections_open Client connections open now.\n# TYPE aldproxy_connections_open gauge\n"
-	    "aldproxy_connections_open %zu\n"
-	    "# HELP aldproxy_connections_accepted_total Client connections accepted.\n"
-	    "# TYPE aldproxy_connections_accepted_total counter\naldproxy_connections_accepted_total %llu\n"
-	    "# HELP aldproxy_connections_refused_total Client connections refused (limits.max_connections).\n"
-	    "# TYPE aldproxy_connections_refused_total counter\naldproxy_connections_refused_total %llu\n"
-	    "# HELP aldproxy_slow_clients_cut_total Clients cut off for not reading their results.\n"
-	    "# TYPE aldproxy_slow_clients_cut_total counter\naldproxy_slow_clients_cut_total %llu\n"
-	    "# HELP aldproxy_protocol_errors_total Clients disconnected for malformed requests.\n"
-	    "# TYPE aldproxy_protocol_errors_total counter\naldproxy_protocol_errors_total %llu\n"
-	    "# HELP aldproxy_operations_in_flight Client operations not yet answered.\n"
-	    "# TYPE aldproxy_operations_in_flight gauge\naldproxy_operations_in_flight %zu\n"
-	    "# HELP aldproxy_binds_waiting Client binds waiting for a free bind connection.\n"
-	    "# TYPE aldproxy_binds_waiting gauge\naldproxy_binds_waiting %u\n"
-	    "# HELP aldproxy_entries_total Search result entries sent to clients.\n"
-	    "# TYPE aldproxy_entries_total counter\naldproxy_entries_total %llu\n"
-	    "# HELP aldproxy_profiles Profiles loaded.\n# TYPE aldproxy_profiles gauge\naldproxy_profiles %zu\n",
-	    ALDPROXY_VERSION, (unsigned long long)((now - srv->metrics.started_us) / 1000000), control_health(srv),
-	    srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
-	    (unsigned long long)st->slow_clients_cut, (unsigned long long)st->protocol_errors, in_flight(srv),
-	    be->nbind_wait, (unsigned long long)st->entries, srv->profiles->n);
-	evbuffer_add_printf(o, "# HELP aldproxy_backend_up 1 when the controller has a ready connection.\n"
-	    "# TYPE aldproxy_backend_up gauge\n");
-	for (size_t s = 0; s < be->nservers; s++)
-		evbuffer_add_printf(o, "aldproxy_backend_up{server=\"%s\"} %d\n", be->servers[s].urlstr,
-		    be->servers[s].ready > 0);
-	evbuffer_add_printf(o, "# HELP aldproxy_backend_connections Connections to the controller, by state.\n"
-	    "# TYPE aldproxy_backend_connections gauge\n");
-	for (size_t s = 0; s < be->nservers; s++) {
-		unsigned ready, total, ops;
-		server_counts(be, s, &ready, &total, &ops);
-		evbuffer_add_printf(o, "aldproxy_backend_connections{server=\"%s\",state=\"ready\"} %u\n"
-		    "aldproxy_backend_connections{server=\"%s\",state=\"not_ready\"} %u\n",
-		    be->servers[s].urlstr, ready, be->servers[s].urlstr, total - ready);
-	}
-	evbuffer_add_printf(o, "# HELP aldproxy_backend_operations_in_flight "
-	    "Operations sent to the controller and not yet answered.\n"
-	    "# TYPE aldproxy_backend_operations_in_flight gauge\n");
-	for (size_t s = 0; s < be->nservers; s++) {
-		unsigned ready, total, ops;
-		server_counts(be, s, &ready, &total, &ops);
-		evbuffer_add_printf(o, "aldproxy_backend_operations_in_flight{server=\"%s\"} %u\n", be->servers[s].urlstr, ops);
-	}
-	metrics_prometheus(&srv->metrics, o, now);
-}
-
 static void
 cmd_metrics(struct server *srv, struct evbuffer *o)
 {
-	control_prometheus(srv, o);
+	metrics_exposition(srv, control_health(srv), o);
 }
 
 static void
@@ -327,8 +244,20 @@ cmd_connections(struct server *srv, struct evbuffer *o)
 static void
 cmd_reload(struct server *srv, struct evbuffer *o)
 {
-	if (server_reload(srv) == 0) {
-		evbuffer_add_printf(o, "{\"reload\":\"done\",\"profiles\":%zu}\n", srv->profiles->n);
+	char later[1024];
+	if (server_reload(srv, later, sizeof(later)) == 0) {
+		evbuffer_add_printf(o, "{\"reload\":\"done\",\"profiles\":%zu,\"restart_needed\":[", srv->profiles->n);
+		/* "listeners, backend.pool_size" -> ["listeners","backend.pool_size"] */
+		for (char *name = later[0] ? later : NULL, *next; name != NULL; name = next) {
+			if ((next = strstr(name, ", ")) != NULL) {
+				*next = '\0';
+				next += 2;
+			}
+			if (name != later)
+				evbuffer_add(o, ",", 1);
+			json_str(o, name);
+		}
+		evbuffer_add(o, "]}\n", 3);
 		return;
 	}
 	char msg[sizeof(srv->last_reload_error) + 64];
@@ -472,7 +401,7 @@ control_open(struct server *srv, char *err, size_t errlen)
 	if (cfg->control_ro_socket != NULL && sock_open(srv, &ctl_ro, cfg->control_ro_socket, cfg->control_ro_mode,
 	    cfg->control_ro_group, 1, err, errlen) < 0)
 		return -1;
-	return metrics_http_open(srv, err, errlen);
+	return 0;
 }
 
 void
@@ -481,5 +410,4 @@ control_close(struct server *srv)
 	(void)srv;
 	sock_close(&ctl_admin);
 	sock_close(&ctl_ro);
-	metrics_http_close();
 }

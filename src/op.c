@@ -117,8 +117,8 @@ op_free(struct op *op)
 	free(op->target);
 	free(op->attrs);
 	free(op->want);
-	profile_release(op->profile);
-	profile_release(op->bind_profile);
+	profile_drop(op->profile);
+	profile_drop(op->bind_profile);
 	if (op->parent != NULL)
 		op->parent->child = NULL;
 	if (op->child != NULL) {

@@ -23,7 +23,7 @@ profile_hold(const struct profile *p)
 }
 
 void
-profile_release(const struct profile *p)
+profile_drop(const struct profile *p)
 {
 	if (p != NULL && --p->ref->n == 0)
 		profile_free(p->ref->self);
@@ -35,7 +35,7 @@ profile_set_free(struct profile_set *set)
 	if (set == NULL)
 		return;
 	for (size_t i = 0; i < set->n; i++)
-		profile_release(set->v[i]);
+		profile_drop(set->v[i]);
 	free(set->v);
 	free(set);
 }

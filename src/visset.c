@@ -207,7 +207,7 @@ read_end(void)
 {
 	if (rd.u != NULL && rd.msgid != 0)
 		msgid_release(&rd.u->ids, rd.msgid);
-	profile_release(rd.p);
+	profile_drop(rd.p);
 	memset(&rd, 0, sizeof(rd));
 }
 
