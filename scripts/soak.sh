@@ -18,7 +18,9 @@
 # aldproxyd stops cleanly (no crash, exit 0, no sanitizer report).
 #
 # Knobs (environment): SOAK_SAMPLE (60), SOAK_RATE (load factor, 1.0 is about
-# 250 operations/s), RIG_SKIP_DEPS=1 (do not install the rig's packages),
+# 280 operations/s), SOAK_COMMIT (the commit the binaries were built from,
+# printed in the table's header; default: this checkout's HEAD, which may
+# differ), RIG_SKIP_DEPS=1 (do not install the rig's packages),
 # RIG_KEEP=1 (keep the rig's directory), RIG_SLAPD_DEBUG (slapd's log level:
 # 0 here, its per-operation log would grow by gigabytes), RIG_LOG_LEVEL
 # (aldproxyd's, info), and the rig's other RIG_* limits.
@@ -45,12 +47,15 @@ export RIG_UNBOUND_TIMEOUT=${RIG_UNBOUND_TIMEOUT:-15}
 export RIG_SLAPD_DEBUG=${RIG_SLAPD_DEBUG:-0}
 export SOAK_COMMIT=${SOAK_COMMIT:-$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)}
 
+# shellcheck source-path=SCRIPTDIR source=../tests/rig/rig.sh
 . "$REPO/tests/rig/rig.sh"
+# shellcheck source-path=SCRIPTDIR source=../tests/integration/lib/common.sh
 . "$REPO/tests/integration/lib/common.sh"
 
 echo "soak.sh: $duration s, aldproxyd $ALDPROXYD, table to $out"
 rig_init
 rig_certs
+# shellcheck disable=SC2119  # no arguments: the rig's default of 1000 users
 rig_slapd_start
 rig_proxy_config
 rig_proxy_start

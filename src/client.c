@@ -236,7 +236,9 @@ set_idle_timeout(struct client *c)
 		return;
 	}
 	struct timeval tv = { (time_t)t, (suseconds_t)((t - floor(t)) * 1e6) };
-	bufferevent_set_timeouts(c->bev, &tv, NULL);
+	/* reading: nothing sent; writing: results waiting and none taken (a client paused
+	 * for its unread output reads no requests, so only the write side sees it stall) */
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
 void
@@ -821,6 +823,11 @@ client_event_cb(struct bufferevent *bev, short what, void *arg)
 	if (c->state == C_CLOSING) {
 		/* the peer went away while we flushed: free now */
 		event_active(c->close_ev, 0, 0);
+		return;
+	}
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_WRITING)) {
+		c->srv->stats.slow_clients_cut++;
+		client_close(c, -1, "its unread results made no progress within limits.idle_timeout");
 		return;
 	}
 	if (what & BEV_EVENT_TIMEOUT) {

@@ -9,7 +9,7 @@ $RIG_DIR/control.sock for the open client connections.
   soak.py [--duration S] [--sample S] [--out FILE] [--rate FACTOR]
 
 The load (worker processes, so that one client's Python does not stall the
-others' clocks; --rate scales every rate; about 250 operations/s at 1.0):
+others' clocks; --rate scales every rate; about 280 operations/s at 1.0):
   small     4 connections bound once as the service account, 40 searches/s
             each for one user, (uid=userNNNN): exactly that entry.  Their
             latencies are the p50/p99/max of the table.
