@@ -705,6 +705,17 @@ wanted(const struct want *w, const char *name, size_t len)
 	return w->all_user && !is_extra(w, &b) && (w->all_oper || !policy_attr_operational(name, len));
 }
 
+/* Whether the client named the attribute with options ("mail;binary"). */
+static int
+asked_with_options(const struct want *w, const char *name, size_t len)
+{
+	for (size_t i = 0; i < w->n; i++)
+		if (w->names[i].bv_len > len && w->names[i].bv_val[len] == ';' &&
+		    strncasecmp(w->names[i].bv_val, name, len) == 0)
+			return 1;
+	return 0;
+}
+
 /* Expands {attr} with the entry's first values and {suffix} with the virtual suffix. */
 static int
 expand(const struct profile *p, const char *tmpl, const struct eattr *e, size_t n, struct arena *a,
@@ -1054,7 +1065,10 @@ entry_defaults(const struct profile *p, const struct want *w, struct arena *a, c
 			present |= same_type(out->o[k].name.bv_val, out->o[k].name.bv_len, d->name, dl);
 		for (size_t k = 0; k < in->ne; k++)
 			present |= same_type(in->e[k].name.bv_val, in->e[k].name.bv_len, d->name, dl);
-		if (present || !wanted(w, d->name, dl) || !policy_attr_allowed(p, d->name, dl) ||
+		/* asked for with options, 389-ds leaves the attribute out even when the entry has it:
+		 * a default would stand in for a value that exists */
+		if (present || asked_with_options(w, d->name, dl) || !wanted(w, d->name, dl) ||
+		    !policy_attr_allowed(p, d->name, dl) ||
 		    !has_class(in->e, in->ne, d->when_class ? d->when_class : p->user_class))
 			continue;
 		struct berval x, *dv;

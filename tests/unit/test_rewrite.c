@@ -1592,6 +1592,30 @@ test_entry_defaults_named(void **state)
 	free(w);
 }
 
+/*
+ * Asked for with options ("mail;binary" beside "*"), 389-ds leaves mail out
+ * even when the entry has it: no default may stand in for it (found by
+ * test_policy_differential, seed 2903791579 on 389-ds).
+ */
+static void
+test_entry_defaults_not_for_options(void **state)
+{
+	struct env *e = *state;
+	static const char *const a[] = { "mail;binary", "*", NULL };
+	struct want *w = attrs(e, e->ad, a, 0);
+	struct dentry *d = rewrite(e, e->ad, w, BOB_DN, BOB, NBOB);
+	assert_null(dget(d, "mail"));
+	free(d);
+	free(w);
+	/* "*" alone: bob, who has no mail, gets the default */
+	static const char *const star[] = { "*", NULL };
+	w = attrs(e, e->ad, star, 0);
+	d = rewrite(e, e->ad, w, BOB_DN, BOB, NBOB);
+	assert_string_equal(dval(d, "mail"), "bob@example.com");
+	free(d);
+	free(w);
+}
+
 static void
 test_entry_typesonly(void **state)
 {
@@ -2131,6 +2155,7 @@ main(void)
 		T(test_attrs_plus),
 		T(test_attrs_named_virtual),
 		T(test_attrs_named_default),
+		T(test_entry_defaults_not_for_options),
 		T(test_attrs_named_category),
 		T(test_attrs_one_one),
 		T(test_attrs_dn_only),
