@@ -46,7 +46,6 @@ struct backend {
 	struct event *tick;
 	unsigned rr;                /* round-robin start for picking */
 	unsigned bulk;              /* bulk searches in flight on shared connections (OP_BULK) */
-	uint64_t wake_seq;          /* tokens of freed slots handed to waiting clients */
 };
 
 int  backend_new(struct server *srv, struct backend **out, char *err, size_t errlen);
@@ -99,12 +98,6 @@ int  backend_saturated(const struct backend *be);
 void backend_wait_capacity(struct backend *be, struct client *c);
 void backend_unwait(struct backend *be, struct client *c);
 void backend_capacity_freed(struct backend *be);
-/*
- * from was woken for a slot (token) it could not use and waits again (a
- * bulk search over its limit): if the slot is still free, the next waiter
- * that has not had it yet gets it.
- */
-void backend_pass_on(struct backend *be, struct client *from, uint64_t token);
 /* A shared connection became ready or failed: every waiting client tries again. */
 void backend_wake_all(struct backend *be);
 

@@ -70,8 +70,6 @@ struct client {
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
 	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
-	uint64_t cap_woken;             /* taken off cap_wait for a freed slot (its token): passes it on if it cannot use it */
-	uint64_t last_wake;             /* the last such token it got: a slot passes each waiter once */
 	TAILQ_ENTRY(client) wait_link;
 	struct share *addr_share;       /* ops in flight of its source address (held; share.h) */
 	struct share *id_share;         /* ... of its bound identity (held), NULL while unbound */

@@ -478,23 +478,6 @@ backend_unwait(struct backend *be, struct client *c)
 	TAILQ_REMOVE(&be->cap_wait, c, wait_link);
 }
 
-/* Takes c off the wait queue and has its request handled again (deferred), holding a freed slot. */
-static void
-wake_for_slot(struct backend *be, struct client *c, uint64_t token)
-{
-	backend_unwait(be, c);
-	c->cap_woken = c->last_wake = token;
-	client_resume(c);       /* deferred: runs from the client's resume event */
-}
-
-void
-backend_pass_on(struct backend *be, struct client *from, uint64_t token)
-{
-	struct client *c = TAILQ_FIRST(&be->cap_wait);
-	if (c != NULL && c != from && c->last_wake != token && backend_pick(be) != NULL)
-		wake_for_slot(be, c, token);
-}
-
 void
 backend_capacity_freed(struct backend *be)
 {
@@ -502,8 +485,10 @@ backend_capacity_freed(struct backend *be)
 	if (!TAILQ_EMPTY(&be->internal_wait) && internal_dispatch(be))
 		return;
 	struct client *c = TAILQ_FIRST(&be->cap_wait);
-	if (c != NULL)
-		wake_for_slot(be, c, ++be->wake_seq);
+	if (c == NULL)
+		return;
+	backend_unwait(be, c);
+	client_resume(c);       /* deferred: runs from the client's resume event */
 }
 
 unsigned

@@ -417,8 +417,6 @@ client_close(struct client *c, int code, const char *why)
 		return;
 	c->state = C_CLOSING;
 	share_unwait(c);
-	if (c->cap_woken)
-		backend_pass_on(c->srv->backend, c, c->cap_woken);   /* the slot it was woken for goes on */
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", why);
 	/* abandon what is in flight: the answers have nowhere to go */
 	while (!TAILQ_EMPTY(&c->ops)) {
@@ -760,20 +758,11 @@ client_process(struct client *c)
 			c->req_start_us = now_us();     /* a request handled again after a wait keeps its arrival */
 		rc = fn(c, &c->srv->req, buf, h.total);
 		c->req_waited = rc == HANDLER_WAIT;
-		uint64_t woken = c->cap_woken;
-		c->cap_woken = 0;
 		if (rc == HANDLER_WAIT) {
-			/*
-			 * The request stays buffered: until its delay timer fires (a
-			 * held-back bind), or a directory connection has room.  Woken for
-			 * a slot it could not use (a bulk search over its limit), it
-			 * passes the slot on to the next waiter.
-			 */
-			if (!evtimer_pending(c->delay_timer, NULL)) {
+			/* the request stays buffered: until its delay timer fires (a
+			 * held-back bind), or a directory connection has room */
+			if (!evtimer_pending(c->delay_timer, NULL))
 				backend_wait_capacity(c->srv->backend, c);
-				if (woken)
-					backend_pass_on(c->srv->backend, c, woken);
-			}
 			break;
 		}
 		c->nrequests++;
