@@ -33,6 +33,8 @@ struct backend_server {
 	char last_error[200];       /* why its last connection went down, for the audit trail */
 };
 
+TAILQ_HEAD(client_waitq, client);
+
 struct backend {
 	struct server *srv;
 	struct backend_server *servers;
@@ -41,7 +43,8 @@ struct backend {
 	size_t nshared, nbinders, npaged;
 	struct op_list bind_wait;   /* binds waiting for a free bind upstream */
 	struct op_list internal_wait;   /* aldproxy's own lookups waiting for a reserved slot (op->waitq) */
-	TAILQ_HEAD(, client) cap_wait;  /* clients whose next request waits for room */
+	struct client_waitq cap_wait;   /* clients whose next request waits for room */
+	struct client_waitq bulk_wait;  /* ... for a bulk-search slot (woken when a bulk search ends) */
 	unsigned nbind_wait;
 	struct event *tick;
 	unsigned rr;                /* round-robin start for picking */
@@ -95,7 +98,8 @@ void backend_bind_unqueue(struct backend *be, struct op *op);
  * so c's request waits; it is resumed when an operation finishes.
  */
 int  backend_saturated(const struct backend *be);
-void backend_wait_capacity(struct backend *be, struct client *c);
+/* bulk: c waits for a bulk-search slot, not for room (a freed slot does not wake it). */
+void backend_wait_capacity(struct backend *be, struct client *c, int bulk);
 void backend_unwait(struct backend *be, struct client *c);
 void backend_capacity_freed(struct backend *be);
 /* A shared connection became ready or failed: every waiting client tries again. */

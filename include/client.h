@@ -69,7 +69,8 @@ struct client {
 	unsigned denied_audited;        /* access_denied records written for this connection */
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
-	int waiting;                    /* for room on a directory connection (backend.cap_wait) */
+	int waiting;                    /* 1: for room on a directory connection (backend.cap_wait); 2: for a bulk slot */
+	int wait_bulk;                  /* the handler's HANDLER_WAIT is for a bulk-search slot (search.c) */
 	TAILQ_ENTRY(client) wait_link;
 	struct share *addr_share;       /* ops in flight of its source address (held; share.h) */
 	struct share *id_share;         /* ... of its bound identity (held), NULL while unbound */

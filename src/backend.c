@@ -56,6 +56,7 @@ backend_new(struct server *srv, struct backend **out, char *err, size_t errlen)
 	be->srv = srv;
 	TAILQ_INIT(&be->bind_wait);
 	TAILQ_INIT(&be->cap_wait);
+	TAILQ_INIT(&be->bulk_wait);
 	TAILQ_INIT(&be->internal_wait);
 	be->nservers = cfg->nservers;
 	be->servers = calloc(cfg->nservers, sizeof(*be->servers));
@@ -454,19 +455,19 @@ backend_wake_all(struct backend *be)
 	struct client *c;
 	if (internal_dispatch(be))
 		return;
-	while ((c = TAILQ_FIRST(&be->cap_wait)) != NULL) {
+	while ((c = TAILQ_FIRST(&be->cap_wait)) != NULL || (c = TAILQ_FIRST(&be->bulk_wait)) != NULL) {
 		backend_unwait(be, c);
 		client_resume(c);       /* deferred; the request is tried again */
 	}
 }
 
 void
-backend_wait_capacity(struct backend *be, struct client *c)
+backend_wait_capacity(struct backend *be, struct client *c, int bulk)
 {
 	if (c->waiting)
 		return;
-	c->waiting = 1;
-	TAILQ_INSERT_TAIL(&be->cap_wait, c, wait_link);
+	c->waiting = bulk ? 2 : 1;
+	TAILQ_INSERT_TAIL(bulk ? &be->bulk_wait : &be->cap_wait, c, wait_link);
 }
 
 void
@@ -474,8 +475,8 @@ backend_unwait(struct backend *be, struct client *c)
 {
 	if (!c->waiting)
 		return;
+	TAILQ_REMOVE(c->waiting == 2 ? &be->bulk_wait : &be->cap_wait, c, wait_link);
 	c->waiting = 0;
-	TAILQ_REMOVE(&be->cap_wait, c, wait_link);
 }
 
 void

@@ -756,13 +756,14 @@ client_process(struct client *c)
 				fn = handlers[i].fn;
 		if (!c->req_waited)
 			c->req_start_us = now_us();     /* a request handled again after a wait keeps its arrival */
+		c->wait_bulk = 0;
 		rc = fn(c, &c->srv->req, buf, h.total);
 		c->req_waited = rc == HANDLER_WAIT;
 		if (rc == HANDLER_WAIT) {
 			/* the request stays buffered: until its delay timer fires (a
 			 * held-back bind), or a directory connection has room */
 			if (!evtimer_pending(c->delay_timer, NULL))
-				backend_wait_capacity(c->srv->backend, c);
+				backend_wait_capacity(c->srv->backend, c, c->wait_bulk);
 			break;
 		}
 		c->nrequests++;

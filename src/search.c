@@ -542,8 +542,10 @@ search_admit(struct client *c, struct request *r, struct search_plan *sp)
 	struct backend *be = c->srv->backend;
 	sp->bulk = request_control(r, OID_PAGED_RESULTS) == NULL && search_is_bulk(&r->u.search, sp->tree);
 	if (sp->bulk && ((long)be->bulk >= bulk_limit(cfg) || (long)c->nbulk >= cfg->max_bulk_searches_per_client) &&
-	    backend_ready_count(be, UP_SHARED) > 0)
+	    backend_ready_count(be, UP_SHARED) > 0) {
+		c->wait_bulk = 1;       /* woken when a bulk search ends, not by a freed slot */
 		return STEP_WAIT;
+	}
 	return STEP_GO;
 }
 

@@ -17,11 +17,10 @@
  *
  * Run under the ASan + UBSan build: a use-after-free or a leak fails it.
  * ENGINE_LOG=debug (or info, notice, warning) shows aldproxy's log.
- * 5b and 5c found a bug: a freed slot's wake-up is lost on a waiter that
- * cannot use it.  Held-back binds now wait on their timer (5c passes); a
- * bulk search over its limit still takes the wake-up (5b, skipped unless
- * ENGINE_KNOWN_BUGS=1): passing the slot on to the next waiter livelocked
- * the loop under test_slow_reader, so bulk waiters need a queue of their own.
+ * 5b and 5c found a bug: a freed slot's wake-up was lost on a waiter that
+ * could not use it.  Held-back binds now wait on their timer, and a bulk
+ * search over its limit in a queue of its own (backend.bulk_wait), woken
+ * when a bulk search ends.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -1183,8 +1182,6 @@ static void
 test_wait_not_lost_behind_bulk_waiter(void **state)
 {
 	(void)state;
-	if (getenv("ENGINE_KNOWN_BUGS") == NULL)
-		skip();         /* a known bug (see above): ENGINE_KNOWN_BUGS=1 runs it */
 	struct opts o = { .ndirs = 1, .max_ops_per_connection = 4 };
 	engine_start(&o);
 	struct upstream *sh = E.srv.backend->shared[0];
