@@ -20,8 +20,6 @@
 #include "audit.h"
 #include "metrics.h"
 
-struct server;
-struct client;
 
 struct op_done {
 	int msgid;
@@ -34,10 +32,7 @@ struct op_done {
 	const char *diag;       /* aldproxy's or the directory's message; may be NULL */
 };
 
-/* Accounts an operation of c that got its final result (c->nerrors too). */
-void access_op_done(struct client *c, const struct op_done *d);
-
-/* The audit fields naming c: conn, src_ip, src_port, listener, tls and profile (when chosen). */
-void access_audit_client(struct audit_rec *r, const struct client *c);
+/* The access line (log level info) and the metrics (m) of an operation of connection conn_id that ended. */
+void access_op_done(struct metrics *m, uint64_t conn_id, const struct op_done *d);
 
 #endif

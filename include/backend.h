@@ -49,6 +49,12 @@ struct backend {
 	struct event *tick;
 	unsigned rr;                /* round-robin start for picking */
 	unsigned bulk;              /* bulk searches in flight on shared connections (OP_BULK) */
+	/*
+	 * aldproxy's own reads of the directory (the schema, the visible
+	 * users), set by the server: called when a shared connection becomes
+	 * ready and on every tick; NULL: none.
+	 */
+	void (*own_reads)(struct backend *be, uint64_t now);
 };
 
 int  backend_new(struct server *srv, struct backend **out, char *err, size_t errlen);

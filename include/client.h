@@ -19,13 +19,26 @@
 #include "op.h"
 #include "profile.h"
 #include "request.h"
+#include "share.h"
 
 struct server;
-struct listener;
+struct audit_rec;
+struct op_done;
 struct bufferevent;
 struct event;
 struct evbuffer;
 struct pdu_head;
+
+/*
+ * What a client keeps of the listener that accepted it: a listener embeds
+ * one and outlives its clients (listeners are freed after every client).
+ */
+struct client_origin {
+	struct server *srv;
+	const char *url;
+	char *profile_name;             /* the profile its clients use, or NULL (resolved at accept) */
+	int tls;                        /* ldaps:// */
+};
 
 enum client_state {
 	C_ACTIVE,       /* reading requests */
@@ -36,7 +49,7 @@ enum client_state {
 struct client {
 	uint64_t id;
 	struct server *srv;
-	struct listener *li;
+	const struct client_origin *from;   /* its listener */
 	struct bufferevent *bev;
 	enum client_state state;
 	int tls;
@@ -66,6 +79,7 @@ struct client {
 	int counted;                    /* counted in peers.c's connections of its address */
 	struct evbuffer_cb_entry *out_cb, *under_cb;    /* count its output in server.output_total */
 	int over_budget;                /* chosen to be cut off: limits.max_total_output */
+	int output_failed;              /* a result could not be queued whole (out of memory): to be disconnected */
 	unsigned denied_audited;        /* access_denied records written for this connection */
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
@@ -74,13 +88,12 @@ struct client {
 	TAILQ_ENTRY(client) wait_link;
 	struct share *addr_share;       /* ops in flight of its source address (held; share.h) */
 	struct share *id_share;         /* ... of its bound identity (held), NULL while unbound */
-	struct share *share_wait;       /* the full share it waits on, or NULL */
-	TAILQ_ENTRY(client) share_link;
+	struct share_waiter sw;          /* waiting for a slot of a full share (share.c) */
 	char close_reason[200];
 	TAILQ_ENTRY(client) link;
 };
 
-void client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen);
+void client_accept(const struct client_origin *from, int fd, struct sockaddr *sa, int socklen);
 /*
  * Starts closing c: abandons its ops, and when code >= 0 sends a Notice
  * of Disconnection with that code first.  Safe to call repeatedly.
@@ -99,6 +112,10 @@ void client_result(struct client *c, int msgid, unsigned tag, int code, const ch
 /* client_result() for a refusal by the profile's policy: also an access_denied audit record. */
 void client_deny(struct client *c, int msgid, unsigned tag, int code, const char *diag);
 void client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code, const char *diag);
+/* The client's fields of an audit record: connection, source, listener, TLS, profile. */
+void client_audit(struct audit_rec *r, const struct client *c);
+/* An operation of c ended: its access line and metrics (access.c), its error count. */
+void client_op_account(struct client *c, const struct op_done *d);
 /* Only the accounting of client_result(), for results sent otherwise (rootDSE, extended results). */
 /* name: a bind's name as sent (NULL: the bound identity). */
 void client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *name,
@@ -107,6 +124,8 @@ void client_account(struct client *c, int msgid, unsigned request_tag, int code,
 void client_reply(struct client *c, int msgid, unsigned tag, int code, const char *diag);
 /* Bytes written for c and not yet handed to the kernel (both layers under StartTLS). */
 size_t client_output_pending(struct client *c);
+/* A result could not be queued whole (out of memory): c is disconnected, outside the caller's callback. */
+void client_output_failed(struct client *c);
 /* After adding to c's output: cuts c off if past limits.max_client_output. */
 void client_check_output(struct client *c);
 /* An op of c finished: maybe resume reading. */

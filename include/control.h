@@ -18,10 +18,10 @@
 
 struct server;
 
-int  control_open(struct server *srv, char *err, size_t errlen);
-void control_close(struct server *srv);
+/* How `reload` reloads: server_reload(), handed down by the server that opens the sockets. */
+typedef int (*control_reload_fn)(struct server *srv, char *restart, size_t restartlen);
 
-/* The health verdict: 0 healthy, 1 degraded, 2 down (aldproxyctl's exit code). */
-int  control_health(const struct server *srv);
+int  control_open(struct server *srv, control_reload_fn reload, char *err, size_t errlen);
+void control_close(struct server *srv);
 
 #endif

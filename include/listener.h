@@ -8,17 +8,16 @@
 
 #include <stddef.h>
 
+#include "client.h"
+
 struct server;
 struct listener_conf;
 struct profile;
 struct evconnlistener;
 
 struct listener {
-	struct server *srv;
+	struct client_origin from;          /* what its clients keep of it (url and profile_name owned here) */
 	struct evconnlistener *lev;
-	const char *url;                    /* owned copy */
-	char *profile_name;                 /* the profile its clients use, or NULL (resolved at accept) */
-	int tls;                            /* ldaps:// */
 };
 
 int  listener_open_all(struct server *srv, char *err, size_t errlen);

@@ -7,7 +7,7 @@
  * operation is recorded once, by access.c.  Readers are the control
  * socket (stats as JSON, metrics in Prometheus text format) and the
  * optional HTTP metrics listener (metrics_http.c); both take the
- * Prometheus text of the whole daemon from metrics_exposition().
+ * Prometheus text of the whole daemon from report_exposition() (report.c).
  *
  * Latency is kept twice: in fine log-linear buckets (8 per power of two,
  * so a percentile is within 12.5 %), over the whole run and over the last
@@ -20,8 +20,6 @@
 #include <stdint.h>
 
 struct evbuffer;
-struct server;
-struct backend;
 
 enum op_kind { OPK_BIND, OPK_SEARCH, OPK_COMPARE, OPK_MODIFY, OPK_EXTENDED, OPK_OTHER, OPK_N };
 
@@ -70,25 +68,5 @@ double metrics_quantile(const struct metrics *m, enum op_kind k, double q, int w
 void metrics_json(const struct metrics *m, struct evbuffer *o, uint64_t now);
 /* The same as Prometheus text exposition lines. */
 void metrics_prometheus(const struct metrics *m, struct evbuffer *o, uint64_t now);
-
-/* Client operations not yet answered, over every client. */
-size_t metrics_in_flight(const struct server *srv);
-/* Directory server s of be: connections ready, connections of every kind, operations in flight on them. */
-void metrics_backend_counts(const struct backend *be, size_t s, unsigned *ready, unsigned *total, unsigned *ops);
-/*
- * Every metric of the daemon in Prometheus text format (control socket
- * `metrics`, HTTP /metrics): connections, binds, entries, profiles, the
- * directory servers, health (the verdict of control_health()) and the
- * operation counters of srv->metrics.
- */
-void metrics_exposition(const struct server *srv, int health, struct evbuffer *o);
-
-/*
- * metrics_http.c: metrics.listen, GET /metrics over HTTP on loopback.
- * Opened by server_start(), closed by server_free(); no listener without
- * metrics.listen.
- */
-int  metrics_http_open(struct server *srv, char *err, size_t errlen);
-void metrics_http_close(void);
 
 #endif

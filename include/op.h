@@ -39,10 +39,10 @@ struct pdu_head;
 
 /*
  * What an op does with its answers, set by the module that created it:
- * bind.c (client binds, their group checks), search.c (entries scrubbed or
- * rewritten, paged cookies), visible.c (visibility lookups), or
- * op_forward_handler (Compare, Modify, Password Modify: forwarded as they
- * are).  op.c itself knows no operation.
+ * bind.c (client binds, their group checks), search_result.c (entries
+ * scrubbed or rewritten, paged cookies), visible.c (visibility lookups, and
+ * Compare, Modify, Password Modify forwarded as they are), schema.c and
+ * visread.c (aldproxy's own reads).  op.c itself knows no operation.
  */
 struct op_handler {
 	/* A response for op arrived on its upstream; consumes exactly h->total bytes of in. */
@@ -89,6 +89,8 @@ TAILQ_HEAD(op_list, op);
 struct op *op_new(struct client *c, int msgid, unsigned tag, const struct op_handler *handler);
 /* An internal lookup on behalf of parent (not linked to any client). */
 struct op *op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handler);
+/* aldproxy's own read, for no client (the schema, a profile's visible users); p (may be NULL) is held. */
+struct op *op_new_own(const struct profile *p, unsigned tag, const struct op_handler *handler);
 /* Frees the op: unlinks it from its client and upstream, releases its msgid. */
 void op_free(struct op *op);
 /* Frees the recycled ops at exit. */
@@ -118,6 +120,5 @@ void op_reply_fail(struct op *op, int code, const char *diag);
 /* An internal lookup's fail: the operation it serves fails. */
 void op_internal_fail(struct op *op, int code, const char *diag);
 
-extern const struct op_handler op_forward_handler;
 
 #endif

@@ -172,6 +172,8 @@ void profile_set_free(struct profile_set *set);
 /* Reference counting, so a reload can replace the set under running clients. NULL is fine. */
 const struct profile *profile_hold(const struct profile *p);
 void profile_drop(const struct profile *p);
+/* The one destructor of a profile: profile_drop() calls it on the last reference; profile_parse() on a profile it could not finish. */
+void profile_free(struct profile *p);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
 
 /*

@@ -1,5 +1,5 @@
 /*
- * profile_load.h — parsing one profile file; used by profile.c.
+ * profile_load.h — parsing one profile file into a struct profile (profile.h).
  */
 #ifndef ALDPROXY_PROFILE_LOAD_H
 #define ALDPROXY_PROFILE_LOAD_H
@@ -9,6 +9,5 @@
 struct profile;
 
 int  profile_parse(const char *file, struct profile **out, char *err, size_t errlen);
-void profile_free(struct profile *p);
 
 #endif

@@ -1,79 +1,24 @@
 /*
- * server.h — the daemon's state: one event loop and everything on it.
+ * server.h — the daemon's life cycle: start, run, reload, drain, free.
  *
  * One struct server exists per process.  main() loads the configuration
  * and hands it to server_start(), runs the loop with server_run() and ends
  * with server_free(), the one destructor of everything below.  The server
  * owns the config, the profile set, the TLS contexts, the listeners, the
  * backend pool, every client, the control sockets, the metrics listener,
- * its signal handlers and timers.  Everything runs on the single libevent
- * loop: no locks, no hand-offs.
+ * its signal handlers and timers.  The struct itself is in state.h, which
+ * the modules on the loop include; this header is the life cycle, for
+ * main.c alone.
  */
 #ifndef ALDPROXY_SERVER_H
 #define ALDPROXY_SERVER_H
 
+#include <stddef.h>
 #include <stdint.h>
-#include <sys/queue.h>
-#include <openssl/ssl.h>
 
-#include "arena.h"
-#include "clock.h"
-#include "metrics.h"
-#include "request.h"
+#include "state.h"
 
-struct event_base;
-struct evdns_base;
-struct event;
-struct config;
-struct profile_set;
-struct listener;
-struct backend;
-struct client;
 struct loaded;
-
-struct stats {
-	uint64_t conns_accepted;
-	uint64_t conns_rejected;
-	uint64_t ops_total;
-	uint64_t binds_ok, binds_failed;
-	uint64_t searches, entries;
-	uint64_t protocol_errors;
-	uint64_t slow_clients_cut;
-};
-
-struct server {
-	struct event_base *base;
-	struct evdns_base *dns;
-	struct config *cfg;
-	struct profile_set *profiles;
-	SSL_CTX *tls_server;        /* NULL when no TLS certificate is configured */
-	SSL_CTX *tls_client;
-	struct listener **listeners;
-	size_t nlisteners;
-	struct backend *backend;
-	TAILQ_HEAD(client_list, client) clients;
-	size_t nclients;
-	size_t output_total;        /* bytes in every client's output buffers (limits.max_total_output) */
-	int output_cut_pending;     /* a client was chosen to be cut off for it; not yet done */
-	uint64_t next_conn_id;
-	struct event *sig_term, *sig_int, *sig_hup, *shutdown_ev;
-	struct event *drain_ev;     /* every 100 ms: in a drain, closes idle clients, ends the loop when none is left */
-	struct event *watchdog_ev;  /* systemd's WATCHDOG=1; NULL without WatchdogSec */
-	struct event *kinit_ev;     /* backend.auth gssapi: renews the credentials from the keytab; else NULL */
-	int stopping;
-	int log_fixed;              /* -d LEVEL: logs stay on stderr at that level; reloads leave logging alone */
-	struct stats stats;
-	struct metrics metrics;     /* operations by type and profile, latency (access.c records) */
-	char last_reload_error[1024];   /* the last failed reload's message; "" after a good one */
-	char krb_error[1024];       /* backend.auth gssapi: why the last renewal from the keytab failed, or "" */
-	long krb_expires;           /* when the credentials last obtained expire (time(NULL)); 0: none yet */
-	/* The request being handled.  One loop handles one request at a time,
-	 * so one scratch serves every client (it is 5 KB, too big per client). */
-	struct request req;
-	struct arena arena;         /* scratch of the request being handled */
-	struct arena resp_arena;    /* scratch of the entry being rewritten */
-	struct arena visset_arena;  /* scratch of the visible-users reads (visset.c) */
-};
 
 /*
  * Builds the server on what load_all() loaded and starts it: *ld is taken

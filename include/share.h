@@ -18,8 +18,17 @@
 #include <stddef.h>
 #include <sys/queue.h>
 
-struct client;
 struct share;
+
+/*
+ * One who may wait for a slot of a full share (a client embeds one): on at
+ * most one share at a time; wake() is called when a slot frees for it.
+ */
+struct share_waiter {
+	struct share *on;               /* the full share it waits on, or NULL */
+	TAILQ_ENTRY(share_waiter) link;
+	void (*wake)(struct share_waiter *w);
+};
 
 enum share_kind { SHARE_ADDRESS, SHARE_IDENTITY };
 
@@ -38,9 +47,9 @@ void share_op_end(struct share *s);
 
 /* Whether s has no free slot. */
 int  share_full(const struct share *s);
-/* c waits on s for a slot (at most one share at a time); share_unwait: no longer. */
-void share_wait(struct share *s, struct client *c);
-void share_unwait(struct client *c);
+/* w waits on s for a slot (at most one share at a time); share_unwait: no longer. */
+void share_wait(struct share *s, struct share_waiter *w);
+void share_unwait(struct share_waiter *w);
 /*
  * Wakes waiters of every share with free slots (from the backend's tick):
  * a woken client that left or sent nothing does not strand the others.

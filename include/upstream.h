@@ -63,14 +63,6 @@ struct upstream {
 
 struct upstream *upstream_new(struct backend *be, struct backend_server *srv, enum up_kind kind, int index);
 
-/*
- * Sends one of aldproxy's own requests (the protocolOp in op, oplen bytes)
- * that is not an op: the schema and visible-users reads, the health probe.
- * Its messageID is taken from u's table, marked with u itself so that no op
- * is found for it; the caller recognises the answers and releases the ID.
- * Returns the messageID, or -1.
- */
-int upstream_send_own(struct upstream *u, const void *op, size_t oplen);
 void upstream_free(struct upstream *u);
 void upstream_connect(struct upstream *u);
 /* Drops the connection: fails its ops, schedules a reconnect unless stopping. */

@@ -35,4 +35,7 @@ void visible_not_found(struct op *op);
 /* Whether op's noSuchObject answer must be made like visible_not_found()'s (profiles with visible groups). */
 int visible_hides_missing(const struct op *op, int code);
 
+/* Compare, Modify, Password Modify: the one answer forwarded as it is, a missing entry hidden like an invisible one. */
+extern const struct op_handler visible_forward_handler;
+
 #endif

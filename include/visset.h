@@ -1,7 +1,7 @@
 /*
  * visset.h — the users a profile with groups.visible may see: the DNs and
  * uids of the members (direct or nested) of its visible groups, read from
- * the directory and kept as a sorted set per profile.
+ * the directory (visread.c) and kept as a sorted set per profile.
  *
  * Entries are checked one by one as they come back (rewrite_entry()), but
  * DN values inside entries (a group's member, a user's manager) and DN
@@ -18,16 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pdu.h"
-
 #define VISSET_REFRESH 30           /* seconds between reads */
 
 struct visset;
-struct profile;
-struct profile_set;
-struct upstream;
-struct backend;
-struct evbuffer;
 
 struct visset *visset_new(void);
 void visset_free(struct visset *v);
@@ -47,11 +40,18 @@ int  visset_replace(struct visset *v, const char *const *dns, size_t n, const ch
  */
 void visset_assume_all(struct visset *v);
 
-/* Starts the next read that is due, on u (a ready shared connection) when nothing is in flight. */
-void visset_tick(struct backend *be, struct upstream *u, uint64_t now);
-/* Whether h on u answers the read in flight; then it is consumed here. */
-int  visset_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h);
-/* u failed: a read in flight on it starts again later. */
-void visset_upstream_lost(struct upstream *u);
+/*
+ * A read (visread.c): begin clears the set being read, dn/uid add to it
+ * (0, or -1 out of memory), commit makes it the one lookups see and
+ * schedules the next read (returns the users in it), abort drops it and
+ * schedules a new try at due_us.
+ */
+void visset_read_begin(struct visset *v);
+int  visset_read_dn(struct visset *v, const char *ndn, size_t len);
+int  visset_read_uid(struct visset *v, const char *uid, size_t len);
+size_t visset_read_commit(struct visset *v, uint64_t now);
+void visset_read_abort(struct visset *v, uint64_t due_us);
+/* Whether a read is due at now. */
+int  visset_due(const struct visset *v, uint64_t now);
 
 #endif

@@ -1,16 +1,14 @@
 /*
  * access.c — the access log line and the metrics of every finished client
- * operation; the audit fields of a client.  See access.h.
+ * operation.  See access.h.
  */
 #include "access.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "client.h"
-#include "listener.h"
+#include "clock.h"
 #include "log.h"
-#include "server.h"
 
 static const char *const kind_upper[OPK_N] = { "BIND", "SEARCH", "COMPARE", "MODIFY", "EXTENDED", "OTHER" };
 
@@ -29,11 +27,10 @@ quoted(char *dst, size_t dstlen, const char *key, const char *v)
 }
 
 void
-access_op_done(struct client *c, const struct op_done *d)
+access_op_done(struct metrics *m, uint64_t conn_id, const struct op_done *d)
 {
 	uint64_t now = now_us(), etime = now - d->start_us;
-	c->nerrors += result_is_error(d->code);
-	metrics_record(&c->srv->metrics, d->kind, d->profile, d->code, etime, now);
+	metrics_record(m, d->kind, d->profile, d->code, etime, now);
 	if (!log_enabled(LOG_LVL_INFO))
 		return;
 	char entries[32] = "", dn[600] = "", diag[600] = "";
@@ -43,17 +40,6 @@ access_op_done(struct client *c, const struct op_done *d)
 		quoted(dn, sizeof(dn), "dn", d->dn);
 	if (d->diag != NULL && d->diag[0] != '\0')
 		quoted(diag, sizeof(diag), "diag", d->diag);
-	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)c->id, d->msgid,
+	log_info("conn=%llu op=%d %s profile=%s%s result=%d%s etime=%.6f%s", (unsigned long long)conn_id, d->msgid,
 	    kind_upper[d->kind], d->profile ? d->profile : "-", dn, d->code, entries, (double)etime / 1e6, diag);
-}
-
-void
-access_audit_client(struct audit_rec *r, const struct client *c)
-{
-	audit_num(r, AK_CONN, (long long)c->id);
-	audit_str(r, AK_SRC_IP, c->peer_ip);
-	audit_num(r, AK_SRC_PORT, c->peer_port);
-	audit_str(r, AK_LISTENER, c->li ? c->li->url : NULL);
-	audit_bool(r, AK_TLS, c->tls);
-	audit_str(r, AK_PROFILE, c->profile ? c->profile->name : NULL);
 }

@@ -15,11 +15,10 @@
 
 #include "client.h"
 #include "log.h"
-#include "server.h"
+#include "state.h"
 #include "upstream.h"
 #include "peers.h"
 #include "share.h"
-#include "visset.h"
 
 #define TICK_US 250000
 #define LEASE_IDLE_US (300ULL * 1000000)
@@ -391,7 +390,11 @@ backend_bind_submit(struct backend *be, struct op *op, const struct evbuffer_iov
 		 * on another one if this one cannot answer */
 		if (be->nservers > 1 && op->held == NULL && (op->held = evbuffer_new()) != NULL)
 			for (int i = 0; i < nparts; i++)
-				evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len);
+				if (evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len) < 0) {
+					evbuffer_free(op->held);        /* no copy: no retry elsewhere */
+					op->held = NULL;
+					break;
+				}
 		return 0;
 	}
 	unsigned alive = 0;
@@ -403,7 +406,8 @@ backend_bind_submit(struct backend *be, struct op *op, const struct evbuffer_iov
 	if ((op->held = evbuffer_new()) == NULL)
 		return -1;
 	for (int i = 0; i < nparts; i++)
-		evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len);
+		if (evbuffer_add(op->held, parts[i].iov_base, parts[i].iov_len) < 0)
+			return -1;          /* op_free() wipes and frees what was copied */
 	TAILQ_INSERT_TAIL(&be->bind_wait, op, u_link);
 	be->nbind_wait++;
 	return 0;
@@ -553,8 +557,8 @@ tick_cb(evutil_socket_t fd, short what, void *arg)
 			upstream_probe(be->binders[i], now, (uint64_t)(cfg->probe_interval * 1e6),
 			    (uint64_t)(cfg->connect_timeout * 1e6));
 	}
-	/* the profiles' visible users (visset.c); searches waiting for a first read look again */
-	visset_tick(be, backend_pick_internal(be), now);
+	if (be->own_reads != NULL)
+		be->own_reads(be, now);
 	peers_sweep(now);
 	if (!TAILQ_EMPTY(&be->cap_wait) && !backend_saturated(be))
 		backend_wake_all(be);

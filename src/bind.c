@@ -26,7 +26,7 @@
 #include "listener.h"
 #include "access.h"
 #include "log.h"
-#include "server.h"
+#include "state.h"
 
 static const struct op_handler bind_handler, group_check_handler;
 
@@ -40,7 +40,7 @@ audit_bind(const struct client *c, int msgid, const char *name, const char *real
 	struct audit_rec r;
 	audit_begin(&r, code == LDAP_SUCCESS ? "bind_success" : "bind_failure",
 	    code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);
-	access_audit_client(&r, c);
+	client_audit(&r, c);
 	audit_num(&r, AK_OP, msgid);
 	if (p != NULL && (c->profile == NULL || c->profile != p))
 		audit_str(&r, AK_PROFILE, p->name);
@@ -65,7 +65,7 @@ bind_failure_counted(struct client *c, const char *name, size_t len)
 		if (audit_enabled()) {
 			struct audit_rec r;
 			audit_begin(&r, "address_blocked", AUDIT_DENIED);
-			access_audit_client(&r, c);
+			client_audit(&r, c);
 			audit_num(&r, AK_RESULT, LDAP_UNWILLING_TO_PERFORM);
 			audit_str(&r, AK_REASON, "too_many_failed_binds");
 			audit_str(&r, AK_MESSAGE, "the address is refused binds for limits.address_block_time");

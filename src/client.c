@@ -28,12 +28,11 @@
 #include "backend.h"
 #include "config.h"
 #include "dn.h"
-#include "listener.h"
 #include "access.h"
 #include "log.h"
 #include "pdu.h"
 #include "peers.h"
-#include "server.h"
+#include "state.h"
 #include "share.h"
 #include "tls.h"
 #include "upstream.h"
@@ -130,6 +129,14 @@ resume_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	if (c->state == C_CLOSING)
 		return;
+	if (c->output_failed) {
+		/* what is queued may end in a message cut short: none of it goes */
+		log_err("conn=%llu peer=%s: out of memory writing its results; disconnected", (unsigned long long)c->id,
+		    c->peer);
+		evbuffer_drain(bufferevent_get_output(c->bev), evbuffer_get_length(bufferevent_get_output(c->bev)));
+		client_close(c, LDAP_UNAVAILABLE, "aldproxy: out of memory; disconnected");
+		return;
+	}
 	if (evbuffer_get_length(bufferevent_get_output(c->bev)) > c->srv->cfg->max_client_output) {
 		c->srv->stats.slow_clients_cut++;
 		log_notice("conn=%llu peer=%s: cut off: %zu unread result bytes exceed limits.max_client_output",
@@ -187,8 +194,8 @@ client_forget_identity(struct client *c)
 	free(c->bound_real);
 	c->bound_real = NULL;
 	c->role = ROLE_NONE;
-	if (c->share_wait == c->id_share)
-		share_unwait(c);
+	if (c->sw.on == c->id_share)
+		share_unwait(&c->sw);
 	share_put(c->id_share);
 	c->id_share = NULL;
 }
@@ -241,10 +248,17 @@ set_idle_timeout(struct client *c)
 	bufferevent_set_timeouts(c->bev, &tv, &tv);
 }
 
-void
-client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
+/* A slot of the full share it waited on is free: read again (deferred, from the resume event). */
+static void
+share_wake(struct share_waiter *w)
 {
-	struct server *srv = li->srv;
+	client_resume((struct client *)((char *)w - offsetof(struct client, sw)));
+}
+
+void
+client_accept(const struct client_origin *from, int fd, struct sockaddr *sa, int socklen)
+{
+	struct server *srv = from->srv;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 	(void)socklen;
@@ -280,16 +294,17 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		return;
 	}
 	c->counted = 1;
+	c->sw.wake = share_wake;
 	c->addr_share = share_get(SHARE_ADDRESS, host);    /* NULL (out of memory): not capped */
 	c->srv = srv;
-	c->li = li;
+	c->from = from;
 	c->id = ++srv->next_conn_id;
 	TAILQ_INIT(&c->ops);
 	snprintf(c->peer, sizeof(c->peer), sa->sa_family == AF_INET6 ? "[%s]:%d" : "%s:%d", host, port);
 	snprintf(c->peer_ip, sizeof(c->peer_ip), "%s", host);
 	c->peer_port = port;
 	c->started_us = now_us();
-	if (li->tls) {
+	if (from->tls) {
 		SSL *ssl = SSL_new(srv->tls_server);
 		if (ssl != NULL)
 			c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
@@ -307,12 +322,12 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 	TAILQ_INSERT_TAIL(&srv->clients, c, link);
 	srv->nclients++;
 	srv->stats.conns_accepted++;
-	if (li->profile_name != NULL) {
+	if (from->profile_name != NULL) {
 		/* looked up now: a reload may have replaced the profile since the listener opened */
-		c->fixed = profile_hold(profile_find(srv->profiles, li->profile_name));
+		c->fixed = profile_hold(profile_find(srv->profiles, from->profile_name));
 		if (c->fixed == NULL) {
 			log_warn("conn=%llu: listener %s belongs to profile %s, which the configuration no longer has",
-			    (unsigned long long)c->id, li->url, li->profile_name);
+			    (unsigned long long)c->id, from->url, from->profile_name);
 			if (c->bev == NULL)
 				close(fd);
 			client_free(c);
@@ -340,14 +355,14 @@ client_accept(struct listener *li, int fd, struct sockaddr *sa, int socklen)
 		evtimer_add(c->unbound_timer, &tv);
 	}
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
-	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, li->url);
+	log_info("conn=%llu accepted from %s on %s", (unsigned long long)c->id, c->peer, from->url);
 }
 
 void
 client_free(struct client *c)
 {
 	struct server *srv = c->srv;
-	share_unwait(c);
+	share_unwait(&c->sw);
 	/* client_close() normally emptied the list; at exit it may not have run */
 	while (!TAILQ_EMPTY(&c->ops)) {
 		struct op *op = TAILQ_FIRST(&c->ops);
@@ -416,7 +431,7 @@ client_close(struct client *c, int code, const char *why)
 	if (c->state == C_CLOSING)
 		return;
 	c->state = C_CLOSING;
-	share_unwait(c);
+	share_unwait(&c->sw);
 	snprintf(c->close_reason, sizeof(c->close_reason), "%s", why);
 	/* abandon what is in flight: the answers have nowhere to go */
 	while (!TAILQ_EMPTY(&c->ops)) {
@@ -473,13 +488,31 @@ operation_name(unsigned tag)
 }
 
 void
+client_op_account(struct client *c, const struct op_done *d)
+{
+	c->nerrors += result_is_error(d->code);
+	access_op_done(&c->srv->metrics, c->id, d);
+}
+
+void
+client_audit(struct audit_rec *r, const struct client *c)
+{
+	audit_num(r, AK_CONN, (long long)c->id);
+	audit_str(r, AK_SRC_IP, c->peer_ip);
+	audit_num(r, AK_SRC_PORT, c->peer_port);
+	audit_str(r, AK_LISTENER, c->from ? c->from->url : NULL);
+	audit_bool(r, AK_TLS, c->tls);
+	audit_str(r, AK_PROFILE, c->profile ? c->profile->name : NULL);
+}
+
+void
 client_account(struct client *c, int msgid, unsigned request_tag, int code, uint32_t entries, const char *name,
     const char *diag)
 {
 	struct op_done d = { msgid, op_kind_of(request_tag), code, c->req_start_us, entries,
 		c->profile ? c->profile->name : NULL,
 		request_tag == PDU_BIND_REQ ? (name ? name : c->bound_dn) : NULL, diag };
-	access_op_done(c, &d);
+	client_op_account(c, &d);
 }
 
 void
@@ -495,7 +528,7 @@ client_audit_denied(struct client *c, int msgid, unsigned request_tag, int code,
 	c->denied_audited++;
 	struct audit_rec r;
 	audit_begin(&r, "access_denied", AUDIT_DENIED);
-	access_audit_client(&r, c);
+	client_audit(&r, c);
 	audit_num(&r, AK_OP, msgid);
 	audit_str(&r, AK_USER, c->bound_dn);
 	audit_str(&r, AK_OPERATION, operation_name(request_tag));
@@ -516,7 +549,7 @@ audit_denied_summary(struct client *c)
 	    c->denied_quiet);
 	struct audit_rec r;
 	audit_begin(&r, "access_denied", AUDIT_DENIED);
-	access_audit_client(&r, c);
+	client_audit(&r, c);
 	audit_str(&r, AK_USER, c->bound_dn);
 	audit_str(&r, AK_REASON, "repeated");
 	audit_str(&r, AK_MESSAGE, msg);
@@ -544,6 +577,13 @@ client_output_pending(struct client *c)
 	struct bufferevent *under = bufferevent_get_underlying(c->bev);
 	return evbuffer_get_length(bufferevent_get_output(c->bev)) +
 	    (under != NULL ? evbuffer_get_length(bufferevent_get_output(under)) : 0);
+}
+
+void
+client_output_failed(struct client *c)
+{
+	c->output_failed = 1;
+	event_active(c->resume_ev, 0, 0);      /* resume_cb disconnects it, outside any op callback */
 }
 
 void
@@ -579,7 +619,7 @@ client_update_read(struct client *c)
 	if (c->state == C_CLOSING)
 		return;
 	if (want_read(c)) {
-		share_unwait(c);
+		share_unwait(&c->sw);
 		if (c->read_paused) {
 			c->read_paused = 0;
 			bufferevent_enable(c->bev, EV_READ);
@@ -590,9 +630,9 @@ client_update_read(struct client *c)
 	} else {
 		/* its address or identity holds its share of operations: wait for one of them to end */
 		if (share_full(c->addr_share))
-			share_wait(c->addr_share, c);
+			share_wait(c->addr_share, &c->sw);
 		else if (share_full(c->id_share))
-			share_wait(c->id_share, c);
+			share_wait(c->id_share, &c->sw);
 		if (!c->read_paused) {
 			c->read_paused = 1;
 			bufferevent_disable(c->bev, EV_READ);

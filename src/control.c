@@ -22,16 +22,17 @@
 #include "backend.h"
 #include "client.h"
 #include "config.h"
+#include "json.h"
 #include "listener.h"
 #include "log.h"
 #include "metrics.h"
+#include "notify.h"
 #include "profile.h"
-#include "server.h"
+#include "report.h"
+#include "shortconn.h"
+#include "state.h"
 #include "upstream.h"
 #include "version.h"
-#include "shortconn.h"
-#include "json.h"
-#include "notify.h"
 
 #define CTL_MAX_LINE 256
 
@@ -45,27 +46,9 @@ struct ctl_sock {
 };
 
 static struct ctl_sock ctl_admin, ctl_ro;
+static control_reload_fn reload_fn;     /* server_reload(), from control_open() */
 
 static const char *const state_names[] = { "down", "connecting", "starttls", "tls-handshake", "binding", "ready" };
-
-int
-control_health(const struct server *srv)
-{
-	const struct backend *be = srv->backend;
-	size_t ok = 0;
-	for (size_t s = 0; s < be->nservers; s++) {
-		unsigned ready = 0;
-		for (size_t i = 0; i < be->nshared; i++)
-			ready += be->shared[i]->server == &be->servers[s] && be->shared[i]->state == UP_READY;
-		ok += ready > 0;
-	}
-	int h = ok == be->nservers ? 0 : ok > 0 ? 1 : 2;
-	long since;
-	/* serving, but losing audit records or unable to renew Kerberos credentials: degraded */
-	if (h == 0 && (audit_write_error(&since) != NULL || srv->krb_error[0] != '\0'))
-		h = 1;
-	return h;
-}
 
 /* What is wrong besides controllers down: a JSON array of sentences. */
 static void
@@ -103,7 +86,7 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	const struct stats *st = &srv->stats;
 	const struct backend *be = srv->backend;
 	uint64_t now = now_us();
-	int h = control_health(srv);
+	int h = report_health(srv);
 	evbuffer_add_printf(o, "{\"version\":\"%s\",\"pid\":%d,\"uptime_seconds\":%llu,"
 	    "\"health\":{\"status\":\"%s\",\"code\":%d},"
 	    "\"connections\":{\"open\":%zu,\"accepted\":%llu,\"refused\":%llu,\"slow_clients_cut\":%llu,"
@@ -114,7 +97,7 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	    ALDPROXY_VERSION, (int)getpid(), (unsigned long long)((now - srv->metrics.started_us) / 1000000),
 	    verdicts[h], h, srv->nclients, (unsigned long long)st->conns_accepted, (unsigned long long)st->conns_rejected,
 	    (unsigned long long)st->slow_clients_cut, srv->output_total, (unsigned long long)st->protocol_errors,
-	    metrics_in_flight(srv),
+	    report_in_flight(srv),
 	    (unsigned long long)st->binds_ok, (unsigned long long)st->binds_failed, be->nbind_wait,
 	    (unsigned long long)st->entries, (unsigned long long)srv->metrics.reloads_ok,
 	    (unsigned long long)srv->metrics.reloads_failed);
@@ -124,7 +107,7 @@ cmd_stats(struct server *srv, struct evbuffer *o)
 	evbuffer_add(o, ",\"servers\":[", 12);
 	for (size_t s = 0; s < be->nservers; s++) {
 		unsigned ready, total, ops;
-		metrics_backend_counts(be, s, &ready, &total, &ops);
+		report_backend_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
 		evbuffer_add_printf(o, ",\"status\":\"%s\",\"priority\":%d,\"ready\":%u,\"connections\":%u,\"in_flight\":%u}",
@@ -137,11 +120,11 @@ static void
 cmd_health(struct server *srv, struct evbuffer *o)
 {
 	const struct backend *be = srv->backend;
-	int h = control_health(srv);
+	int h = report_health(srv);
 	evbuffer_add_printf(o, "{\"status\":\"%s\",\"code\":%d,\"servers\":[", verdicts[h], h);
 	for (size_t s = 0; s < be->nservers; s++) {
 		unsigned ready, total, ops;
-		metrics_backend_counts(be, s, &ready, &total, &ops);
+		report_backend_counts(be, s, &ready, &total, &ops);
 		evbuffer_add_printf(o, "%s{\"url\":", s ? "," : "");
 		json_str(o, be->servers[s].urlstr);
 		evbuffer_add_printf(o, ",\"ready\":%u,\"connections\":%u,\"last_error\":", ready, total);
@@ -156,16 +139,16 @@ cmd_health(struct server *srv, struct evbuffer *o)
 static void
 cmd_status(struct server *srv, struct evbuffer *o)
 {
-	int h = control_health(srv);
+	int h = report_health(srv);
 	evbuffer_add_printf(o, "{\"version\":\"%s\",\"pid\":%d,\"uptime_seconds\":%llu,\"status\":\"%s\",\"code\":%d,"
 	    "\"config\":", ALDPROXY_VERSION, (int)getpid(),
 	    (unsigned long long)((now_us() - srv->metrics.started_us) / 1000000), verdicts[h], h);
 	json_str(o, srv->cfg->path);
 	evbuffer_add_printf(o, ",\"profiles\":%zu,\"clients\":%zu,\"operations_in_flight\":%zu,\"listeners\":[",
-	    srv->profiles->n, srv->nclients, metrics_in_flight(srv));
+	    srv->profiles->n, srv->nclients, report_in_flight(srv));
 	for (size_t i = 0; i < srv->nlisteners; i++) {
 		evbuffer_add(o, i ? "," : "", i ? 1 : 0);
-		json_str(o, srv->listeners[i]->url);
+		json_str(o, srv->listeners[i]->from.url);
 	}
 	evbuffer_add(o, "],\"last_reload_error\":", 22);
 	json_str(o, srv->last_reload_error[0] ? srv->last_reload_error : NULL);
@@ -175,7 +158,7 @@ cmd_status(struct server *srv, struct evbuffer *o)
 static void
 cmd_metrics(struct server *srv, struct evbuffer *o)
 {
-	metrics_exposition(srv, control_health(srv), o);
+	report_exposition(srv, o);
 }
 
 static void
@@ -245,7 +228,7 @@ static void
 cmd_reload(struct server *srv, struct evbuffer *o)
 {
 	char later[1024];
-	if (server_reload(srv, later, sizeof(later)) == 0) {
+	if (reload_fn(srv, later, sizeof(later)) == 0) {
 		evbuffer_add_printf(o, "{\"reload\":\"done\",\"profiles\":%zu,\"restart_needed\":[", srv->profiles->n);
 		/* "listeners, backend.pool_size" -> ["listeners","backend.pool_size"] */
 		for (char *name = later[0] ? later : NULL, *next; name != NULL; name = next) {
@@ -392,8 +375,9 @@ sock_close(struct ctl_sock *cs)
 }
 
 int
-control_open(struct server *srv, char *err, size_t errlen)
+control_open(struct server *srv, control_reload_fn reload, char *err, size_t errlen)
 {
+	reload_fn = reload;
 	const struct config *cfg = srv->cfg;
 	if (cfg->control_socket != NULL &&
 	    sock_open(srv, &ctl_admin, cfg->control_socket, cfg->control_mode, cfg->control_group, 0, err, errlen) < 0)

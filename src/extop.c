@@ -13,7 +13,7 @@
 #include "client.h"
 #include "log.h"
 #include "pdu.h"
-#include "server.h"
+#include "state.h"
 
 static int
 is_oid(const struct berval *bv, const char *oid)

@@ -17,13 +17,13 @@
 #include "config.h"
 #include "log.h"
 #include "profile.h"
-#include "server.h"
+#include "state.h"
 
 static void
 accept_cb(struct evconnlistener *lev, evutil_socket_t fd, struct sockaddr *sa, int socklen, void *arg)
 {
 	(void)lev;
-	client_accept(arg, fd, sa, socklen);
+	client_accept(&((struct listener *)arg)->from, fd, sa, socklen);
 }
 
 static void
@@ -33,7 +33,7 @@ accept_error_cb(struct evconnlistener *lev, void *arg)
 	(void)lev;
 	int err = EVUTIL_SOCKET_ERROR();
 	/* EMFILE and friends: keep listening, the next accept may work */
-	log_err("listener %s: accept failed: %s", li->url, evutil_socket_error_to_string(err));
+	log_err("listener %s: accept failed: %s", li->from.url, evutil_socket_error_to_string(err));
 }
 
 static int
@@ -85,14 +85,14 @@ listener_open(struct server *srv, const char *url, const struct url *parsed, con
 	if (li == NULL)
 		return -1;
 	srv->listeners[srv->nlisteners++] = li;
-	li->srv = srv;
-	li->url = strdup(url);
-	if (li->url == NULL)
+	li->from.srv = srv;
+	li->from.url = strdup(url);
+	if (li->from.url == NULL)
 		return -1;
-	li->tls = parsed->tls;
-	if (pname != NULL && (li->profile_name = strdup(pname)) == NULL)
+	li->from.tls = parsed->tls;
+	if (pname != NULL && (li->from.profile_name = strdup(pname)) == NULL)
 		return -1;
-	if (li->tls && srv->tls_server == NULL) {
+	if (li->from.tls && srv->tls_server == NULL) {
 		snprintf(err, errlen, "listener %s: ldaps:// needs tls.certificate and tls.key in the configuration", url);
 		return -1;
 	}
@@ -149,8 +149,8 @@ listener_free_all(struct server *srv)
 {
 	listener_stop_all(srv);
 	for (size_t i = 0; i < srv->nlisteners; i++) {
-		free(srv->listeners[i]->profile_name);
-		free((char *)srv->listeners[i]->url);
+		free(srv->listeners[i]->from.profile_name);
+		free((char *)srv->listeners[i]->from.url);
 		free(srv->listeners[i]);
 	}
 	free(srv->listeners);

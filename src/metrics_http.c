@@ -2,7 +2,7 @@
  * metrics_http.c — metrics.listen: the Prometheus metrics over HTTP.
  *
  * A deliberately small HTTP/1.0 responder for a scraper on the same host:
- * GET (or HEAD) /metrics answers 200 with metrics_exposition(); anything
+ * GET (or HEAD) /metrics answers 200 with report_exposition(); anything
  * else gets 404 or 405; every answer closes the connection, and a
  * connection lives 5 s at most (16 at a time).  The config loader allows
  * loopback addresses only, since there is no authentication.
@@ -20,10 +20,10 @@
 #include <event2/util.h>
 
 #include "config.h"
-#include "control.h"
+#include "metrics_http.h"
 #include "log.h"
-#include "metrics.h"
-#include "server.h"
+#include "report.h"
+#include "state.h"
 #include "shortconn.h"
 
 #define HTTP_MAX_HEADER 8192
@@ -72,7 +72,7 @@ http_handle(void *arg, struct evbuffer *in, struct evbuffer *o)
 		evbuffer_add_printf(body, "aldproxy: the metrics are at /metrics\n");
 		http_answer(o, 404, "Not Found", "text/plain", body, head);
 	} else {
-		metrics_exposition(srv, control_health(srv), body);
+		report_exposition(srv, body);
 		http_answer(o, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", body, head);
 	}
 	evbuffer_free(body);

@@ -2,7 +2,7 @@
  * op.c — an operation's life: creation, the generic steps its handler
  * uses (forwarding a response re-addressed, finishing, failing), freeing.
  * What an operation does with its answers is its handler's business
- * (bind.c, search.c, visible.c, or op_forward_handler).  See op.h.
+ * (bind.c, search_result.c, visible.c: its lookups and visible_forward_handler).  See op.h.
  */
 #include "op.h"
 
@@ -17,9 +17,8 @@
 #include "access.h"
 #include "log.h"
 #include "request.h"
-#include "server.h"
+#include "state.h"
 #include "policy.h"
-#include "visible.h"
 #include "share.h"
 #include "upstream.h"
 
@@ -80,6 +79,19 @@ op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handle
 	op->profile = profile_hold(parent->bind_profile ? parent->bind_profile : parent->profile);
 	op->parent = parent;
 	parent->child = op;
+	return op;
+}
+
+struct op *
+op_new_own(const struct profile *p, unsigned tag, const struct op_handler *handler)
+{
+	struct op *op = op_alloc();
+	if (op == NULL)
+		return NULL;
+	op->tag = tag;
+	op->flags = OP_INTERNAL;
+	op->handler = handler;
+	op->profile = profile_hold(p);
 	return op;
 }
 
@@ -188,11 +200,11 @@ op_log(const struct op *op, int code, const char *diag)
 	uint64_t from = op->arrived_us ? op->arrived_us : op->start_us;
 	struct op_done d = { op->client_msgid, op_kind_of(op->tag), code, from, op->nentries, p ? p->name : NULL,
 		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c->bound_dn) : op->target, diag };
-	access_op_done(c, &d);
+	client_op_account(c, &d);
 	if (op->target != NULL && (op->tag == PDU_MODIFY_REQ || op->tag == PDU_EXT_REQ) && audit_enabled()) {
 		struct audit_rec r;
 		audit_begin(&r, "write", code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);
-		access_audit_client(&r, c);
+		client_audit(&r, c);
 		audit_num(&r, AK_OP, op->client_msgid);
 		audit_str(&r, AK_USER, c->bound_dn);
 		audit_str(&r, AK_USER_DN, c->bound_real);
@@ -272,9 +284,13 @@ forward_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, s
 	}
 	if (h->prefix + oplen == h->total) {
 		size_t n = pdu_envelope(env, op->client_msgid, oplen);
-		evbuffer_add(out, env, n);
+		if (evbuffer_add(out, env, n) < 0)
+			goto oom;
 		evbuffer_drain(in, h->prefix);
-		evbuffer_remove_buffer(in, out, oplen);
+		if (evbuffer_remove_buffer(in, out, oplen) != (int)oplen) {
+			evbuffer_drain(in, oplen);
+			client_output_failed(op->client);
+		}
 		return;
 	}
 	/* [0] Controls follow: keep the allowed ones */
@@ -301,10 +317,17 @@ forward_response(struct op *op, struct evbuffer *in, const struct pdu_head *h, s
 	if (cl == (size_t)-1)
 		cl = 0;
 	size_t n = pdu_envelope(env, op->client_msgid, oplen + cl);
+	/* room for the whole message first: the adds below cannot fail half-way */
+	if (msg == NULL || evbuffer_expand(out, n + oplen + cl) < 0)
+		goto oom;
 	evbuffer_add(out, env, n);
 	evbuffer_add(out, msg + h->prefix, oplen);
 	evbuffer_add(out, ctl, cl);
 	evbuffer_drain(in, h->total);
+	return;
+oom:
+	evbuffer_drain(in, h->total);
+	client_output_failed(op->client);
 }
 
 void
@@ -352,27 +375,6 @@ op_internal_fail(struct op *op, int code, const char *diag)
 	if (parent != NULL)
 		op_fail(parent, code, diag);
 }
-
-/* Compare, Modify, Password Modify: one answer, forwarded as it is. */
-static void
-forward_one(struct op *op, struct evbuffer *in, const struct pdu_head *h)
-{
-	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
-		/* aldproxy allows no control that streams intermediate responses */
-		evbuffer_drain(in, h->total);
-		return;
-	}
-	int code = op_result_code(in, h);
-	if (visible_hides_missing(op, code)) {
-		evbuffer_drain(in, h->total);
-		op_fail(op, LDAP_NO_SUCH_OBJECT, NULL);
-		return;
-	}
-	op_forward(op, in, h);
-	op_finish(op, code);
-}
-
-const struct op_handler op_forward_handler = { forward_one, op_reply_fail };
 
 void
 op_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)

@@ -11,8 +11,9 @@
 #include <event2/bufferevent.h>
 #include <ldap.h>
 
+#include "backend.h"
 #include "log.h"
-#include "msgid.h"
+#include "op.h"
 #include "policy.h"
 #include "request.h"
 #include "upstream.h"
@@ -21,43 +22,40 @@
 
 enum step { S_NEEDED, S_ROOTDSE, S_SUBSCHEMA, S_LOADED };
 
+static const struct op_handler read_handler;
+
 static struct {
 	enum step step;
-	struct upstream *u;         /* where the read in flight is */
-	int msgid;
+	struct op *op;              /* the read in flight, or NULL */
 	char dn[512];               /* subschemaSubentry */
 	int found;                  /* the entry of the current step arrived */
 } st;
 
 static int
-send_read(struct upstream *u, const char *dn, const char *attr)
+send_read(struct backend *be, const char *dn, const char *attr)
 {
 	unsigned char req[700];
 	size_t rl = pdu_base_search(req, sizeof(req), dn, strlen(dn), NULL, 0, attr);
-	int id = upstream_send_own(u, req, rl);
-	if (id < 0)
+	struct op *op = rl > 0 ? op_new_own(NULL, PDU_SEARCH_REQ, &read_handler) : NULL;
+	if (op == NULL)
 		return -1;
-	st.u = u;
-	st.msgid = id;
+	struct evbuffer_iovec part = { req, rl };
+	if (backend_send_internal(be, op, NULL, &part, 1) < 0) {
+		op_free(op);
+		return -1;
+	}
+	st.op = op;
 	st.found = 0;
 	return 0;
 }
 
 void
-schema_maybe_request(struct upstream *u)
+schema_maybe_request(struct backend *be)
 {
-	if (st.step != S_NEEDED || u->kind != UP_SHARED || u->state != UP_READY)
+	if (st.step != S_NEEDED || st.op != NULL || backend_pick_internal(be) == NULL)
 		return;
-	if (send_read(u, "", "subschemaSubentry") == 0)
+	if (send_read(be, "", "subschemaSubentry") == 0)
 		st.step = S_ROOTDSE;
-}
-
-static void
-finish_read(void)
-{
-	msgid_release(&st.u->ids, st.msgid);
-	st.u = NULL;
-	st.msgid = 0;
 }
 
 /* The values of attribute `name` in a SearchResultEntry (whole message msg), into vals (at most max). */
@@ -113,11 +111,10 @@ load_types(struct upstream *u, const unsigned char *msg, size_t len)
 	    u->name, skipped ? " (some definitions did not parse and were skipped)" : "");
 }
 
-int
-schema_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h)
+static void
+read_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 {
-	if (st.u != u || st.msgid == 0 || h->msgid != st.msgid)
-		return 0;
+	struct upstream *u = op->up;
 	if (h->op_tag == PDU_SEARCH_ENTRY && !st.found) {
 		unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
 		st.found = 1;
@@ -134,34 +131,36 @@ schema_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *
 	}
 	evbuffer_drain(in, h->total);
 	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE)
-		return 1;
+		return;
 	/* the result of the step */
-	finish_read();
+	struct backend *be = u->be;
+	st.op = NULL;
+	op_free(op);
 	if (st.step == S_ROOTDSE) {
 		if (st.dn[0] == '\0') {
 			log_warn("directory schema: %s names no subschemaSubentry; the built-in secret list and aliases apply",
 			    u->name);
 			st.step = S_LOADED;         /* nothing to read; a reload tries again */
-			return 1;
+			return;
 		}
-		st.step = send_read(u, st.dn, "attributeTypes") == 0 ? S_SUBSCHEMA : S_NEEDED;
+		st.step = send_read(be, st.dn, "attributeTypes") == 0 ? S_SUBSCHEMA : S_NEEDED;
 	} else {
 		st.step = S_LOADED;             /* loaded, or reported; a reload tries again */
 	}
-	return 1;
 }
 
-void
-schema_upstream_lost(struct upstream *u)
+static void
+read_fail(struct op *op, int code, const char *diag)
 {
-	if (st.u != u)
-		return;
-	/* another ready connection asks again */
-	msgid_release(&u->ids, st.msgid);
-	st.u = NULL;
-	st.msgid = 0;
+	(void)code;
+	(void)diag;
+	/* asked again on the next tick, on another connection if this one was lost */
+	st.op = NULL;
 	st.step = S_NEEDED;
+	op_free(op);
 }
+
+static const struct op_handler read_handler = { read_response, read_fail };
 
 void
 schema_invalidate(void)

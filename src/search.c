@@ -25,7 +25,7 @@
 #include "policy.h"
 #include "pdu.h"
 #include "search_result.h"
-#include "server.h"
+#include "state.h"
 #include "rewrite.h"
 #include "upstream.h"
 #include "visible.h"
@@ -790,7 +790,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		part.iov_base = buf;
 		part.iov_len = (size_t)(q - buf);
 	}
-	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ, &op_forward_handler);
+	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ, &visible_forward_handler);
 	if (op == NULL) {
 		client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_OTHER, "aldproxy: out of memory");
 		return 0;

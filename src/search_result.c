@@ -23,7 +23,7 @@
 #include "policy.h"
 #include "request.h"
 #include "rewrite.h"
-#include "server.h"
+#include "state.h"
 #include "upstream.h"
 #include "visible.h"
 

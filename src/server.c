@@ -28,6 +28,7 @@
 #include "load.h"
 #include "log.h"
 #include "metrics.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "op.h"
 #include "peers.h"
@@ -37,7 +38,7 @@
 #include "share.h"
 #include "upstream.h"
 #include "version.h"
-#include "visset.h"
+#include "visread.h"
 
 #define DRAIN_SECONDS 5
 
@@ -195,6 +196,14 @@ apply_now(struct server *srv, const struct config *b)
 	cfg->reconnect_max = b->reconnect_max;
 }
 
+/* What aldproxy reads from the directory for itself (backend.own_reads): its schema, the visible users. */
+static void
+own_reads(struct backend *be, uint64_t now)
+{
+	schema_maybe_request(be);
+	visread_tick(be, now);
+}
+
 int
 server_reload(struct server *srv, char *restart, size_t restartlen)
 {
@@ -226,12 +235,8 @@ server_reload(struct server *srv, char *restart, size_t restartlen)
 	srv->profiles = ld.profiles;
 	ld.profiles = NULL;
 	profile_set_free(old);      /* profiles still in use live on until released */
-	/* the new profiles' visible users and the directory's schema are read now (visset.c, schema.c) */
-	struct upstream *su = backend_pick_internal(srv->backend);
-	if (su != NULL) {
-		schema_maybe_request(su);
-		visset_tick(srv->backend, su, now_us());
-	}
+	/* the new profiles' visible users and the directory's schema are read now */
+	own_reads(srv->backend, now_us());
 	if (ld.tls_server != NULL) {
 		if (srv->tls_server != NULL)
 			SSL_CTX_free(srv->tls_server);    /* established sessions keep their own reference */
@@ -420,8 +425,11 @@ server_start(struct server *srv, struct loaded *ld, int log_fixed, uint64_t watc
 		kinit_cb(-1, 0, srv);       /* now, then before expiry */
 	}
 	share_configure(srv->cfg->max_ops_per_address, srv->cfg->max_ops_per_identity);
-	if (backend_new(srv, &srv->backend, err, errlen) < 0 || listener_open_all(srv, err, errlen) < 0 ||
-	    control_open(srv, err, errlen) < 0 || metrics_http_open(srv, err, errlen) < 0)
+	if (backend_new(srv, &srv->backend, err, errlen) < 0)
+		return -1;
+	srv->backend->own_reads = own_reads;
+	if (listener_open_all(srv, err, errlen) < 0 ||
+	    control_open(srv, server_reload, err, errlen) < 0 || metrics_http_open(srv, err, errlen) < 0)
 		return -1;
 	srv->sig_term = evsignal_new(srv->base, SIGTERM, signal_cb, srv);
 	srv->sig_int = evsignal_new(srv->base, SIGINT, signal_cb, srv);

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <strings.h>
 
-#include "client.h"
-
 #define NBUCKETS 1024
 
 struct share {
@@ -17,7 +15,7 @@ struct share {
 	enum share_kind kind;
 	unsigned refs;
 	unsigned ops;
-	TAILQ_HEAD(, client) waiters;
+	TAILQ_HEAD(, share_waiter) waiters;
 	TAILQ_ENTRY(share) waiting_link;    /* in `waiting` while it has waiters */
 	char key[];
 };
@@ -38,10 +36,10 @@ static void
 wake(struct share *s)
 {
 	long room = caps[s->kind] - (long)s->ops;
-	struct client *c;
-	while (room-- > 0 && (c = TAILQ_FIRST(&s->waiters)) != NULL) {
-		share_unwait(c);
-		client_resume(c);       /* deferred: the client reads again from its resume event */
+	struct share_waiter *w;
+	while (room-- > 0 && (w = TAILQ_FIRST(&s->waiters)) != NULL) {
+		share_unwait(w);
+		w->wake(w);             /* a client: deferred, it reads again from its resume event */
 	}
 }
 
@@ -111,10 +109,10 @@ share_op_end(struct share *s)
 		return;
 	s->ops--;
 	/* one slot freed: one waiter (it re-waits if another share of it is full) */
-	struct client *c = TAILQ_FIRST(&s->waiters);
-	if (c != NULL && (long)s->ops < caps[s->kind]) {
-		share_unwait(c);
-		client_resume(c);
+	struct share_waiter *w = TAILQ_FIRST(&s->waiters);
+	if (w != NULL && (long)s->ops < caps[s->kind]) {
+		share_unwait(w);
+		w->wake(w);
 	}
 }
 
@@ -135,27 +133,27 @@ share_kick(void)
 }
 
 void
-share_wait(struct share *s, struct client *c)
+share_wait(struct share *s, struct share_waiter *w)
 {
-	if (c->share_wait == s)
+	if (w->on == s)
 		return;
-	share_unwait(c);
-	c->share_wait = s;
+	share_unwait(w);
+	w->on = s;
 	if (TAILQ_EMPTY(&s->waiters))
 		TAILQ_INSERT_TAIL(&waiting, s, waiting_link);
-	TAILQ_INSERT_TAIL(&s->waiters, c, share_link);
+	TAILQ_INSERT_TAIL(&s->waiters, w, link);
 }
 
 void
-share_unwait(struct client *c)
+share_unwait(struct share_waiter *w)
 {
-	if (c->share_wait == NULL)
+	if (w->on == NULL)
 		return;
-	struct share *s = c->share_wait;
-	TAILQ_REMOVE(&s->waiters, c, share_link);
+	struct share *s = w->on;
+	TAILQ_REMOVE(&s->waiters, w, link);
 	if (TAILQ_EMPTY(&s->waiters))
 		TAILQ_REMOVE(&waiting, s, waiting_link);
-	c->share_wait = NULL;
+	w->on = NULL;
 }
 
 unsigned

@@ -4,8 +4,6 @@
  * messageID.  See upstream.h for the states and ownership.
  */
 #include "upstream.h"
-#include "schema.h"
-#include "visset.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,7 +25,7 @@
 #include "log.h"
 #include "request.h"
 #include "pdu.h"
-#include "server.h"
+#include "state.h"
 #include "sasl.h"
 #include "tls.h"
 
@@ -172,9 +170,8 @@ ready(struct upstream *u)
 		backend_bind_dispatch(u->be);
 	else if (u->kind == UP_SHARED)
 		backend_wake_all(u->be);
-	schema_maybe_request(u);
-	if (u->kind == UP_SHARED)
-		visset_tick(u->be, u, now_us());
+	if (u->kind == UP_SHARED && u->be->own_reads != NULL)
+		u->be->own_reads(u->be, now_us());
 }
 
 /* TLS is up (or not wanted): bind as aldproxy, or become ready. */
@@ -327,8 +324,9 @@ setup_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h
 	ready(u);
 }
 
-int
-upstream_send_own(struct upstream *u, const void *op, size_t oplen)
+/* The health probe: sent outside any op, marked by its messageID (u->probe_msgid). */
+static int
+send_probe(struct upstream *u, const void *op, size_t oplen)
 {
 	if (oplen == 0 || u->bev == NULL)
 		return -1;
@@ -363,7 +361,7 @@ upstream_probe(struct upstream *u, uint64_t now, uint64_t interval, uint64_t tim
 		return;
 	unsigned char rootdse[64];
 	size_t rl = pdu_base_search(rootdse, sizeof(rootdse), "", 0, NULL, 0, "1.1");
-	int id = upstream_send_own(u, rootdse, rl);
+	int id = send_probe(u, rootdse, rl);
 	if (id < 0)
 		return;
 	u->probe_msgid = id;
@@ -411,8 +409,6 @@ upstream_read_cb(struct bufferevent *bev, void *arg)
 			}
 			continue;
 		}
-		if (schema_response(u, in, &h) || visset_response(u, in, &h))
-			continue;
 		struct op *op = msgid_lookup(&u->ids, h.msgid);
 		if (op == NULL) {
 			/* a late answer to an abandoned or timed-out operation */
@@ -487,8 +483,6 @@ upstream_fail(struct upstream *u, const char *why)
 	else
 		log_warn("directory %s: cannot connect: %s", u->name, why);
 	upstream_lease_release(u);
-	schema_upstream_lost(u);
-	visset_upstream_lost(u);
 	if (u->probe_msgid != 0) {
 		msgid_release(&u->ids, u->probe_msgid);
 		u->probe_msgid = 0;
@@ -520,6 +514,11 @@ upstream_send(struct upstream *u, struct op *op, const struct evbuffer_iovec *pa
 	unsigned char env[PDU_HEAD_MAX];
 	size_t n = pdu_envelope(env, msgid, rest);
 	struct evbuffer *out = bufferevent_get_output(u->bev);
+	/* room for the whole message first: the adds below cannot fail half-way */
+	if (evbuffer_expand(out, n + rest) < 0) {
+		msgid_release(&u->ids, msgid);
+		return -1;
+	}
 	evbuffer_add(out, env, n);
 	for (int i = 0; i < nparts; i++)
 		evbuffer_add(out, parts[i].iov_base, parts[i].iov_len);

@@ -17,7 +17,7 @@
 #include "log.h"
 #include "op.h"
 #include "policy.h"
-#include "server.h"
+#include "state.h"
 #include "upstream.h"
 
 static const struct op_handler lookup_handler;
@@ -41,7 +41,7 @@ visible_not_found(struct op *op)
 	if (c != NULL && audit_enabled()) {
 		struct audit_rec r;
 		audit_begin(&r, "access_denied", AUDIT_DENIED);
-		access_audit_client(&r, c);
+		client_audit(&r, c);
 		audit_num(&r, AK_OP, op->client_msgid);
 		audit_str(&r, AK_USER, c->bound_dn);
 		audit_str(&r, AK_OPERATION, operation_name(op->tag));
@@ -152,3 +152,24 @@ visible_hides_missing(const struct op *op, int code)
 	/* a missing entry answers exactly like an invisible one (visible_not_found()): no matchedDN */
 	return code == LDAP_NO_SUCH_OBJECT && op->profile != NULL && op->profile->nvisible_groups > 0;
 }
+
+/* Compare, Modify, Password Modify: one answer, forwarded as it is; a missing entry answered like an invisible one. */
+static void
+forward_one(struct op *op, struct evbuffer *in, const struct pdu_head *h)
+{
+	if (h->op_tag == PDU_SEARCH_ENTRY || h->op_tag == PDU_SEARCH_REF || h->op_tag == PDU_INTERMEDIATE) {
+		/* aldproxy allows no control that streams intermediate responses */
+		evbuffer_drain(in, h->total);
+		return;
+	}
+	int code = op_result_code(in, h);
+	if (visible_hides_missing(op, code)) {
+		evbuffer_drain(in, h->total);
+		op_fail(op, LDAP_NO_SUCH_OBJECT, NULL);
+		return;
+	}
+	op_forward(op, in, h);
+	op_finish(op, code);
+}
+
+const struct op_handler visible_forward_handler = { forward_one, op_reply_fail };

@@ -1,8 +1,7 @@
 /*
- * visset.c — the users each profile with visible groups may see.  See
- * visset.h.  One read is in flight at a time, on a shared connection,
- * marked by its messageID like the health probe: a subtree search of each
- * user base for (|(memberOf=G1)...) returning uid.
+ * visset.c — the users each profile with visible groups may see: sorted
+ * sets of DNs and uids, and the set being read beside them until the read
+ * completes.  See visset.h; visread.c reads them from the directory.
  */
 #include "visset.h"
 
@@ -10,20 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <ldap.h>
 
-#include "arena.h"
-#include "backend.h"
 #include "dn.h"
-#include "filter.h"
-#include "log.h"
-#include "msgid.h"
-#include "profile.h"
-#include "request.h"
-#include "server.h"
-#include "upstream.h"
 
 struct strset {
 	char **v;
@@ -38,14 +25,6 @@ struct visset {
 	uint64_t loaded_us;
 	uint64_t due_us;                /* next read */
 };
-
-static struct {
-	const struct profile *p;        /* held while its read is in flight */
-	struct upstream *u;
-	int msgid;
-	size_t base;                    /* which of p's user bases */
-	uint64_t sent_us;
-} rd;
 
 static void
 strset_clear(struct strset *s)
@@ -172,170 +151,44 @@ visset_replace(struct visset *v, const char *const *dns, size_t n, const char *c
 	return 0;
 }
 
-/* Sends the read of p's user base `base` on u.  0 or -1. */
-static int
-send_read(const struct profile *p, size_t base, struct upstream *u, struct arena *a, uint64_t now)
-{
-	arena_reset(a);
-	struct fnode *first = NULL, **tail = &first;
-	for (size_t i = 0; i < p->nvisible_groups; i++) {
-		struct fnode *m = fnode_eq(a, "memberOf", p->visible_groups[i], strlen(p->visible_groups[i]));
-		if (m == NULL)
-			return -1;
-		*tail = m;
-		tail = &m->next;
-	}
-	struct fnode *f = fnode_list(a, F_OR, first);
-	size_t fcap = 65536, qcap = fcap + DN_MAX + 64;
-	unsigned char *fb = arena_alloc(a, fcap), *q = arena_alloc(a, qcap);
-	size_t fl = f && fb ? filter_encode(f, fb, fcap) : 0;
-	const char *dn = p->real_user_bases[base];
-	size_t ql = fl && q ? pdu_search(q, qcap, dn, strlen(dn), LDAP_SCOPE_SUBTREE, 0, fb, fl, "uid") : 0;
-	int id = upstream_send_own(u, q, ql);
-	if (id < 0)
-		return -1;
-	rd.p = profile_hold(p);
-	rd.u = u;
-	rd.msgid = id;
-	rd.base = base;
-	rd.sent_us = now;
-	return 0;
-}
-
-static void
-read_end(void)
-{
-	if (rd.u != NULL && rd.msgid != 0)
-		msgid_release(&rd.u->ids, rd.msgid);
-	profile_drop(rd.p);
-	memset(&rd, 0, sizeof(rd));
-}
-
 void
-visset_tick(struct backend *be, struct upstream *u, uint64_t now)
+visset_read_begin(struct visset *v)
 {
-	if (rd.p != NULL) {
-		if (now - rd.sent_us > 120 * 1000000ULL) {
-			log_warn("visible users of profile %s: no answer from %s in 120 s; reading again later",
-			    rd.p->name, rd.u->name);
-			rd.p->vis->due_us = now + 10 * 1000000ULL;
-			read_end();
-		}
-		return;
-	}
-	if (u == NULL || u->state != UP_READY || u->kind != UP_SHARED)
-		return;
-	const struct profile_set *set = be->srv->profiles;
-	for (size_t i = 0; set != NULL && i < set->n; i++) {
-		const struct profile *p = set->v[i];
-		struct visset *v = p->vis;
-		if (v == NULL || p->nreal_user_bases == 0 || now < v->due_us)
-			continue;
-		strset_clear(&v->bdns);
-		strset_clear(&v->buids);
-		if (send_read(p, 0, u, &be->srv->visset_arena, now) < 0) {
-			v->due_us = now + 10 * 1000000ULL;
-			continue;
-		}
-		return;
-	}
-}
-
-/* The DN and uid of an entry the read returned. */
-static void
-add_entry(struct visset *v, BerElement *ber, unsigned char *msg, size_t len)
-{
-	struct berval bv = { len, (char *)msg }, dn, type, val;
-	ber_int_t id;
-	ber_len_t blen;
-	char *last, *vlast, nd[DN_MAX];
-	ber_init2(ber, &bv, LBER_USE_DER);
-	if (bscan(ber, "{i{m", &id, &dn) < 0)
-		return;
-	int nl = dn_normalize(dn.bv_val, dn.bv_len, nd, sizeof(nd));
-	if (nl < 0 || strset_add(&v->bdns, nd, (size_t)nl) < 0 || ber_peek_tag(ber, &blen) != LBER_SEQUENCE)
-		return;
-	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
-		if (bscan(ber, "{m", &type) < 0 || ber_peek_tag(ber, &blen) != LBER_SET)
-			return;
-		int uid = attr_eq(&type, "uid");
-		for (ber_tag_t vt = ber_first_element(ber, &blen, &vlast); vt != LBER_DEFAULT;
-		     vt = ber_next_element(ber, &blen, vlast)) {
-			if (bscan(ber, "m", &val) < 0)
-				return;
-			if (uid)
-				strset_add(&v->buids, val.bv_val, val.bv_len);
-		}
-		if (bscan(ber, "}") < 0)
-			return;
-	}
+	strset_clear(&v->bdns);
+	strset_clear(&v->buids);
 }
 
 int
-visset_response(struct upstream *u, struct evbuffer *in, const struct pdu_head *h)
+visset_read_dn(struct visset *v, const char *ndn, size_t len)
 {
-	if (rd.u != u || rd.msgid == 0 || h->msgid != rd.msgid)
-		return 0;
-	struct visset *v = rd.p->vis;
-	if (h->op_tag == PDU_SEARCH_ENTRY) {
-		unsigned char *msg = evbuffer_pullup(in, (ev_ssize_t)h->total);
-		if (msg != NULL)
-			add_entry(v, u->ber, msg, h->total);
-	}
-	int final = h->op_tag != PDU_SEARCH_ENTRY && h->op_tag != PDU_SEARCH_REF && h->op_tag != PDU_INTERMEDIATE;
-	unsigned char b[PDU_HEAD_MAX + 8];
-	size_t cl = h->total < sizeof(b) ? h->total : sizeof(b);
-	int code = -1;
-	if (final && evbuffer_copyout(in, b, cl) == (ev_ssize_t)cl) {
-		size_t i = h->prefix + 1;
-		i += i < cl && b[i] < 0x80 ? 1 : i < cl ? 1 + (size_t)(b[i] & 0x7f) : 0;
-		if (i + 2 < cl && b[i] == 0x0a && b[i + 1] == 1)
-			code = b[i + 2];
-	}
-	evbuffer_drain(in, h->total);
-	if (!final)
-		return 1;
-	const struct profile *p = rd.p;
-	size_t next = rd.base + 1;
-	uint64_t now = now_us();
-	/* a missing user base is empty; anything else is a failed read: keep the old set, try again soon */
-	if (code != LDAP_SUCCESS && code != LDAP_NO_SUCH_OBJECT) {
-		log_warn("visible users of profile %s: the directory answered %d reading %s; reading again in 10 s",
-		    p->name, code, p->real_user_bases[rd.base]);
-		v->due_us = now + 10 * 1000000ULL;
-		read_end();
-		return 1;
-	}
-	struct backend *be = u->be;
-	read_end();
-	if (next < p->nreal_user_bases) {
-		if (send_read(p, next, u, &be->srv->visset_arena, now) < 0) {
-			v->due_us = now + 10 * 1000000ULL;
-			strset_clear(&v->bdns);
-			strset_clear(&v->buids);
-		}
-		return 1;
-	}
-	/* complete: the new set replaces the old one */
+	return strset_add(&v->bdns, ndn, len);
+}
+
+int
+visset_read_uid(struct visset *v, const char *uid, size_t len)
+{
+	return strset_add(&v->buids, uid, len);
+}
+
+size_t
+visset_read_commit(struct visset *v, uint64_t now)
+{
 	install(v);
-	if (!v->loaded)
-		log_info("visible users of profile %s: %zu", p->name, v->dns.n);
 	v->loaded = 1;
 	v->loaded_us = now;
 	v->due_us = now + VISSET_REFRESH * 1000000ULL;
-	backend_wake_all(be);           /* searches waiting for the first read */
-	visset_tick(be, u, now);        /* the next profile, if due */
-	return 1;
+	return v->dns.n;
 }
 
 void
-visset_upstream_lost(struct upstream *u)
+visset_read_abort(struct visset *v, uint64_t due_us)
 {
-	if (rd.u != u)
-		return;
-	struct visset *v = rd.p->vis;
-	strset_clear(&v->bdns);
-	strset_clear(&v->buids);
-	v->due_us = 0;
-	read_end();
+	visset_read_begin(v);
+	v->due_us = due_us;
+}
+
+int
+visset_due(const struct visset *v, uint64_t now)
+{
+	return v != NULL && now >= v->due_us;
 }

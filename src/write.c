@@ -24,7 +24,7 @@
 #include "policy.h"
 #include "request.h"
 #include "rewrite.h"
-#include "server.h"
+#include "state.h"
 #include "upstream.h"
 #include "visible.h"
 
@@ -88,7 +88,7 @@ forward_write(struct client *c, struct request *r, struct upstream *u, unsigned 
 {
 	unsigned char ctl[DN_MAX + 4096];
 	size_t cl = controls_with_proxy(c, r, ctl, sizeof(ctl));
-	struct op *o = cl ? op_new(c, r->msgid, tag, &op_forward_handler) : NULL;
+	struct op *o = cl ? op_new(c, r->msgid, tag, &visible_forward_handler) : NULL;
 	if (o == NULL || (o->target = strndup(target, target_len)) == NULL ||
 	    (attrs != NULL && (o->attrs = strdup(attrs)) == NULL)) {
 		if (o != NULL)

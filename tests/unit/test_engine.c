@@ -53,7 +53,6 @@
 #include "backend.h"
 #include "client.h"
 #include "config.h"
-#include "listener.h"
 #include "load.h"
 #include "log.h"
 #include "metrics.h"
@@ -143,7 +142,7 @@ static struct {
 	char conf[128], profdir[128];
 	char svc_hash[256];
 	struct server srv;
-	struct listener li;
+	struct client_origin li;     /* what a listener hands its clients */
 	struct event *pulse;
 	struct fdir dirs[2];
 	int ndirs;

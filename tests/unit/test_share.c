@@ -1,7 +1,7 @@
 /*
  * test_share.c — unit tests for share.c: operations in flight per address
  * and per identity, refcounting, and the waiters woken one per freed slot.
- * client_resume() is wrapped (-Wl,--wrap) to record who was woken.
+ * Each waiter's wake() records who was woken.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,17 +11,23 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "client.h"
 #include "share.h"
 
-static struct client *woken[16];
+static struct share_waiter *woken[16];
 static int nwoken;
 
-void __wrap_client_resume(struct client *c);
-void
-__wrap_client_resume(struct client *c)
+static void
+record_wake(struct share_waiter *w)
 {
-	woken[nwoken++] = c;
+	woken[nwoken++] = w;
+}
+
+static void
+waiters_init(struct share_waiter *w, size_t n)
+{
+	memset(w, 0, n * sizeof(*w));
+	for (size_t i = 0; i < n; i++)
+		w[i].wake = record_wake;
 }
 
 static int
@@ -74,8 +80,8 @@ static void
 test_one_waiter_per_freed_slot(void **state)
 {
 	(void)state;
-	struct client c[3];
-	memset(c, 0, sizeof(c));
+	struct share_waiter c[3];
+	waiters_init(c, 3);
 	struct share *s = share_get(SHARE_ADDRESS, "192.0.2.7");
 	for (int i = 0; i < 3; i++)
 		share_op_begin(s);
@@ -86,7 +92,7 @@ test_one_waiter_per_freed_slot(void **state)
 	share_op_end(s);
 	assert_int_equal(nwoken, 1);
 	assert_ptr_equal(woken[0], &c[0]);  /* first come, first woken */
-	assert_null(c[0].share_wait);
+	assert_null(c[0].on);
 	/* c[0] did not take the slot (it left): the kick offers it to the next */
 	share_kick();
 	assert_int_equal(nwoken, 2);
@@ -103,8 +109,8 @@ static void
 test_raised_cap_wakes_on_kick(void **state)
 {
 	(void)state;
-	struct client c[2];
-	memset(c, 0, sizeof(c));
+	struct share_waiter c[2];
+	waiters_init(c, 2);
 	struct share *s = share_get(SHARE_IDENTITY, "uid=carol");
 	share_op_begin(s);
 	share_op_begin(s);
