@@ -5,7 +5,9 @@
  * outer SEQUENCE, the messageID and the protocolOp tag from the first
  * bytes of a buffer so a proxied message can be re-addressed (a new
  * messageID) without decoding its body.  Encoders write complete
- * messages into a libevent evbuffer with no heap allocation of their own.
+ * messages into a libevent evbuffer with no heap allocation of their own:
+ * a message is added whole or not at all (never a truncated PDU), and the
+ * buffer encoders below check their capacity before writing.
  */
 #ifndef ALDPROXY_PDU_H
 #define ALDPROXY_PDU_H
@@ -14,7 +16,7 @@
 #include <lber.h>
 #include <stdint.h>
 
-struct evbuffer;
+#include <event2/buffer.h>       /* struct evbuffer_iovec (a macro for struct iovec where there is one) */
 
 /* protocolOp tags, RFC 4511 section 4.2 onwards */
 enum {
@@ -84,6 +86,7 @@ struct pdu_attr {
 	const char *const *values;
 	size_t nvalues;
 };
+/* Added whole or not at all: 0, or -1. */
 int pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr *attrs, size_t nattrs);
 
 /*
@@ -135,6 +138,60 @@ size_t pdu_controls(unsigned char *out, size_t cap, const struct berval *ctls, s
 size_t pdu_paged_control(unsigned char *out, size_t cap, int critical, long size, const void *cookie, size_t len);
 /* One Control TLV { oid, criticality, value } into out; the length, or (size_t)-1 if over cap. */
 size_t pdu_control(unsigned char *out, size_t cap, const char *oid, int critical, const void *val, size_t vlen);
+
+/*
+ * Bounded encoders.  The pdu_put_* primitives write one element at offset
+ * off of out[0..cap) and return the offset after it, or 0 when it does not
+ * fit.  The *_op encoders return the length of the protocolOp written, or
+ * 0 when it does not fit in cap; those that say so take out == NULL to
+ * return only the length they need (the sizing pass).
+ */
+#define PDU_TLV_HEAD_MAX 6      /* a tag and the longest length octets enc_put_len() writes */
+
+/* Bytes of a whole LDAPMessage (envelope included) whose protocolOp and controls are oplen long. */
+size_t pdu_message_size(int msgid, size_t oplen);
+/* Room for len bytes at the end of out, contiguous, in *v: NULL when out of memory; nothing is added until pdu_commit(). */
+unsigned char *pdu_reserve(struct evbuffer *out, size_t len, struct evbuffer_iovec *v);
+/* Adds the first len bytes of the room pdu_reserve() gave: 0, or -1. */
+int pdu_commit(struct evbuffer *out, struct evbuffer_iovec *v, size_t len);
+/* A tag and the length octets of a TLV whose len contents bytes follow: the new offset, or 0. */
+size_t pdu_put_tl(unsigned char *out, size_t cap, size_t off, unsigned tag, size_t len);
+/* A whole primitive TLV (tag, length, len bytes of v): the new offset, or 0. */
+size_t pdu_put_octets(unsigned char *out, size_t cap, size_t off, unsigned tag, const void *v, size_t len);
+/* len bytes already encoded (a TLV as received), copied: the new offset, or 0 (0 also for off 0 with len 0). */
+size_t pdu_put_raw(unsigned char *out, size_t cap, size_t off, const void *v, size_t len);
+/* AttributeSelection ::= SEQUENCE OF LDAPString, from n names: the length, or 0 when it does not fit. */
+size_t pdu_attr_selection(unsigned char *out, size_t cap, const struct berval *names, size_t n);
+/* SearchRequest protocolOp: base, then the encoded scope..typesOnly fields (params), filter and attribute selection as given; out NULL sizes. */
+size_t pdu_search_op(unsigned char *out, size_t cap, const char *base, size_t baselen, const void *params, size_t paramslen,
+    const void *filter, size_t filterlen, const void *attrs, size_t attrslen);
+/* CompareRequest protocolOp { entry, ava { attributeDesc, assertionValue } }; out NULL sizes. */
+size_t pdu_compare_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *attr, size_t attrlen,
+    const void *value, size_t valuelen);
+/* One change of a ModifyRequest { operation, { type, vals } }, vals the whole SET TLV as received: the length, or 0. */
+size_t pdu_modify_change(unsigned char *out, size_t cap, int operation, const void *type, size_t typelen, const void *vals,
+    size_t valslen);
+/* ModifyRequest protocolOp { object, changes } from the encoded changes (pdu_modify_change()): the length, or 0. */
+size_t pdu_modify_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *changes, size_t changeslen);
+/* SASL BindRequest protocolOp { 3, dn, sasl [3] { mech, credentials if has_cred } }; out NULL sizes. */
+size_t pdu_sasl_bind_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const char *mech, const void *cred,
+    size_t credlen, int has_cred);
+/* A whole SASL BindRequest with an empty name, added to out whole or not at all: 0, or -1. */
+int pdu_sasl_bind(struct evbuffer *out, int msgid, const char *mech, const void *cred, size_t credlen, int has_cred);
+/* Envelope and [APPLICATION 4] header of a SearchResultEntry whose DN TLV and attribute contents follow: bytes written, or 0. */
+size_t pdu_entry_head(unsigned char *out, size_t cap, int msgid, size_t dn_tlv_len, size_t attrs_len);
+/* One attribute of pdu_entry_bv(): its name and n values. */
+struct pdu_battr {
+	struct berval name;
+	struct berval *vals;
+	size_t n;
+};
+/* A SearchResultEntry from berval attributes (typesonly: no values), added whole or not at all: 0, or -1. */
+int pdu_entry_bv(struct evbuffer *out, int msgid, const char *dn, size_t dnlen, const struct pdu_battr *attrs, size_t n,
+    int typesonly);
+/* A SearchResultDone (op: its protocolOp TLV as received) with aldproxy's paged-results control: 0, or -1 (nothing added). */
+int pdu_paged_done(struct evbuffer *out, int msgid, const void *op, size_t oplen, long size, const void *cookie,
+    size_t cookielen);
 
 #define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
 #define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"

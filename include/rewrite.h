@@ -68,7 +68,8 @@ size_t rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t
  * for the client: DN, names, DN values, computed and default attributes,
  * allowlist and secrets.  Appends the new message, re-addressed to msgid,
  * to out.  Returns 0, 1 when the entry is not visible to the profile
- * (nothing appended), or -1 for a malformed entry.
+ * (nothing appended), -1 for a malformed entry, or -2 when out of memory
+ * for the new message (nothing appended either).
  */
 struct evbuffer;
 int rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, BerElement *ber,

@@ -141,7 +141,8 @@ enc_put_octets(unsigned char *p, unsigned tag, const void *v, size_t len)
 /*
  * Writes envelope + [tag]{ resultCode, matchedDN, diagnosticMessage } and
  * `extra` raw bytes appended inside the protocolOp (extended response
- * fields).  Strings longer than the stack buffer are truncated.
+ * fields).  Strings longer than the stack buffer are truncated.  The
+ * message is added whole or not at all.
  */
 static int
 result_with_extra(struct evbuffer *out, int msgid, unsigned tag, int code, const char *matched,
@@ -161,9 +162,16 @@ result_with_extra(struct evbuffer *out, int msgid, unsigned tag, int code, const
 	p = enc_put_int(p, 0x0a, code);     /* ENUMERATED resultCode */
 	p = enc_put_octets(p, 0x04, matched, ml);
 	p = enc_put_octets(p, 0x04, diag, dl);
-	if (evbuffer_add(out, buf, (size_t)(p - buf)) < 0)
+	size_t hl = (size_t)(p - buf);
+	if (extralen == 0)
+		return evbuffer_add(out, buf, hl);
+	struct evbuffer_iovec v;
+	unsigned char *w = pdu_reserve(out, hl + extralen, &v);
+	if (w == NULL)
 		return -1;
-	return extralen ? evbuffer_add(out, extra, extralen) : 0;
+	memcpy(w, buf, hl);
+	memcpy(w + hl, extra, extralen);
+	return pdu_commit(out, &v, hl + extralen);
 }
 
 int
@@ -246,60 +254,48 @@ pdu_starttls(struct evbuffer *out, int msgid)
 	return evbuffer_add(out, buf, (size_t)(p - buf));
 }
 
+/* Bytes of one PartialAttribute of pdu_entry() and its vals SET contents. */
+static size_t
+str_attr_size(const struct pdu_attr *a, size_t *vals)
+{
+	size_t v = 0;
+	for (size_t k = 0; k < a->nvalues; k++)
+		v += enc_tlv_size(strlen(a->values[k]));
+	*vals = v;
+	return enc_tlv_size(enc_tlv_size(strlen(a->name)) + enc_tlv_size(v));
+}
+
 int
 pdu_entry(struct evbuffer *out, int msgid, const char *dn, const struct pdu_attr *attrs, size_t nattrs)
 {
 	/* sizes first: PartialAttribute ::= SEQUENCE { type, vals SET OF value } */
-	size_t attrs_len = 0;
-	for (size_t i = 0; i < nattrs; i++) {
-		size_t vals = 0;
-		for (size_t v = 0; v < attrs[i].nvalues; v++)
-			vals += enc_tlv_size(strlen(attrs[i].values[v]));
-		attrs_len += enc_tlv_size(enc_tlv_size(strlen(attrs[i].name)) + enc_tlv_size(vals));
-	}
+	size_t attrs_len = 0, vals;
+	for (size_t i = 0; i < nattrs; i++)
+		attrs_len += str_attr_size(&attrs[i], &vals);
 	size_t dl = strlen(dn);
-	size_t body = enc_tlv_size(dl) + enc_tlv_size(attrs_len);
-	unsigned char hdr[PDU_HEAD_MAX + 16];
-	unsigned char *p = hdr + pdu_envelope(hdr, msgid, enc_tlv_size(body));
-	*p++ = PDU_SEARCH_ENTRY;
-	p = enc_put_len(p, body);
-	if (evbuffer_add(out, hdr, (size_t)(p - hdr)) < 0)
+	size_t total = pdu_message_size(msgid, enc_tlv_size(enc_tlv_size(dl) + enc_tlv_size(attrs_len)));
+	struct evbuffer_iovec v;
+	unsigned char *w = pdu_reserve(out, total, &v);
+	if (w == NULL)
 		return -1;
-	unsigned char t[16];    /* tag + length twice: 12 bytes at most */
-	p = t;
-	*p++ = 0x04;
-	p = enc_put_len(p, dl);
-	evbuffer_add(out, t, (size_t)(p - t));
-	evbuffer_add(out, dn, dl);
-	p = t;
-	*p++ = 0x30;
-	p = enc_put_len(p, attrs_len);
-	evbuffer_add(out, t, (size_t)(p - t));
+	size_t off = pdu_entry_head(w, total, msgid, enc_tlv_size(dl), attrs_len);
+	if (off == 0 || (off = pdu_put_octets(w, total, off, 0x04, dn, dl)) == 0 ||
+	    (off = pdu_put_tl(w, total, off, 0x30, attrs_len)) == 0)
+		return -1;
 	for (size_t i = 0; i < nattrs; i++) {
-		size_t nl = strlen(attrs[i].name), vals = 0;
-		for (size_t v = 0; v < attrs[i].nvalues; v++)
-			vals += enc_tlv_size(strlen(attrs[i].values[v]));
-		p = t;
-		*p++ = 0x30;
-		p = enc_put_len(p, enc_tlv_size(nl) + enc_tlv_size(vals));
-		*p++ = 0x04;
-		p = enc_put_len(p, nl);
-		evbuffer_add(out, t, (size_t)(p - t));
-		evbuffer_add(out, attrs[i].name, nl);
-		p = t;
-		*p++ = 0x31;
-		p = enc_put_len(p, vals);
-		evbuffer_add(out, t, (size_t)(p - t));
-		for (size_t v = 0; v < attrs[i].nvalues; v++) {
-			size_t vl = strlen(attrs[i].values[v]);
-			p = t;
-			*p++ = 0x04;
-			p = enc_put_len(p, vl);
-			evbuffer_add(out, t, (size_t)(p - t));
-			evbuffer_add(out, attrs[i].values[v], vl);
-		}
+		size_t nl = strlen(attrs[i].name);
+		str_attr_size(&attrs[i], &vals);
+		if ((off = pdu_put_tl(w, total, off, 0x30, enc_tlv_size(nl) + enc_tlv_size(vals))) == 0 ||
+		    (off = pdu_put_octets(w, total, off, 0x04, attrs[i].name, nl)) == 0 ||
+		    (off = pdu_put_tl(w, total, off, 0x31, vals)) == 0)
+			return -1;
+		for (size_t k = 0; k < attrs[i].nvalues; k++)
+			if ((off = pdu_put_octets(w, total, off, 0x04, attrs[i].values[k], strlen(attrs[i].values[k]))) == 0)
+				return -1;
 	}
-	return 0;
+	if (off != total)
+		return -1;
+	return pdu_commit(out, &v, total);
 }
 
 size_t
@@ -464,4 +460,289 @@ pdu_paged_control(unsigned char *out, size_t cap, int critical, long size, const
 	q = enc_put_int(q, 0x02, size);
 	q = enc_put_octets(q, 0x04, cookie, len);
 	return pdu_control(out, cap, OID_PAGED_RESULTS, critical, val, (size_t)(q - val));
+}
+
+/* ---- bounded encoders ---------------------------------------------------
+ * Each checks its room before writing a byte: the element is written whole
+ * or the function returns 0 (the bytes in out past off are then undefined,
+ * and the caller sends nothing).
+ */
+
+size_t
+pdu_message_size(int msgid, size_t oplen)
+{
+	return enc_tlv_size(2 + enc_int_size(msgid) + oplen);
+}
+
+unsigned char *
+pdu_reserve(struct evbuffer *out, size_t len, struct evbuffer_iovec *v)
+{
+	if (len == 0 || len > (size_t)EV_SSIZE_MAX || evbuffer_reserve_space(out, (ev_ssize_t)len, v, 1) != 1 ||
+	    v->iov_len < len)
+		return NULL;
+	return v->iov_base;
+}
+
+int
+pdu_commit(struct evbuffer *out, struct evbuffer_iovec *v, size_t len)
+{
+	if (len > v->iov_len)
+		return -1;
+	v->iov_len = len;
+	return evbuffer_commit_space(out, v, 1);
+}
+
+/* Whether need bytes fit at off in out[0..cap). */
+static int
+room(size_t cap, size_t off, size_t need)
+{
+	return off <= cap && need <= cap - off;
+}
+
+size_t
+pdu_put_tl(unsigned char *out, size_t cap, size_t off, unsigned tag, size_t len)
+{
+	if (!room(cap, off, 1 + enc_len_size(len)))
+		return 0;
+	unsigned char *q = out + off;
+	*q++ = (unsigned char)tag;
+	q = enc_put_len(q, len);
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_put_octets(unsigned char *out, size_t cap, size_t off, unsigned tag, const void *v, size_t len)
+{
+	if (len > cap || !room(cap, off, enc_tlv_size(len)))
+		return 0;
+	return (size_t)(enc_put_octets(out + off, tag, v, len) - out);
+}
+
+size_t
+pdu_put_raw(unsigned char *out, size_t cap, size_t off, const void *v, size_t len)
+{
+	if (!room(cap, off, len))
+		return 0;
+	if (len)
+		memcpy(out + off, v, len);
+	return off + len;
+}
+
+size_t
+pdu_attr_selection(unsigned char *out, size_t cap, const struct berval *names, size_t n)
+{
+	size_t body = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (names[i].bv_len > cap)
+			return 0;
+		body += enc_tlv_size(names[i].bv_len);
+	}
+	size_t off = pdu_put_tl(out, cap, 0, 0x30, body);
+	for (size_t i = 0; off != 0 && i < n; i++)
+		off = pdu_put_octets(out, cap, off, 0x04, names[i].bv_val, names[i].bv_len);
+	return off;
+}
+
+size_t
+pdu_search_op(unsigned char *out, size_t cap, const char *base, size_t baselen, const void *params, size_t paramslen,
+    const void *filter, size_t filterlen, const void *attrs, size_t attrslen)
+{
+	size_t body = enc_tlv_size(baselen) + paramslen + filterlen + attrslen;
+	if (out == NULL)
+		return enc_tlv_size(body);
+	if (baselen > cap || paramslen > cap || filterlen > cap || attrslen > cap || enc_tlv_size(body) > cap)
+		return 0;
+	size_t off = pdu_put_tl(out, cap, 0, PDU_SEARCH_REQ, body);
+	if (off != 0)
+		off = pdu_put_octets(out, cap, off, 0x04, base, baselen);
+	if (off != 0)
+		off = pdu_put_raw(out, cap, off, params, paramslen);
+	if (off != 0)
+		off = pdu_put_raw(out, cap, off, filter, filterlen);
+	if (off != 0)
+		off = pdu_put_raw(out, cap, off, attrs, attrslen);
+	return off;
+}
+
+size_t
+pdu_compare_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *attr, size_t attrlen,
+    const void *value, size_t valuelen)
+{
+	size_t ava = enc_tlv_size(attrlen) + enc_tlv_size(valuelen);
+	size_t body = enc_tlv_size(dnlen) + enc_tlv_size(ava);
+	if (out == NULL)
+		return enc_tlv_size(body);
+	if (dnlen > cap || attrlen > cap || valuelen > cap || enc_tlv_size(body) > cap)
+		return 0;
+	size_t off = pdu_put_tl(out, cap, 0, PDU_COMPARE_REQ, body);
+	if (off != 0)
+		off = pdu_put_octets(out, cap, off, 0x04, dn, dnlen);
+	if (off != 0)
+		off = pdu_put_tl(out, cap, off, 0x30, ava);
+	if (off != 0)
+		off = pdu_put_octets(out, cap, off, 0x04, attr, attrlen);
+	if (off != 0)
+		off = pdu_put_octets(out, cap, off, 0x04, value, valuelen);
+	return off;
+}
+
+size_t
+pdu_modify_change(unsigned char *out, size_t cap, int operation, const void *type, size_t typelen, const void *vals,
+    size_t valslen)
+{
+	if (typelen > cap || valslen > cap)
+		return 0;
+	size_t mod = enc_tlv_size(typelen) + valslen;
+	size_t change = 2 + enc_int_size(operation) + enc_tlv_size(mod);
+	if (enc_tlv_size(change) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = 0x30;
+	q = enc_put_len(q, change);
+	q = enc_put_int(q, 0x0a, operation);
+	*q++ = 0x30;
+	q = enc_put_len(q, mod);
+	q = enc_put_octets(q, 0x04, type, typelen);
+	if (valslen)
+		memcpy(q, vals, valslen);
+	q += valslen;
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_modify_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *changes, size_t changeslen)
+{
+	if (dnlen > cap || changeslen > cap)
+		return 0;
+	size_t body = enc_tlv_size(dnlen) + enc_tlv_size(changeslen);
+	if (enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_MODIFY_REQ;
+	q = enc_put_len(q, body);
+	q = enc_put_octets(q, 0x04, dn, dnlen);
+	q = enc_put_octets(q, 0x30, changes, changeslen);
+	return (size_t)(q - out);
+}
+
+size_t
+pdu_sasl_bind_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const char *mech, const void *cred,
+    size_t credlen, int has_cred)
+{
+	size_t ml = strlen(mech);
+	size_t sasl = enc_tlv_size(ml) + (has_cred ? enc_tlv_size(credlen) : 0);
+	size_t body = 3 + enc_tlv_size(dnlen) + enc_tlv_size(sasl);
+	if (out == NULL)
+		return enc_tlv_size(body);
+	if (dnlen > cap || credlen > cap || ml > cap || enc_tlv_size(body) > cap)
+		return 0;
+	unsigned char *q = out;
+	*q++ = PDU_BIND_REQ;
+	q = enc_put_len(q, body);
+	q = enc_put_int(q, 0x02, 3);
+	q = enc_put_octets(q, 0x04, dn, dnlen);
+	*q++ = 0xa3;                                    /* sasl [3] SaslCredentials */
+	q = enc_put_len(q, sasl);
+	q = enc_put_octets(q, 0x04, mech, ml);
+	if (has_cred)
+		q = enc_put_octets(q, 0x04, cred, credlen);
+	return (size_t)(q - out);
+}
+
+int
+pdu_sasl_bind(struct evbuffer *out, int msgid, const char *mech, const void *cred, size_t credlen, int has_cred)
+{
+	size_t oplen = pdu_sasl_bind_op(NULL, 0, "", 0, mech, cred, credlen, has_cred);
+	size_t total = pdu_message_size(msgid, oplen);
+	struct evbuffer_iovec v;
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, msgid, oplen);
+	unsigned char *w = n + oplen == total ? pdu_reserve(out, total, &v) : NULL;
+	if (w == NULL)
+		return -1;
+	memcpy(w, env, n);
+	if (pdu_sasl_bind_op(w + n, total - n, "", 0, mech, cred, credlen, has_cred) != oplen)
+		return -1;
+	return pdu_commit(out, &v, total);
+}
+
+size_t
+pdu_entry_head(unsigned char *out, size_t cap, int msgid, size_t dn_tlv_len, size_t attrs_len)
+{
+	size_t body = dn_tlv_len + enc_tlv_size(attrs_len);
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, msgid, enc_tlv_size(body));
+	size_t off = pdu_put_raw(out, cap, 0, env, n);
+	return off == 0 ? 0 : pdu_put_tl(out, cap, off, PDU_SEARCH_ENTRY, body);
+}
+
+/* Bytes of one PartialAttribute of pdu_entry_bv() and its vals SET contents. */
+static size_t
+bv_attr_size(const struct pdu_battr *a, int typesonly, size_t *vals)
+{
+	size_t v = 0;
+	for (size_t k = 0; !typesonly && k < a->n; k++)
+		v += enc_tlv_size(a->vals[k].bv_len);
+	*vals = v;
+	return enc_tlv_size(enc_tlv_size(a->name.bv_len) + enc_tlv_size(v));
+}
+
+int
+pdu_entry_bv(struct evbuffer *out, int msgid, const char *dn, size_t dnlen, const struct pdu_battr *attrs, size_t n,
+    int typesonly)
+{
+	size_t attrs_len = 0, vals;
+	for (size_t i = 0; i < n; i++)
+		attrs_len += bv_attr_size(&attrs[i], typesonly, &vals);
+	size_t total = pdu_message_size(msgid, enc_tlv_size(enc_tlv_size(dnlen) + enc_tlv_size(attrs_len)));
+	struct evbuffer_iovec v;
+	unsigned char *w = pdu_reserve(out, total, &v);
+	if (w == NULL)
+		return -1;
+	size_t off = pdu_entry_head(w, total, msgid, enc_tlv_size(dnlen), attrs_len);
+	if (off == 0 || (off = pdu_put_octets(w, total, off, 0x04, dn, dnlen)) == 0 ||
+	    (off = pdu_put_tl(w, total, off, 0x30, attrs_len)) == 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct pdu_battr *a = &attrs[i];
+		bv_attr_size(a, typesonly, &vals);
+		if ((off = pdu_put_tl(w, total, off, 0x30, enc_tlv_size(a->name.bv_len) + enc_tlv_size(vals))) == 0 ||
+		    (off = pdu_put_octets(w, total, off, 0x04, a->name.bv_val, a->name.bv_len)) == 0 ||
+		    (off = pdu_put_tl(w, total, off, 0x31, vals)) == 0)
+			return -1;
+		for (size_t k = 0; !typesonly && k < a->n; k++)
+			if ((off = pdu_put_octets(w, total, off, 0x04, a->vals[k].bv_val, a->vals[k].bv_len)) == 0)
+				return -1;
+	}
+	if (off != total)
+		return -1;
+	return pdu_commit(out, &v, total);
+}
+
+int
+pdu_paged_done(struct evbuffer *out, int msgid, const void *op, size_t oplen, long size, const void *cookie,
+    size_t cookielen)
+{
+	unsigned char ctl[1024], ctls[1040];
+	/* criticality FALSE: a response's control (RFC 2696 section 3) */
+	size_t cl = pdu_paged_control(ctl, sizeof(ctl), 0, size, cookie, cookielen);
+	if (cl == (size_t)-1)
+		return -1;
+	struct berval bv = { cl, (char *)ctl };
+	size_t csl = pdu_controls(ctls, sizeof(ctls), &bv, 1);
+	if (csl == (size_t)-1 || oplen == 0)
+		return -1;
+	size_t total = pdu_message_size(msgid, oplen + csl);
+	unsigned char env[PDU_HEAD_MAX];
+	size_t n = pdu_envelope(env, msgid, oplen + csl);
+	struct evbuffer_iovec v;
+	unsigned char *w = n + oplen + csl == total ? pdu_reserve(out, total, &v) : NULL;
+	size_t off = w != NULL ? pdu_put_raw(w, total, 0, env, n) : 0;
+	if (off != 0)
+		off = pdu_put_raw(w, total, off, op, oplen);
+	if (off != 0)
+		off = pdu_put_raw(w, total, off, ctls, csl);
+	if (off != total)
+		return -1;
+	return pdu_commit(out, &v, total);
 }

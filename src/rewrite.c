@@ -632,35 +632,18 @@ rewrite_attrs(const struct profile *p, const struct berval *attrs, size_t nattrs
 	}
 
 	/* encode the real list */
-	size_t body = 0;
-	for (size_t i = 0; i < real.n; i++)
-		body += enc_tlv_size(real.v[i].bv_len);
-	if (enc_tlv_size(body) > cap) {
+	size_t len = pdu_attr_selection(out, cap, real.v, real.n);
+	if (len == 0) {
 		free(w);
 		return 0;
 	}
-	unsigned char *q = out;
-	*q++ = 0x30;
-	q = enc_put_len(q, body);
-	for (size_t i = 0; i < real.n; i++) {
-		*q++ = 0x04;
-		q = enc_put_len(q, real.v[i].bv_len);
-		memcpy(q, real.v[i].bv_val, real.v[i].bv_len);
-		q += real.v[i].bv_len;
-	}
 	*wantp = w;
-	return (size_t)(q - out);
+	return len;
 }
 
 /* ---- entries ---------------------------------------------------------------- */
 
 struct eattr {
-	struct berval name;
-	struct berval *vals;
-	size_t n;
-};
-
-struct oattr {
 	struct berval name;
 	struct berval *vals;
 	size_t n;
@@ -761,7 +744,7 @@ expand(const struct profile *p, const char *tmpl, const struct eattr *e, size_t 
 }
 
 static int
-emit(struct oattr *o, size_t *no, const char *name, size_t nlen, struct berval *vals, size_t n)
+emit(struct pdu_battr *o, size_t *no, const char *name, size_t nlen, struct berval *vals, size_t n)
 {
 	if (n == 0)
 		return 0;       /* every value was dropped (memberOf cleaning): no attribute, RFC 4511 4.1.7 */
@@ -849,25 +832,6 @@ client_values(const struct profile *p, struct arena *a, const struct eattr *e, s
 	return out;
 }
 
-static size_t
-oattr_size(const struct oattr *o, int typesonly)
-{
-	size_t vals = 0;
-	for (size_t i = 0; !typesonly && i < o->n; i++)
-		vals += enc_tlv_size(o->vals[i].bv_len);
-	return enc_tlv_size(enc_tlv_size(o->name.bv_len) + enc_tlv_size(vals));
-}
-
-static void
-put_tl(struct evbuffer *out, unsigned tag, size_t len)
-{
-	unsigned char t[8];
-	unsigned char *q = t;
-	*q++ = (unsigned char)tag;
-	q = enc_put_len(q, len);
-	evbuffer_add(out, t, (size_t)(q - t));
-}
-
 /* Two names of the same attribute type: equal, or aliases in the directory's schema. */
 static int
 same_type(const char *a, size_t al, const char *b, size_t bl)
@@ -887,7 +851,7 @@ struct entry_in {
 struct entry_out {
 	char vdn[DN_MAX];           /* the DN in the product's tree */
 	int vdl;
-	struct oattr *o;            /* the attributes the client gets */
+	struct pdu_battr *o;        /* the attributes the client gets */
 	size_t no;
 };
 
@@ -1083,35 +1047,11 @@ entry_defaults(const struct profile *p, const struct want *w, struct arena *a, c
 	return 0;
 }
 
-/* Step 7: the SearchResultEntry the client gets, to out. */
-static void
+/* Step 7: the SearchResultEntry the client gets, to out (whole, or nothing: -1). */
+static int
 entry_write(const struct want *w, const struct entry_out *e, int msgid, struct evbuffer *out)
 {
-	size_t attrs_len = 0;
-	for (size_t i = 0; i < e->no; i++)
-		attrs_len += oattr_size(&e->o[i], w->typesonly);
-	size_t body = enc_tlv_size((size_t)e->vdl) + enc_tlv_size(attrs_len);
-	unsigned char env[PDU_HEAD_MAX];
-	size_t n = pdu_envelope(env, msgid, enc_tlv_size(body));
-	evbuffer_add(out, env, n);
-	put_tl(out, PDU_SEARCH_ENTRY, body);
-	put_tl(out, 0x04, (size_t)e->vdl);
-	evbuffer_add(out, e->vdn, (size_t)e->vdl);
-	put_tl(out, 0x30, attrs_len);
-	for (size_t i = 0; i < e->no; i++) {
-		const struct oattr *o = &e->o[i];
-		size_t vals = 0;
-		for (size_t k = 0; !w->typesonly && k < o->n; k++)
-			vals += enc_tlv_size(o->vals[k].bv_len);
-		put_tl(out, 0x30, enc_tlv_size(o->name.bv_len) + enc_tlv_size(vals));
-		put_tl(out, 0x04, o->name.bv_len);
-		evbuffer_add(out, o->name.bv_val, o->name.bv_len);
-		put_tl(out, 0x31, vals);
-		for (size_t k = 0; !w->typesonly && k < o->n; k++) {
-			put_tl(out, 0x04, o->vals[k].bv_len);
-			evbuffer_add(out, o->vals[k].bv_val, o->vals[k].bv_len);
-		}
-	}
+	return pdu_entry_bv(out, msgid, e->vdn, (size_t)e->vdl, e->o, e->no, w->typesonly);
 }
 
 int
@@ -1129,8 +1069,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 	if (entry_dn(p, &in, eo) < 0 || entry_real_attrs(p, w, a, &in, eo) < 0 ||
 	    entry_computed_attrs(p, w, a, &in, eo) < 0 || entry_defaults(p, w, a, &in, eo) < 0)
 		return -1;
-	entry_write(w, eo, msgid, out);
-	return 0;
+	return entry_write(w, eo, msgid, out) < 0 ? -2 : 0;
 }
 
 /* ---- bind names ---------------------------------------------------------------- */

@@ -133,33 +133,11 @@ out:
 	return left;
 }
 
-/* BindRequest { 3, "", sasl [3] { mechanism, credentials } } */
+/* BindRequest { 3, "", sasl [3] { mechanism, credentials } }, added whole or not at all */
 static int
 write_bind(struct evbuffer *out, int msgid, const char *cred, unsigned len, int has_cred)
 {
-	unsigned char hdr[64];
-	size_t sasl = enc_tlv_size(6) + (has_cred ? enc_tlv_size(len) : 0);
-	size_t body = 3 + 2 + enc_tlv_size(sasl);
-	size_t n = pdu_envelope(hdr, msgid, enc_tlv_size(body));
-	unsigned char *q = hdr + n;
-	*q++ = PDU_BIND_REQ;
-	q = enc_put_len(q, body);
-	q = enc_put_int(q, 0x02, 3);
-	*q++ = 0x04;
-	*q++ = 0;
-	*q++ = 0xa3;
-	q = enc_put_len(q, sasl);
-	*q++ = 0x04;
-	*q++ = 6;
-	memcpy(q, "GSSAPI", 6);
-	q += 6;
-	if (has_cred) {
-		*q++ = 0x04;
-		q = enc_put_len(q, len);
-	}
-	if (evbuffer_add(out, hdr, (size_t)(q - hdr)) < 0)
-		return -1;
-	return has_cred && len ? evbuffer_add(out, cred, len) : 0;
+	return pdu_sasl_bind(out, msgid, "GSSAPI", cred, has_cred ? len : 0, has_cred);
 }
 
 struct sasl_bind *

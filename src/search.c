@@ -188,13 +188,14 @@ check_base(struct client *c, const struct berval *base, int scope, char *diag, s
 }
 
 /*
- * Builds the attribute selection the directory gets.  Returns 1 with
- * out/outlen set when the original must be replaced, 0 to keep it, or -1
- * when it does not fit.  (Entries are checked again on the way back, see
- * scrub_entry(): a supertype or an alias can still bring a secret.)
+ * Builds the attribute selection the directory gets, into out (cap bytes).
+ * Returns 1 with *outlen set when the original must be replaced, 0 to keep
+ * it, -1 when it does not fit, or -2 when out of memory.  (Entries are
+ * checked again on the way back, see scrub_entry(): a supertype or an alias
+ * can still bring a secret.)
  */
 static int
-allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t *outlen)
+allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned char *out, size_t cap, size_t *outlen)
 {
 	int all_user = s->nattrs == 0, all_oper = 0, change = 0;
 	for (size_t i = 0; i < s->nattrs; i++) {
@@ -214,17 +215,11 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 		return 0;
 	}
 	/* a new list: the allowed names asked for, or the allowlist for '*' */
-	unsigned char body[ATTRS_BUF];
-	size_t blen = 0;
-#define ADD_ATTR(ptr, len)                                              \
-	do {                                                            \
-		if (blen + (len) + 6 > sizeof(body))                    \
-			return -1;                                      \
-		body[blen++] = 0x04;                                    \
-		blen = (size_t)(enc_put_len(body + blen, (len)) - body); \
-		memcpy(body + blen, (ptr), (len));                      \
-		blen += (len);                                          \
-	} while (0)
+	struct berval *names = malloc((s->nattrs + p->nattributes + 2) * sizeof(*names));
+	size_t n = 0;
+	if (names == NULL)
+		return -2;
+#define ADD_ATTR(ptr, len) (names[n++] = (struct berval){ (len), (char *)(ptr) })
 	for (size_t i = 0; i < s->nattrs; i++) {
 		const struct berval *a = &s->attrs[i];
 		if (a->bv_len == 1 && (a->bv_val[0] == '*' || a->bv_val[0] == '+')) {
@@ -243,14 +238,14 @@ allowlist_attrs(const struct profile *p, const struct req_search *s, unsigned ch
 			    (all_oper || !policy_attr_operational(p->attributes[i], strlen(p->attributes[i]))))
 				ADD_ATTR(p->attributes[i], strlen(p->attributes[i]));
 	}
-	if (blen == 0)
+	if (n == 0)
 		ADD_ATTR("1.1", (size_t)3);     /* nothing allowed was asked for: no attributes */
 #undef ADD_ATTR
-	unsigned char *q = out;
-	*q++ = 0x30;
-	q = enc_put_len(q, blen);
-	memcpy(q, body, blen);
-	*outlen = (size_t)(q - out) + blen;
+	size_t len = pdu_attr_selection(out, cap, names, n);
+	free(names);
+	if (len == 0)
+		return -1;
+	*outlen = len;
 	return 1;
 }
 
@@ -286,7 +281,12 @@ forward_ctl(struct client *c, struct request *r, struct op *op, struct upstream 
 	if (c->srv->backend->nservers > 1 && !(op->flags & OP_PAGED) && op->held == NULL &&
 	    (op->held = evbuffer_new()) != NULL)
 		for (int i = 0; i < n; i++)
-			evbuffer_add(op->held, all[i].iov_base, all[i].iov_len);
+			if (evbuffer_add(op->held, all[i].iov_base, all[i].iov_len) < 0) {
+				/* out of memory: no copy rather than a truncated one sent again */
+				evbuffer_free(op->held);
+				op->held = NULL;
+				break;
+			}
 	(void)c;
 	return 0;
 }
@@ -337,29 +337,21 @@ rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berv
 	/* scope, deref, limits and typesOnly as received: between the base and the filter */
 	const unsigned char *mid = (const unsigned char *)s->base.bv_val + s->base.bv_len;
 	size_t midlen = (size_t)((const unsigned char *)s->filter.bv_val - mid);
-	size_t body = enc_tlv_size((size_t)bl) + midlen + fl + al;
-	unsigned char *op = arena_alloc(a, enc_tlv_size(body));
-	if (op == NULL) {
+	size_t oplen = pdu_search_op(NULL, 0, base, (size_t)bl, mid, midlen, fb, fl, ab, al);
+	unsigned char *op = arena_alloc(a, oplen);
+	size_t n = op != NULL ? pdu_search_op(op, oplen, base, (size_t)bl, mid, midlen, fb, fl, ab, al) : 0;
+	if (n == 0) {
 		free(*want);
 		*want = NULL;
 		snprintf(diag, dlen, "aldproxy: the rewritten request is too large");
 		return LDAP_ADMINLIMIT_EXCEEDED;
 	}
-	unsigned char *q = op;
-	*q++ = PDU_SEARCH_REQ;
-	q = enc_put_len(q, body);
-	q = enc_put_octets(q, 0x04, base, (size_t)bl);
-	memcpy(q, mid, midlen);
-	q += midlen;
 	/* visibility needs each entry's memberOf values: typesOnly is applied by rewrite_entry() instead */
+	unsigned char *q = op + n - fl - al;    /* just after scope..typesOnly */
 	if (p->nvisible_groups > 0 && midlen >= 3 && q[-3] == 0x01 && q[-2] == 0x01)
 		q[-1] = 0;
-	memcpy(q, fb, fl);
-	q += fl;
-	memcpy(q, ab, al);
-	q += al;
+	out->bv_len = n;
 	out->bv_val = (char *)op;
-	out->bv_len = (size_t)(q - op);
 	return LDAP_SUCCESS;
 }
 
@@ -563,7 +555,11 @@ search_body(struct client *c, struct request *r, struct search_plan *sp)
 		sp->body = BODY_REWRITTEN;
 		return STEP_GO;
 	}
-	int rc = allowlist_attrs(c->profile, &r->u.search, sp->attrs, &sp->attrs_len);
+	int rc = allowlist_attrs(c->profile, &r->u.search, sp->attrs, sizeof(sp->attrs), &sp->attrs_len);
+	if (rc == -2) {
+		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_OTHER, "aldproxy: out of memory");
+		return STEP_ANSWERED;
+	}
 	if (rc < 0) {
 		client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: too many attributes requested");
 		return STEP_ANSWERED;
@@ -679,10 +675,12 @@ search_send(struct client *c, struct request *r, struct search_plan *sp)
 		size_t hdr = (op_start[1] < 0x80) ? 2 : 2 + (size_t)(op_start[1] & 0x7f);
 		const unsigned char *mid = op_start + hdr;
 		size_t mid_len = (size_t)((const unsigned char *)r->u.search.attrs_raw.bv_val - mid);
-		unsigned char *p = tag_hdr;
-		*p++ = PDU_SEARCH_REQ;
-		p = enc_put_len(p, mid_len + sp->attrs_len);
-		parts[0] = (struct evbuffer_iovec){ tag_hdr, (size_t)(p - tag_hdr) };
+		size_t tl = pdu_put_tl(tag_hdr, sizeof(tag_hdr), 0, PDU_SEARCH_REQ, mid_len + sp->attrs_len);
+		if (tl == 0) {
+			op_fail(op, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: too many attributes requested");
+			return STEP_ANSWERED;
+		}
+		parts[0] = (struct evbuffer_iovec){ tag_hdr, tl };
 		parts[1] = (struct evbuffer_iovec){ (void *)mid, mid_len };
 		parts[2] = (struct evbuffer_iovec){ sp->attrs, sp->attrs_len };
 		nparts = 3;
@@ -772,23 +770,17 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 			    "aldproxy: compare on a computed attribute is not supported; search for it instead");
 			return 0;
 		}
-		size_t ava = enc_tlv_size(g->attr.bv_len) + enc_tlv_size(g->value.bv_len);
-		size_t body = enc_tlv_size((size_t)dl) + enc_tlv_size(ava);
-		unsigned char *buf = arena_alloc(a, enc_tlv_size(body));
-		if (buf == NULL) {
+		size_t cl = pdu_compare_op(NULL, 0, dn, (size_t)dl, g->attr.bv_val, g->attr.bv_len, g->value.bv_val,
+		    g->value.bv_len);
+		unsigned char *buf = arena_alloc(a, cl);
+		size_t n = buf != NULL ? pdu_compare_op(buf, cl, dn, (size_t)dl, g->attr.bv_val, g->attr.bv_len,
+		    g->value.bv_val, g->value.bv_len) : 0;
+		if (n == 0) {
 			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: request too large");
 			return 0;
 		}
-		unsigned char *q = buf;
-		*q++ = PDU_COMPARE_REQ;
-		q = enc_put_len(q, body);
-		q = enc_put_octets(q, 0x04, dn, (size_t)dl);
-		*q++ = 0x30;
-		q = enc_put_len(q, ava);
-		q = enc_put_octets(q, 0x04, g->attr.bv_val, g->attr.bv_len);
-		q = enc_put_octets(q, 0x04, g->value.bv_val, g->value.bv_len);
 		part.iov_base = buf;
-		part.iov_len = (size_t)(q - buf);
+		part.iov_len = n;
 	}
 	struct op *op = op_new(c, r->msgid, PDU_COMPARE_REQ, &visible_forward_handler);
 	if (op == NULL) {

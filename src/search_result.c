@@ -31,8 +31,8 @@
  * Copies a SearchResultEntry to the client without the attributes its
  * profile may not see (secrets always).  Pass 0 measures; when nothing is
  * dropped it returns 0 and the caller forwards the entry as received;
- * otherwise pass 1 writes the reduced entry and it returns 1.  -1 for a
- * malformed entry.
+ * otherwise pass 1 writes the reduced entry (whole, or nothing) and it
+ * returns 1.  -1 for a malformed entry, -2 when out of memory for it.
  */
 static int
 scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct evbuffer *out)
@@ -45,7 +45,12 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 	ber_len_t len;
 	char *last;
 	size_t dn_start, kept = 0, all = 0;
+	struct evbuffer_iovec v;
+	unsigned char *w = NULL;
+	size_t total = 0, off = 0;
 
+	if (msg == NULL)
+		return -2;
 	for (int pass = 0; pass < 2; pass++) {
 		ber_init2(ber, &bv, LBER_USE_DER);
 		if (bscan(ber, "{i{", &msgid) < 0)
@@ -56,18 +61,17 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 		size_t dn_end = ber_cursor(ber, h->total);
 		if (pass == 1) {
 			/* the entry's controls, if any, are not forwarded (policy_response_control()) */
-			size_t body = (dn_end - dn_start) + enc_tlv_size(kept);
-			unsigned char hdr[PDU_HEAD_MAX * 2];
-			size_t n = pdu_envelope(hdr, op->client_msgid, enc_tlv_size(body));
-			unsigned char *p = hdr + n;
-			*p++ = PDU_SEARCH_ENTRY;
-			p = enc_put_len(p, body);
-			evbuffer_add(out, hdr, (size_t)(p - hdr));
-			evbuffer_add(out, msg + dn_start, dn_end - dn_start);
-			p = hdr;
-			*p++ = 0x30;
-			p = enc_put_len(p, kept);
-			evbuffer_add(out, hdr, (size_t)(p - hdr));
+			size_t dnl = dn_end - dn_start;
+			total = pdu_message_size(op->client_msgid, enc_tlv_size(dnl + enc_tlv_size(kept)));
+			if ((w = pdu_reserve(out, total, &v)) == NULL)
+				return -2;
+			off = pdu_entry_head(w, total, op->client_msgid, dnl, kept);
+			if (off != 0)
+				off = pdu_put_raw(w, total, off, msg + dn_start, dnl);
+			if (off != 0)
+				off = pdu_put_tl(w, total, off, 0x30, kept);
+			if (off == 0)
+				return -1;
 		}
 		for (ber_tag_t t = ber_first_element(ber, &len, &last); t != LBER_DEFAULT;
 		     t = ber_next_element(ber, &len, last)) {
@@ -82,14 +86,18 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
 				continue;
 			if (pass == 0)
 				kept += a_end - a_start;
-			else
-				evbuffer_add(out, msg + a_start, a_end - a_start);
+			else if ((off = pdu_put_raw(w, total, off, msg + a_start, a_end - a_start)) == 0)
+				return -1;
 		}
 		if (bscan(ber, "}") < 0)
 			return -1;
 		if (pass == 0 && kept == all)
 			return 0;       /* nothing to drop: forward as received */
 	}
+	if (off != total)
+		return -1;              /* what pass 1 kept is not what pass 0 measured: nothing is sent */
+	if (pdu_commit(out, &v, total) < 0)
+		return -2;
 	evbuffer_drain(in, h->total);
 	return 1;
 }
@@ -100,8 +108,9 @@ scrub_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h, struct
  * lease (389-ds hands out the same cookie on every connection, so its
  * cookie cannot tell two paged searches apart).  An empty cookie ends the
  * lease.  Writes the re-addressed message to out (NULL: client gone).
+ * 0, or -1 when out of memory for it (nothing written).
  */
-static void
+static int
 paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int code, struct evbuffer *out)
 {
 	struct upstream *u = op->up;
@@ -112,8 +121,6 @@ paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int 
 	ber_len_t len;
 	char *last;
 	size_t op_start = h->prefix, op_end = pdu_tlv_end(msg, h->total, h->prefix);
-	unsigned char ctls[1024];
-	size_t cl = 0;
 	ber_init2(ber, &bv, LBER_USE_DER);
 	if (code == LDAP_SUCCESS && op_end != 0 && bscan(ber, "{ix", &msgid) == 0 &&
 	    ber_peek_tag(ber, &len) == PDU_CONTROLS) {
@@ -157,27 +164,16 @@ paged_forward(struct op *op, struct evbuffer *in, const struct pdu_head *h, int 
 	if (out != NULL) {
 		if (op_end == 0) {
 			evbuffer_drain(in, h->total);
-			return;
+			return 0;
 		}
 		/* a paged search's result always carries the control (RFC 2696) */
-		cl = pdu_paged_control(ctls + 8, sizeof(ctls) - 8, 0, size, mine, minelen);
-		unsigned char *q = ctls;
-		unsigned char hdr[8];
-		unsigned char *hq = hdr;
-		*hq++ = PDU_CONTROLS;
-		hq = enc_put_len(hq, cl);
-		size_t hl = (size_t)(hq - hdr);
-		memmove(ctls + hl, ctls + 8, cl);
-		memcpy(q, hdr, hl);
-		cl += hl;
-		size_t oplen = op_end - op_start;
-		unsigned char env[PDU_HEAD_MAX];
-		size_t n = pdu_envelope(env, op->client_msgid, oplen + cl);
-		evbuffer_add(out, env, n);
-		evbuffer_add(out, msg + op_start, oplen);
-		evbuffer_add(out, ctls, cl);
+		if (pdu_paged_done(out, op->client_msgid, msg + op_start, op_end - op_start, size, mine, minelen) < 0) {
+			evbuffer_drain(in, h->total);
+			return -1;
+		}
 	}
 	evbuffer_drain(in, h->total);
+	return 0;
 }
 
 /* An entry: the profile's view, the profile's attributes, or as received. */
@@ -198,7 +194,10 @@ search_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 		arena_reset(&srv->resp_arena);
 		int rc = rewrite_entry(op->profile, op->want, &srv->resp_arena, op->up->ber, msg, h->total,
 		    op->client_msgid, out);
-		if (rc < 0)
+		if (rc == -2)
+			log_warn("conn=%llu msgid=%d: out of memory for an entry from %s; dropped",
+			    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
+		else if (rc < 0)
 			log_warn("conn=%llu msgid=%d: entry from %s could not be rewritten; dropped",
 			    (unsigned long long)op->conn_id, op->client_msgid, op->up->name);
 		sent = rc == 0;
@@ -207,8 +206,9 @@ search_entry(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	} else if (op->flags & OP_SCRUB) {
 		done = scrub_entry(op, in, h, out);
 		if (done < 0) {
-			log_warn("conn=%llu msgid=%d: malformed entry from %s dropped", (unsigned long long)op->conn_id,
-			    op->client_msgid, op->up->name);
+			/* nothing of it was written: the client never gets a truncated entry */
+			log_warn("conn=%llu msgid=%d: %s entry from %s dropped", (unsigned long long)op->conn_id,
+			    op->client_msgid, done == -2 ? "out of memory for an" : "malformed", op->up->name);
 			evbuffer_drain(in, h->total);
 			sent = 0;
 		}
@@ -239,7 +239,16 @@ search_response(struct op *op, struct evbuffer *in, const struct pdu_head *h)
 	int code = op_result_code(in, h);
 	if (op->flags & OP_PAGED) {
 		int alive = c != NULL && c->state != C_CLOSING;
-		paged_forward(op, in, h, code, alive ? bufferevent_get_output(c->bev) : NULL);
+		struct evbuffer *out = alive ? bufferevent_get_output(c->bev) : NULL;
+		if (paged_forward(op, in, h, code, out) < 0) {
+			/* the result with its control could not be written: a short one instead */
+			log_warn("conn=%llu msgid=%d: out of memory for the result of a paged search",
+			    (unsigned long long)op->conn_id, op->client_msgid);
+			code = LDAP_OTHER;
+			if (pdu_result(out, op->client_msgid, PDU_SEARCH_DONE, code, "", "aldproxy: out of memory") < 0)
+				log_warn("conn=%llu msgid=%d: no result sent", (unsigned long long)op->conn_id,
+				    op->client_msgid);
+		}
 		if (alive)
 			client_check_output(c);
 	} else if (visible_hides_missing(op, code)) {

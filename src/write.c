@@ -104,12 +104,22 @@ forward_write(struct client *c, struct request *r, struct upstream *u, unsigned 
 	return 0;
 }
 
+/* An ExtendedResponse of aldproxy's own; out of memory for it, the client is disconnected (as client_reply()). */
+static void
+ext_reply(struct client *c, int msgid, int code, const char *diag)
+{
+	if (pdu_ext_result(bufferevent_get_output(c->bev), msgid, code, diag, NULL, NULL, 0) < 0) {
+		client_close(c, LDAP_OTHER, "out of memory for a response");
+		return;
+	}
+	client_check_output(c);
+}
+
 /* A Password Modify answered by aldproxy itself. */
 static int
 passwd_reply(struct client *c, struct request *r, int code, const char *diag)
 {
-	pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, diag, NULL, NULL, 0);
-	client_check_output(c);
+	ext_reply(c, r->msgid, code, diag);
 	client_account(c, r->msgid, PDU_EXT_REQ, code, 0, NULL, diag);
 	if (code == LDAP_INSUFFICIENT_ACCESS || code == LDAP_UNWILLING_TO_PERFORM || code == LDAP_NO_SUCH_OBJECT)
 		client_audit_denied(c, r->msgid, PDU_EXT_REQ, code, diag);    /* the profile's policy said no */
@@ -203,35 +213,20 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 				rt.bv_val = p->attr_maps[i].real;
 				rt.bv_len = strlen(rt.bv_val);
 			}
-		size_t mod = enc_tlv_size(rt.bv_len) + vals.bv_len;
-		size_t change = 3 + enc_tlv_size(mod);
-		if (out == NULL || changes == NULL || cl + enc_tlv_size(change) > WRITE_BUF) {
+		size_t ch = out != NULL && changes != NULL ?
+		    pdu_modify_change(changes + cl, WRITE_BUF - cl, mop, rt.bv_val, rt.bv_len, vals.bv_val, vals.bv_len) : 0;
+		if (ch == 0) {
 			client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: modify request too large");
 			return 0;
 		}
-		unsigned char *q = changes + cl;
-		*q++ = 0x30;
-		q = enc_put_len(q, change);
-		q = enc_put_int(q, 0x0a, mop);
-		*q++ = 0x30;
-		q = enc_put_len(q, mod);
-		q = enc_put_octets(q, 0x04, rt.bv_val, rt.bv_len);
-		memcpy(q, vals.bv_val, vals.bv_len);
-		q += vals.bv_len;
-		cl = (size_t)(q - changes);
+		cl += ch;
 	}
-	size_t rl = strlen(real);
-	size_t body = enc_tlv_size(rl) + enc_tlv_size(cl);
-	if (enc_tlv_size(body) > WRITE_BUF) {
+	size_t ol = out != NULL && changes != NULL ? pdu_modify_op(out, WRITE_BUF, real, strlen(real), changes, cl) : 0;
+	if (ol == 0) {
 		client_result(c, r->msgid, PDU_MODIFY_RES, LDAP_ADMINLIMIT_EXCEEDED, "aldproxy: modify request too large");
 		return 0;
 	}
-	unsigned char *q = out;
-	*q++ = PDU_MODIFY_REQ;
-	q = enc_put_len(q, body);
-	q = enc_put_octets(q, 0x04, real, rl);
-	q = enc_put_octets(q, 0x30, changes, cl);
-	return forward_write(c, r, u, PDU_MODIFY_REQ, out, (size_t)(q - out), real, dn.bv_val, dn.bv_len, names);
+	return forward_write(c, r, u, PDU_MODIFY_REQ, out, ol, real, dn.bv_val, dn.bv_len, names);
 }
 
 int
@@ -252,8 +247,7 @@ passwd_handle(struct client *c, struct request *r)
 	if (code != LDAP_SUCCESS)
 		return passwd_reply(c, r, code, diag);
 	if ((code = policy_controls(PDU_EXT_REQ, &r->ctrls, r->ctrls.verdict, d, sizeof(d))) != LDAP_SUCCESS) {
-		pdu_ext_result(bufferevent_get_output(c->bev), r->msgid, code, d, NULL, NULL, 0);
-		client_check_output(c);
+		ext_reply(c, r->msgid, code, d);
 		client_account(c, r->msgid, PDU_EXT_REQ, code, 0, NULL, d);
 		return 0;
 	}
