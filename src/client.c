@@ -453,7 +453,8 @@ client_close(struct client *c, int code, const char *why)
 	bufferevent_disable(c->bev, EV_READ);
 	if (code >= 0) {
 		struct evbuffer *out = bufferevent_get_output(c->bev);
-		pdu_notice_of_disconnection(out, code, why);
+		if (pdu_notice_of_disconnection(out, code, why) < 0)
+			log_warn("conn=%llu: out of memory: closed without a Notice of Disconnection", (unsigned long long)c->id);
 		struct timeval tv = { CLOSE_FLUSH_SECONDS, 0 };
 		evtimer_add(c->flush_timer, &tv);   /* a client that never reads is freed anyway */
 		bufferevent_enable(c->bev, EV_WRITE);

@@ -211,7 +211,8 @@ upstream_event_cb(struct bufferevent *bev, short what, void *arg)
 			after_tls(u);
 		} else if (u->be->srv->cfg->starttls) {
 			set_state(u, UP_STARTTLS);
-			pdu_starttls(bufferevent_get_output(u->bev), INTERNAL_MSGID);
+			if (pdu_starttls(bufferevent_get_output(u->bev), INTERNAL_MSGID) < 0)
+				upstream_fail(u, "out of memory sending StartTLS");
 		} else {
 			after_tls(u);
 		}
