@@ -34,11 +34,30 @@ int rewrite_dn_in(const struct profile *p, const char *dn, size_t len, char *out
 int rewrite_dn_out(const struct profile *p, const char *dn, size_t len, char *out, size_t outlen);
 
 /*
+ * The transitive groups (real DNs) of the user with normalized real DN
+ * ndn, for (member:1.2.840.113556.1.4.1941:=USER): 1 with *groups and *n,
+ * or 0 when not known (chain_resolve() in the daemon; NULL in explain).
+ */
+typedef int (*rewrite_groups_fn)(const char *ndn, size_t len, const char *const **groups, size_t *n);
+
+/*
  * Rewrites a filter tree in place (and in a); with `visibility`, adds the
  * condition that hides users outside the profile's visible groups.
+ * (member:1.2.840.113556.1.4.1941:=USER) becomes
+ * (|(member=USER)(member=G1)...) over the user's groups that `groups`
+ * knows (only (member=USER), its direct groups, when it knows none); the
+ * rule on any other attribute becomes an equality (memberOf is transitive).
  * Returns the new root, or NULL when the arena is exhausted.
  */
-struct fnode *rewrite_filter(const struct profile *p, struct arena *a, struct fnode *f, int visibility);
+struct fnode *rewrite_filter(const struct profile *p, struct arena *a, struct fnode *f, int visibility,
+    rewrite_groups_fn groups);
+/*
+ * Calls fn with the normalized real DN of the user of every
+ * (member:1.2.840.113556.1.4.1941:=USER) in f (the client's filter), until
+ * fn returns nonzero; returns that, or 0.
+ */
+int rewrite_chain_users(const struct profile *p, const struct fnode *f, int (*fn)(const char *ndn, size_t len, void *arg),
+    void *arg);
 
 /*
  * What the client asked for, in its own names; kept with the operation to

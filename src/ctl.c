@@ -294,7 +294,7 @@ explain(const struct profile_set *set, int argc, char **argv)
 	if (code != LDAP_SUCCESS)
 		printf("            -> refused: %s (%s, %d)\n", why, ldap_err2string(code), code);
 	else {
-		struct fnode *g = rewrite_filter(p, &a, f, 1);
+		struct fnode *g = rewrite_filter(p, &a, f, 1, NULL);
 		if (g == NULL || filter_print(g, buf, sizeof(buf)) < 0)
 			printf("            -> too large\n");
 		else

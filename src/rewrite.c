@@ -366,8 +366,70 @@ rewrite_category(const struct vattr *v, struct arena *a, struct fnode *f)
 	return mk_false(a);
 }
 
+/* (member:1.2.840.113556.1.4.1941:=DN), member by its real name: "the groups of DN, nested ones included". */
+static int
+is_chain_member(const struct profile *p, const struct fnode *f)
+{
+	if (f->kind != F_EXT || f->rule.bv_len == 0 || !attr_eq(&f->rule, AD_RULE_CHAIN) || f->attr.bv_len == 0)
+		return 0;
+	const char *real = real_of(p, &f->attr);
+	return real != NULL ? strcasecmp(real, "member") == 0 : name_is(&f->attr, "member");
+}
+
+/* f (an equality on member, its value a real DN) widened to the groups that hold one of the user's groups. */
 static struct fnode *
-rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
+chain_widen(const struct profile *p, struct arena *a, struct fnode *f, rewrite_groups_fn groups)
+{
+	char nd[DN_MAX];
+	const char *const *g;
+	size_t n;
+	int nl = dn_normalize(f->value.bv_val, f->value.bv_len, nd, sizeof(nd));
+	if (nl < 0 || groups == NULL || !groups(nd, (size_t)nl, &g, &n) || n == 0)
+		return f;       /* not known (explain) or in no group: its direct groups, if any */
+	/* a new chain: f->next is its sibling in the parent's list (replace() keeps it) */
+	struct fnode *direct = fnode_eq(a, "member", f->value.bv_val, f->value.bv_len);
+	if (direct == NULL)
+		return NULL;
+	struct fnode **tail = &direct->next;
+	for (size_t i = 0; i < n; i++) {
+		/* groups the profile hides are left out of the chain as they are out of memberOf */
+		if (p->memberof_groups_only) {
+			char gd[DN_MAX];
+			int gl = dn_normalize(g[i], strlen(g[i]), gd, sizeof(gd));
+			if (gl < 0 || !dn_is_under(gd, (size_t)gl, p->groups_base_norm, p->groups_base_len))
+				continue;
+		}
+		struct fnode *m = fnode_eq(a, "member", g[i], strlen(g[i]));
+		if (m == NULL)
+			return NULL;
+		*tail = m;
+		tail = &m->next;
+	}
+	return fnode_list(a, F_OR, direct);
+}
+
+int
+rewrite_chain_users(const struct profile *p, const struct fnode *f, int (*fn)(const char *ndn, size_t len, void *arg),
+    void *arg)
+{
+	if (f->kind == F_AND || f->kind == F_OR || f->kind == F_NOT) {
+		for (const struct fnode *c = f->child; c != NULL; c = c->next) {
+			int rc = rewrite_chain_users(p, c, fn, arg);
+			if (rc != 0)
+				return rc;
+		}
+		return 0;
+	}
+	if (!is_chain_member(p, f))
+		return 0;
+	char real[DN_MAX], nd[DN_MAX];
+	int rl = rewrite_dn_in(p, f->value.bv_val, f->value.bv_len, real, sizeof(real));
+	int nl = rl < 0 ? -1 : dn_normalize(real, (size_t)rl, nd, sizeof(nd));
+	return nl < 0 ? 0 : fn(nd, (size_t)nl, arg);
+}
+
+static struct fnode *
+rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f, rewrite_groups_fn groups)
 {
 	const struct vattr *v = f->attr.bv_len ? find_vattr(p, &f->attr) : NULL;
 	if (v != NULL) {
@@ -398,7 +460,8 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
 			return rewrite_category(v, a, f);
 		}
 	}
-	/* AD's in-chain rule: FreeIPA's memberOf is already transitive */
+	/* AD's in-chain rule: FreeIPA's memberOf is already transitive; on member, the user's memberOf widens it */
+	int chain = is_chain_member(p, f);
 	if (f->kind == F_EXT && f->rule.bv_len && attr_eq(&f->rule, AD_RULE_CHAIN) && f->attr.bv_len) {
 		f->kind = F_EQ;
 		f->rule.bv_len = 0;
@@ -431,6 +494,8 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
 		/* (member=DN) of an entry the profile does not see matches nothing, as if it did not exist */
 		if (f->kind == F_EQ && p->nvisible_groups > 0 && !policy_dn_value_visible(p, f->value.bv_val, f->value.bv_len))
 			return mk_false(a);
+		if (chain)
+			return chain_widen(p, a, f, groups);
 	}
 	if (f->kind == F_EQ && p->nvisible_groups > 0 && name_is(&f->attr, "memberUid") &&
 	    !policy_uid_visible(p, f->value.bv_val, f->value.bv_len))
@@ -439,7 +504,7 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f)
 }
 
 static struct fnode *
-walk(const struct profile *p, struct arena *a, struct fnode *f)
+walk(const struct profile *p, struct arena *a, struct fnode *f, rewrite_groups_fn groups)
 {
 	switch (f->kind) {
 	case F_AND:
@@ -447,7 +512,7 @@ walk(const struct profile *p, struct arena *a, struct fnode *f)
 	case F_NOT: {
 		struct fnode **link = &f->child;
 		while (*link != NULL) {
-			struct fnode *n = replace(*link, walk(p, a, *link));
+			struct fnode *n = replace(*link, walk(p, a, *link, groups));
 			if (n == NULL)
 				return NULL;
 			*link = n;
@@ -459,14 +524,14 @@ walk(const struct profile *p, struct arena *a, struct fnode *f)
 	case F_FALSE:
 		return f;
 	default:
-		return rewrite_leaf(p, a, f);
+		return rewrite_leaf(p, a, f, groups);
 	}
 }
 
 struct fnode *
-rewrite_filter(const struct profile *p, struct arena *a, struct fnode *f, int visibility)
+rewrite_filter(const struct profile *p, struct arena *a, struct fnode *f, int visibility, rewrite_groups_fn groups)
 {
-	struct fnode *r = walk(p, a, f);
+	struct fnode *r = walk(p, a, f, groups);
 	if (r == NULL || !visibility || p->nvisible_groups == 0)
 		return r;
 	/* only members of the visible groups exist for this product (non-people stay visible) */

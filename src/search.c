@@ -16,6 +16,7 @@
 #include <ldap.h>
 
 #include "backend.h"
+#include "chain.h"
 #include "client.h"
 #include "config.h"
 #include "dn.h"
@@ -317,7 +318,7 @@ rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berv
 		snprintf(diag, dlen, "aldproxy: invalid base DN");
 		return LDAP_INVALID_DN_SYNTAX;
 	}
-	if ((f = rewrite_filter(p, a, f, 1)) == NULL) {
+	if ((f = rewrite_filter(p, a, f, 1, chain_resolve)) == NULL) {
 		snprintf(diag, dlen, "aldproxy: the rewritten filter is too large");
 		return LDAP_ADMINLIMIT_EXCEEDED;
 	}
@@ -509,7 +510,47 @@ rootdse_request(struct client *c, struct request *r)
 	return 0;
 }
 
-/* Step 1: bound, the profile's visible users known, the policy satisfied, a bulk slot free. */
+/* What (member:1.2.840.113556.1.4.1941:=USER) items need (chain.h): every user's groups read. */
+struct chain_ask {
+	struct client *c;
+	int waited;                     /* the request waited already: a failed read is its answer */
+	int wait;                       /* a read is in flight */
+	char why[300];                  /* a read failed */
+};
+
+static int
+chain_need(const char *ndn, size_t len, void *arg)
+{
+	struct chain_ask *k = arg;
+	const char *const *g;
+	size_t n;
+	const char *why;
+	switch (chain_groups(ndn, len, now_us(), &g, &n, &why)) {
+	case CHAIN_READY:
+		return 0;
+	case CHAIN_PENDING:
+		k->wait = 1;
+		return 1;
+	case CHAIN_FAILED:
+		if (k->waited) {
+			snprintf(k->why, sizeof(k->why), "aldproxy: cannot read the groups of %.*s: %s", (int)len, ndn, why);
+			return 1;
+		}
+		/* an earlier request's failure: this one reads again */
+		/* FALLTHROUGH */
+	case CHAIN_UNKNOWN:
+		if (chain_request(k->c->srv->backend, ndn, len) < 0) {
+			snprintf(k->why, sizeof(k->why), "aldproxy: cannot read the groups of %.*s: no directory connection",
+			    (int)len, ndn);
+			return 1;
+		}
+		k->wait = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* Step 1: bound, the profile's visible users known, the policy satisfied, a bulk slot free. *//* Step 1: bound, the profile's visible users known, the policy satisfied, a bulk slot free. */
 static int
 search_admit(struct client *c, struct request *r, struct search_plan *sp)
 {
@@ -528,6 +569,18 @@ search_admit(struct client *c, struct request *r, struct search_plan *sp)
 	if ((code = search_policy(c, r, &sp->tree, diag, sizeof(diag), &denied)) != LDAP_SUCCESS) {
 		(denied ? client_deny : client_result)(c, r->msgid, PDU_SEARCH_DONE, code, diag);
 		return STEP_ANSWERED;
+	}
+	/* nested groups of a user asked with AD's in-chain rule: the user's memberOf is read first */
+	if (rewrite_active(c->profile)) {
+		struct chain_ask k = { c, c->req_waited, 0, "" };
+		rewrite_chain_users(c->profile, sp->tree, chain_need, &k);
+		if (k.wait && now_us() - c->req_start_us < (uint64_t)(c->srv->cfg->operation_timeout * 1e6))
+			return STEP_WAIT;
+		if (k.wait || k.why[0] != '\0') {
+			client_result(c, r->msgid, PDU_SEARCH_DONE, LDAP_UNAVAILABLE, k.why[0] ? k.why :
+			    "aldproxy: the directory did not answer reading a user's groups in time");
+			return STEP_ANSWERED;
+		}
 	}
 	/* fairness: searches that may return much wait for a slot; small ones never wait for them */
 	const struct config *cfg = c->srv->cfg;
@@ -763,7 +816,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_INVALID_DN_SYNTAX, "aldproxy: invalid DN");
 			return 0;
 		}
-		struct fnode *g = rewrite_filter(p, a, f, 0);
+		struct fnode *g = rewrite_filter(p, a, f, 0, NULL);
 		if (g == NULL || g->kind != F_EQ) {
 			/* a computed attribute: the directory has nothing to compare */
 			client_result(c, r->msgid, PDU_COMPARE_RES, LDAP_UNWILLING_TO_PERFORM,

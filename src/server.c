@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "backend.h"
+#include "chain.h"
 #include "client.h"
 #include "config.h"
 #include "control.h"
@@ -477,6 +478,7 @@ server_free(struct server *srv)
 	srv->backend = NULL;
 	op_cache_clear();
 	schema_free();
+	chain_free();
 	peers_free();
 	/* a start that failed halfway leaves some of these NULL */
 	struct event **evs[] = { &srv->sig_term, &srv->sig_int, &srv->sig_hup, &srv->shutdown_ev, &srv->drain_ev,

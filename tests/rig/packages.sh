@@ -27,8 +27,9 @@ PKGS_389=(389-ds-base python3-lib389 libnss3-tools openssl ldap-utils python3)
 # A private MIT KDC and SASL/GSSAPI (tests/rig/kdc.sh).
 PKGS_KDC=(krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit)
 
-# Products' own programs that the tests run (tests/integration/test_zabbix_template.sh).
-PKGS_PRODUCTS=(zabbix-agent zabbix-agent2)
+# Products' own programs that the tests run (tests/integration/test_zabbix_template.sh),
+# and Java's own LDAP client, JNDI, as Keycloak uses it (test_product_keycloak-freeipa.sh).
+PKGS_PRODUCTS=(zabbix-agent zabbix-agent2 openjdk-17-jdk-headless)
 
 # Building and installing the Debian package (tests/integration/test_debian_package.sh).
 PKGS_PACKAGING=(dpkg-dev debhelper fakeroot systemd man-db util-linux)
@@ -51,6 +52,7 @@ declare -A TOOL_PKG=(
 	[krb5kdc]=krb5-kdc [kdb5_util]=krb5-kdc [kadmin.local]=krb5-admin-server
 	[kinit]=krb5-user [klist]=krb5-user [kdestroy]=krb5-user
 	[zabbix_agentd]=zabbix-agent [zabbix_agent2]=zabbix-agent2
+	[java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless
 	[dpkg-buildpackage]=dpkg-dev [dh]=debhelper [fakeroot]=fakeroot
 	[systemd-analyze]=systemd [man]=man-db
 )

@@ -258,7 +258,7 @@ rf(struct env *e, const struct profile *p, const char *f, int visibility)
 	const char *err = NULL;
 	if (filter_parse(&e->a, f, &t, &err) != 0)
 		fail_msg("filter_parse(\"%s\"): %s", f, err);
-	struct fnode *r = rewrite_filter(p, &e->a, t, visibility);
+	struct fnode *r = rewrite_filter(p, &e->a, t, visibility, NULL);
 	if (r == NULL)
 		fail_msg("rewrite_filter(\"%s\") failed", f);
 	if (filter_print(r, e->txt, sizeof(e->txt)) < 0)
@@ -903,6 +903,83 @@ test_filter_member_of_in_chain(void **state)
 	    "(&(objectClass=person)(memberOf=cn=admins," REAL_GROUPS "))");
 }
 
+/* The resolver of the nested-group tests: carol is in developers and, through it, engineering, and has a role. */
+static char chain_asked[256];
+
+static int
+chain_stub(const char *ndn, size_t len, const char *const **groups, size_t *n)
+{
+	static const char *const carol[] = { "cn=developers," REAL_GROUPS, "cn=engineering," REAL_GROUPS,
+		"cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test" };
+	snprintf(chain_asked, sizeof(chain_asked), "%.*s", (int)len, ndn);
+	if (strstr(chain_asked, "uid=carol,") != chain_asked)
+		return 0;
+	*groups = carol;
+	*n = 3;
+	return 1;
+}
+
+static int
+collect_users(const char *ndn, size_t len, void *arg)
+{
+	char *out = arg;
+	size_t o = strlen(out);
+	snprintf(out + o, 512 - o, "%s%.*s", o ? ";" : "", (int)len, ndn);
+	return 0;
+}
+
+static const char *
+rf_chain(struct env *e, const struct profile *p, const char *f)
+{
+	struct fnode *t = NULL;
+	const char *err = NULL;
+	if (filter_parse(&e->a, f, &t, &err) != 0)
+		fail_msg("filter_parse(\"%s\"): %s", f, err);
+	struct fnode *r = rewrite_filter(p, &e->a, t, 0, chain_stub);
+	if (r == NULL || filter_print(r, e->txt, sizeof(e->txt)) < 0)
+		fail_msg("rewrite_filter(\"%s\") failed", f);
+	return e->txt;
+}
+
+static void
+test_filter_member_in_chain_nested(void **state)
+{
+	struct env *e = *state;
+	const char *g = "(member=uid=carol," REAL_USERS ")(member=cn=developers," REAL_GROUPS ")(member=cn=engineering,"
+	    REAL_GROUPS ")";
+	char want[1024];
+	/* alone: the user and every group of hers, the role too when the profile shows roles */
+	snprintf(want, sizeof(want), "(|%s%s)", g, e->ad->memberof_groups_only ? "" :
+	    "(member=cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test)");
+	assert_string_equal(rf_chain(e, e->ad, "(member:" AD_RULE_CHAIN ":=uid=carol," VIRT_USERS ")"), want);
+	assert_string_equal(chain_asked, "uid=carol,cn=users,cn=accounts,dc=ald,dc=test");
+	/* in every position, its siblings kept */
+	char in[512];
+	snprintf(in, sizeof(in), "(&(cn=a*)(member:" AD_RULE_CHAIN ":=uid=carol," VIRT_USERS ")(description=x))");
+	snprintf(want, sizeof(want), "(&(cn=a*)(|%s%s)(description=x))", g, e->ad->memberof_groups_only ? "" :
+	    "(member=cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test)");
+	assert_string_equal(rf_chain(e, e->ad, in), want);
+	snprintf(in, sizeof(in), "(|(cn=b)(!(member:" AD_RULE_CHAIN ":=uid=carol," VIRT_USERS ")))");
+	snprintf(want, sizeof(want), "(|(cn=b)(!(|%s%s)))", g, e->ad->memberof_groups_only ? "" :
+	    "(member=cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test)");
+	assert_string_equal(rf_chain(e, e->ad, in), want);
+	/* a user the resolver does not know (or explain, with no resolver): the direct groups */
+	assert_string_equal(rf_chain(e, e->ad, "(member:" AD_RULE_CHAIN ":=uid=bob," VIRT_USERS ")"),
+	    "(member=uid=bob," REAL_USERS ")");
+	RF(e->ad, "(member:" AD_RULE_CHAIN ":=uid=carol," VIRT_USERS ")", "(member=uid=carol," REAL_USERS ")");
+	/* memberOf stays an equality: FreeIPA's memberOf is transitive already */
+	assert_string_equal(rf_chain(e, e->ad, "(memberOf:" AD_RULE_CHAIN ":=CN=Portal-Users," VIRT_GROUPS ")"),
+	    "(memberOf=CN=Portal-Users," REAL_GROUPS ")");
+	/* the users a search must have read first, in the directory's terms, normalized */
+	struct fnode *t = NULL;
+	const char *err = NULL;
+	char users[512] = "";
+	assert_int_equal(filter_parse(&e->a, "(|(member:" AD_RULE_CHAIN ":=uid=Carol," VIRT_USERS ")(cn=x)(!(member:"
+	    AD_RULE_CHAIN ":=uid=bob," VIRT_USERS "))(member=uid=dave," VIRT_USERS "))", &t, &err), 0);
+	assert_int_equal(rewrite_chain_users(e->ad, t, collect_users, users), 0);
+	assert_string_equal(users, "uid=carol,cn=users,cn=accounts,dc=ald,dc=test;uid=bob,cn=users,cn=accounts,dc=ald,dc=test");
+}
+
 static void
 test_filter_member_mapped(void **state)
 {
@@ -942,7 +1019,7 @@ test_filter_object_guid_built(void **state)
 	assert_int_equal(guid_from_uuid(UUID_A, 36, g), 0);
 	struct fnode *f = fnode_eq(&e->a, "objectGUID", (const char *)g, 16);
 	assert_non_null(f);
-	f = rewrite_filter(e->ad, &e->a, f, 0);
+	f = rewrite_filter(e->ad, &e->a, f, 0, NULL);
 	assert_non_null(f);
 	assert_true(filter_print(f, e->txt, sizeof(e->txt)) > 0);
 	assert_string_equal(e->txt, "(ipaUniqueID=" UUID_A ")");
@@ -1103,7 +1180,7 @@ test_filter_arena_exhausted(void **state)
 		assert_int_equal(filter_parse(&e->a, BIG_AD, &t, &err), 0);
 		struct arena small;
 		assert_int_equal(arena_init(&small, cap), 0);
-		struct fnode *r = rewrite_filter(e->ad, &small, t, 1);
+		struct fnode *r = rewrite_filter(e->ad, &small, t, 1, NULL);
 		if (r != NULL) {
 			assert_true(filter_print(r, e->txt, sizeof(e->txt)) > 0);
 			assert_string_equal(e->txt, expect);
@@ -2136,6 +2213,7 @@ main(void)
 		T(test_filter_uac_other_bits_false),
 		T(test_filter_uac_garbage_false),
 		T(test_filter_member_of_in_chain),
+		T(test_filter_member_in_chain_nested),
 		T(test_filter_member_mapped),
 		T(test_filter_distinguished_name),
 		T(test_filter_object_guid),

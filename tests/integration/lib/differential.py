@@ -395,6 +395,10 @@ class Profile:
         self.user_bases_r = [self.to_real(dn_parse(u)) for u in y.get("user_bases") or []]
         mo = y.get("memberof") or {}
         self.groups_only = bool(mo.get("groups_only"))
+        # aldproxy rewrites the filters of this profile (rewrite_active()): member:1941 is widened
+        self.chain = bool(self.vmap or y.get("attribute_map") or y.get("objectclass_map") or
+                          y.get("virtual_attributes") or y.get("defaults") or self.groups_only or
+                          (y.get("groups") or {}).get("visible") or y.get("dn_attributes"))
         gb = mo.get("groups_base")
         if gb:
             self.groups_base = self.to_real(dn_parse(gb))
@@ -575,6 +579,7 @@ def setup():
             die("setup: add %s: %s" % (dn, c.result))
         added.append(dn)
 
+    made_groups = set()
     for p in profiles:
         if p.sa and not p.sa_hashed and T(p.sa) not in snap and under(T(p.sa), S_T):
             pw = sa_password(p.name)
@@ -585,6 +590,9 @@ def setup():
                        "description": "%s service account (test_policy_differential)" % p.name,
                        "userPassword": pw})
         for g in p.group_names:
+            if g in made_groups:
+                continue        # two profiles of one product (keycloak, keycloak-freeipa) share a group
+            made_groups.add(g)
             members = [gdn("engineering"), udn("dave"), udn("eve"), udn(extra_user(p.name, users))]
             add(gdn(g), {"objectClass": ["top", "groupOfNames", "nestedGroup", "ipaUserGroup", "ipaObject"],
                          "cn": g, "description": "%s (test_policy_differential)" % g,
@@ -1295,6 +1303,9 @@ def translate(p, n, notes=None):
             # 389-ds evaluates an extensible match differently by context:
             # (X) and (|(X)) match where (&(X)) does not — no reference answer
             return unknown
+        if rule == IN_CHAIN and rb == "member" and p.chain:
+            # the user's nested groups (chain.h): at least the direct ones, no reference for the rest
+            return ("true",), ("eq", ra, val)
         if rule == IN_CHAIN:
             k, n = "eq", ("eq", a, val)
         else:

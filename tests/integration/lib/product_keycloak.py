@@ -18,7 +18,7 @@ profile alone (Keycloak's password checks are fresh connections).
     16 bytes, and older releases' "<GUID=...>" read + string fallback;
   * groups: memberOf strategy ((|(cn=..)..) under Groups DN), group members by
     (memberOf:1.2.840.113556.1.4.1941:=<group>), and the recursive
-    member:1941 strategy (aldproxy: direct groups only — reported, not relied on);
+    (member:1.2.840.113556.1.4.1941:=<user>) strategy: nested groups included;
   * sync: paged results marked CRITICAL, batch size 100, with and without the
     usual (!(userAccountControl:1.2.840.113556.1.4.803:=2)) custom filter.
 Writes OUT_DIR/sync.dns and OUT_DIR/sync_enabled.dns (lower-cased DNs) for
@@ -182,12 +182,15 @@ for g in (GROUP, "engineering"):
         check(udn("carol").lower() in want and len(want) >= 13, "engineering's nested members: %r" % want)
 ok("group members by (memberOf:1.2.840.113556.1.4.1941:=G), paged critical: nested members, visible only")
 
-es, r = search(c, GROUPS, "(&(member:1.2.840.113556.1.4.1941:=%s)(objectclass=group))" % udn("carol"), ["cn"])
-rec = sorted(attr(e, "cn")[0].lower() for e in es)
-check(r.get("result") == 0 and "developers" in rec, "recursive strategy query for carol: %r %r" % (r, rec))
-missing = sorted(set(real_groups_of("carol")) - set(rec))
-print("note - LOAD_GROUPS_BY_MEMBER_ATTRIBUTE_RECURSIVELY for carol returns %s; missing nested %s "
-      "(documented: member:1941 matches direct groups only)" % (rec, missing or "none"), flush=True)
+# LOAD_GROUPS_BY_MEMBER_ATTRIBUTE_RECURSIVELY: every group of the user, nested ones included
+for login in ("carol", "alice"):
+    es, r = search(c, GROUPS, "(&(member:1.2.840.113556.1.4.1941:=%s)(objectclass=group))" % udn(login), ["cn"])
+    rec = sorted(attr(e, "cn")[0].lower() for e in es)
+    check(r.get("result") == 0 and rec == real_groups_of(login),
+          "recursive strategy for %s: %r %r, expected %r" % (login, r, rec, real_groups_of(login)))
+check("developers" in real_groups_of("carol") and "engineering" in real_groups_of("carol"),
+      "carol's groups %r: developers and, through it, engineering" % real_groups_of("carol"))
+ok("recursive strategy (member:1.2.840.113556.1.4.1941:=USER): carol's and alice's groups, nested included")
 
 # ---- sync: paged, critical, batch 100
 es, pages = paged_all(c, USERS, "(&%s)" % CLASSES, RETURN, 100, critical=True)
