@@ -59,6 +59,7 @@ enum vattr_kind {
 	VA_UAC,         /* userAccountControl from an account-lock attribute */
 	VA_DN,          /* the entry's own (virtual) DN */
 	VA_CATEGORY,    /* a value chosen by the entry's object class */
+	VA_SID,         /* objectSid: AD's binary SID from a SID string attribute */
 };
 
 struct vattr_case {
@@ -69,7 +70,7 @@ struct vattr_case {
 struct vattr {
 	char *name;
 	enum vattr_kind kind;
-	char *source;               /* GUID, UAC: the real attribute read */
+	char *source;               /* GUID, UAC, SID: the real attribute read */
 	char *when_class;           /* UAC: only entries of this class (default person) */
 	struct vattr_case *cases;   /* CATEGORY */
 	size_t ncases;

@@ -113,4 +113,11 @@ const struct profile *rewrite_bind_select(const struct profile_set *set, const s
 int guid_from_uuid(const char *uuid, size_t len, unsigned char out[16]);
 int uuid_from_guid(const unsigned char guid[16], char out[37]);
 
+#define SID_MAX (8 + 4 * 15)        /* a binary SID: at most 15 sub-authorities */
+#define SID_STR_MAX 192
+/* A SID string ("S-1-5-21-...") in AD's binary layout: its length, or 0 if it is not one. */
+size_t sid_from_string(const char *s, size_t len, unsigned char out[SID_MAX]);
+/* A binary SID as its string; the length, or -1 if it is not one or does not fit. */
+int sid_to_string(const unsigned char *sid, size_t len, char *out, size_t cap);
+
 #endif

@@ -30,14 +30,22 @@ arena_reset(struct arena *a)
 }
 
 void *
-arena_alloc(struct arena *a, size_t n)
+arena_alloc_bytes(struct arena *a, size_t n)
 {
 	size_t off = (a->used + 7) & ~(size_t)7;
 	if (n > a->cap || off > a->cap - n)
 		return NULL;
 	a->used = off + n;
-	memset(a->buf + off, 0, n);
 	return a->buf + off;
+}
+
+void *
+arena_alloc(struct arena *a, size_t n)
+{
+	void *p = arena_alloc_bytes(a, n);
+	if (p != NULL)
+		memset(p, 0, n);
+	return p;
 }
 
 char *

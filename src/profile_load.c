@@ -224,12 +224,14 @@ vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *ke
 	char tpath[300];
 	snprintf(tpath, sizeof(tpath), "%s.type", path);
 	if (type == NULL)
-		return yc_error(yc, vnode, tpath, "required: guid, account_control, dn or by_class");
+		return yc_error(yc, vnode, tpath, "required: guid, account_control, sid, dn or by_class");
 	int bad = 0;
 	if (strcmp(type, "guid") == 0)
 		v->kind = VA_GUID;
 	else if (strcmp(type, "account_control") == 0)
 		v->kind = VA_UAC;
+	else if (strcmp(type, "sid") == 0)
+		v->kind = VA_SID;
 	else if (strcmp(type, "dn") == 0)
 		v->kind = VA_DN;
 	else if (strcmp(type, "by_class") == 0)
@@ -238,11 +240,12 @@ vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *ke
 		bad = 1;
 	free(type);
 	if (bad)
-		return yc_error(yc, yc_get(yc, vnode, "type"), tpath, "must be guid, account_control, dn or by_class");
+		return yc_error(yc, yc_get(yc, vnode, "type"), tpath, "must be guid, account_control, sid, dn or by_class");
 	char fpath[300];
 	snprintf(fpath, sizeof(fpath), "%s.from", path);
-	if ((v->kind == VA_GUID || v->kind == VA_UAC) && v->source == NULL)
-		v->source = strdup(v->kind == VA_GUID ? "ipaUniqueID" : "nsAccountLock");
+	if ((v->kind == VA_GUID || v->kind == VA_UAC || v->kind == VA_SID) && v->source == NULL)
+		v->source = strdup(v->kind == VA_GUID ? "ipaUniqueID" : v->kind == VA_UAC ? "nsAccountLock" :
+		    "ipaNTSecurityIdentifier");
 	if (v->source != NULL && !known_attr(v->source, ex->v, ex->n))
 		return yc_error(yc, yc_get(yc, vnode, "from"), fpath, "unknown attribute '%s'", v->source);
 	if (v->kind == VA_CATEGORY) {

@@ -224,6 +224,65 @@ uuid_from_guid(const unsigned char g[16], char out[37])
 	return 0;
 }
 
+/*
+ * A SID in AD's binary layout (MS-DTYP 2.4.2.2): revision, the number of
+ * sub-authorities, the 48-bit identifier authority big-endian, then each
+ * sub-authority as 32 bits little-endian.
+ */
+size_t
+sid_from_string(const char *s, size_t len, unsigned char out[SID_MAX])
+{
+	if (len < 4 || (s[0] != 'S' && s[0] != 's') || s[1] != '-')
+		return 0;
+	unsigned long long part[2 + 15];
+	size_t n = 0, i = 2;
+	while (i < len && n < sizeof(part) / sizeof(part[0])) {
+		unsigned long long v = 0;
+		size_t start = i;
+		while (i < len && s[i] >= '0' && s[i] <= '9' && i - start < 16)
+			v = v * 10 + (unsigned)(s[i++] - '0');
+		if (i == start || (i < len && s[i] != '-'))
+			return 0;
+		part[n++] = v;
+		if (i < len)
+			i++;                    /* the '-' */
+		if (i == len && s[len - 1] == '-')
+			return 0;
+	}
+	/* revision 1, an authority, one to fifteen sub-authorities of 32 bits */
+	if (i < len || n < 3 || part[0] != 1 || part[1] >= (1ULL << 48))
+		return 0;
+	out[0] = 1;
+	out[1] = (unsigned char)(n - 2);
+	for (int b = 0; b < 6; b++)
+		out[2 + b] = (unsigned char)(part[1] >> (8 * (5 - b)));
+	for (size_t k = 2; k < n; k++) {
+		if (part[k] > 0xffffffffULL)
+			return 0;
+		for (int b = 0; b < 4; b++)
+			out[8 + 4 * (k - 2) + (size_t)b] = (unsigned char)(part[k] >> (8 * b));
+	}
+	return 8 + 4 * (n - 2);
+}
+
+int
+sid_to_string(const unsigned char *sid, size_t len, char *out, size_t cap)
+{
+	if (len < 8 || sid[0] != 1 || sid[1] == 0 || sid[1] > 15 || len != 8 + 4 * (size_t)sid[1])
+		return -1;
+	unsigned long long auth = 0;
+	for (int b = 0; b < 6; b++)
+		auth = auth << 8 | sid[2 + b];
+	int o = snprintf(out, cap, "S-1-%llu", auth);
+	for (size_t k = 0; k < sid[1] && o > 0 && (size_t)o < cap; k++) {
+		const unsigned char *p = sid + 8 + 4 * k;
+		unsigned long v = (unsigned long)p[0] | (unsigned long)p[1] << 8 | (unsigned long)p[2] << 16 |
+		    (unsigned long)p[3] << 24;
+		o += snprintf(out + o, cap - (size_t)o, "-%lu", v);
+	}
+	return o > 0 && (size_t)o < cap ? o : -1;
+}
+
 /* ---- filters ----------------------------------------------------------------- */
 
 static struct fnode *
@@ -447,6 +506,17 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f, rewrite_
 			return mk_false(a);
 		case VA_UAC:
 			return rewrite_uac(p, a, v, f);
+		case VA_SID: {
+			/* (objectSid=<binary>) or AD's string form (objectSid=S-1-5-21-...) */
+			if (f->kind == F_PRESENT)
+				return fnode_present(a, v->source);
+			unsigned char sid[SID_MAX];
+			char str[SID_STR_MAX];
+			size_t sl = f->kind == F_EQ ? sid_from_string(f->value.bv_val, f->value.bv_len, sid) : 0;
+			const unsigned char *bin = sl ? sid : (const unsigned char *)f->value.bv_val;
+			int n = f->kind != F_EQ ? -1 : sid_to_string(bin, sl ? sl : f->value.bv_len, str, sizeof(str));
+			return n < 0 ? mk_false(a) : fnode_eq(a, v->source, str, (size_t)n);
+		}
 		case VA_DN:
 			if (f->kind == F_PRESENT)
 				return fnode_new(a, F_TRUE);
@@ -928,7 +998,7 @@ entry_read(struct arena *a, BerElement *ber, const unsigned char *msg, size_t le
 	ber_int_t id;
 	ber_len_t blen;
 	char *last, *vlast;
-	if ((in->e = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*in->e))) == NULL)
+	if ((in->e = arena_alloc_bytes(a, ENTRY_MAX_ATTRS * sizeof(*in->e))) == NULL)
 		return -1;
 	in->ne = 0;
 	ber_init2(ber, &bv, LBER_USE_DER);
@@ -938,6 +1008,7 @@ entry_read(struct arena *a, BerElement *ber, const unsigned char *msg, size_t le
 		if (in->ne == ENTRY_MAX_ATTRS)
 			return -1;
 		struct eattr *ea = &in->e[in->ne++];
+		memset(ea, 0, sizeof(*ea));
 		if (bscan(ber, "{m", &ea->name) < 0 || ber_peek_tag(ber, &blen) != LBER_SET)
 			return -1;
 		size_t cap = 8;
@@ -1045,6 +1116,14 @@ vattr_value(const struct profile *p, const struct vattr *v, struct arena *a, con
 				return -1;
 		}
 		break;
+	case VA_SID: {
+		const struct eattr *src = entry_get(in->e, in->ne, v->source);
+		unsigned char sid[SID_MAX];
+		size_t sl = src != NULL && src->n > 0 ? sid_from_string(src->vals[0].bv_val, src->vals[0].bv_len, sid) : 0;
+		if (sl > 0 && (*val = one_value(a, sid, sl)) == NULL)
+			return -1;
+		break;
+	}
 	case VA_DN:
 		if ((*val = one_value(a, out->vdn, (size_t)out->vdl)) == NULL)
 			return -1;
@@ -1125,7 +1204,7 @@ rewrite_entry(const struct profile *p, const struct want *w, struct arena *a, Be
 {
 	struct entry_in in;
 	struct entry_out *eo = arena_alloc(a, sizeof(*eo));
-	if (eo == NULL || (eo->o = arena_alloc(a, ENTRY_MAX_ATTRS * sizeof(*eo->o))) == NULL ||
+	if (eo == NULL || (eo->o = arena_alloc_bytes(a, ENTRY_MAX_ATTRS * sizeof(*eo->o))) == NULL ||
 	    entry_read(a, ber, msg, len, &in) < 0)
 		return -1;
 	eo->no = 0;

@@ -326,7 +326,7 @@ rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berv
 	if (code != LDAP_SUCCESS)
 		return code;
 	size_t fcap = 65536, acap = ATTRS_BUF;
-	unsigned char *fb = arena_alloc(a, fcap), *ab = arena_alloc(a, acap);
+	unsigned char *fb = arena_alloc_bytes(a, fcap), *ab = arena_alloc_bytes(a, acap);
 	size_t fl = fb ? filter_encode(f, fb, fcap) : 0;
 	size_t al = ab ? rewrite_attrs(p, s->attrs, s->nattrs, s->typesonly, ab, acap, want) : 0;
 	if (fl == 0 || al == 0) {
@@ -339,7 +339,7 @@ rewrite_search(struct client *c, struct request *r, struct fnode *f, struct berv
 	const unsigned char *mid = (const unsigned char *)s->base.bv_val + s->base.bv_len;
 	size_t midlen = (size_t)((const unsigned char *)s->filter.bv_val - mid);
 	size_t oplen = pdu_search_op(NULL, 0, base, (size_t)bl, mid, midlen, fb, fl, ab, al);
-	unsigned char *op = arena_alloc(a, oplen);
+	unsigned char *op = arena_alloc_bytes(a, oplen);
 	size_t n = op != NULL ? pdu_search_op(op, oplen, base, (size_t)bl, mid, midlen, fb, fl, ab, al) : 0;
 	if (n == 0) {
 		free(*want);
@@ -825,7 +825,7 @@ compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t l
 		}
 		size_t cl = pdu_compare_op(NULL, 0, dn, (size_t)dl, g->attr.bv_val, g->attr.bv_len, g->value.bv_val,
 		    g->value.bv_len);
-		unsigned char *buf = arena_alloc(a, cl);
+		unsigned char *buf = arena_alloc_bytes(a, cl);
 		size_t n = buf != NULL ? pdu_compare_op(buf, cl, dn, (size_t)dl, g->attr.bv_val, g->attr.bv_len,
 		    g->value.bv_val, g->value.bv_len) : 0;
 		if (n == 0) {

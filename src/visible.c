@@ -107,7 +107,7 @@ visible_then_send(struct client *c, struct op *op, const char *real, size_t rl, 
 		tail = &m->next;
 	}
 	struct fnode *f = first ? fnode_list(a, F_OR, first) : NULL;
-	unsigned char *fb = arena_alloc(a, 16384), *req = arena_alloc(a, 16384 + DN_MAX + 64);
+	unsigned char *fb = arena_alloc_bytes(a, 16384), *req = arena_alloc_bytes(a, 16384 + DN_MAX + 64);
 	size_t fl = f && fb ? filter_encode(f, fb, 16384) : 0;
 	size_t ql = fl && req ? pdu_base_search(req, 16384 + DN_MAX + 64, real, rl, fb, fl, "1.1") : 0;
 	struct op *lk = ql > 0 ? op_new_internal(op, PDU_SEARCH_REQ, &lookup_handler) : NULL;

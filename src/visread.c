@@ -53,7 +53,7 @@ send_read(struct backend *be, const struct profile *p, size_t base)
 	}
 	struct fnode *f = fnode_list(a, F_OR, first);
 	size_t fcap = 65536, qcap = fcap + DN_MAX + 64;
-	unsigned char *fb = arena_alloc(a, fcap), *q = arena_alloc(a, qcap);
+	unsigned char *fb = arena_alloc_bytes(a, fcap), *q = arena_alloc_bytes(a, qcap);
 	size_t fl = f && fb ? filter_encode(f, fb, fcap) : 0;
 	const char *dn = p->real_user_bases[base];
 	size_t ql = fl && q ? pdu_search(q, qcap, dn, strlen(dn), LDAP_SCOPE_SUBTREE, 0, fb, fl, "uid") : 0;

@@ -169,8 +169,8 @@ modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 		return 0;
 	}
 	arena_reset(&c->srv->arena);
-	unsigned char *out = arena_alloc(&c->srv->arena, WRITE_BUF);
-	unsigned char *changes = arena_alloc(&c->srv->arena, WRITE_BUF);
+	unsigned char *out = arena_alloc_bytes(&c->srv->arena, WRITE_BUF);
+	unsigned char *changes = arena_alloc_bytes(&c->srv->arena, WRITE_BUF);
 	size_t cl = 0, al = 0;
 	char names[512] = "";       /* the attributes changed, for the audit trail */
 	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {

@@ -2,15 +2,17 @@
 # test_debian_package.sh — the Debian package and its systemd unit, end to end:
 #   1. builds aldproxy_*.deb from the source tree with scripts/build-deb.sh
 #      (into $RIG_DIR/dist; independent of build/ and of $ALDPROXYD),
-#   2. checks its contents with dpkg-deb (binaries, unit, configuration,
-#      every shipped profile as a conffile, the four man pages, Depends),
+#   2. checks its contents with dpkg-deb (binaries, unit, configuration as
+#      conffiles, every product profile as an example under
+#      /usr/share/aldproxy/profiles and none under /etc/aldproxy/profiles —
+#      the quick start's demo.yaml nowhere —, the four man pages, Depends),
 #   3. installs it on this machine with dpkg -i: the system user and group
 #      aldproxy, /etc/aldproxy root:aldproxy 0750 / 0640, the unit not enabled,
 #   4. checks the installed unit statically: systemd-analyze verify, and
 #      systemd-analyze security --offline=yes exposure <= 2.5 (no systemd
 #      runs as PID 1 here, so Type=notify itself is not exercised),
 #   5. runs the INSTALLED aldproxyd -t on a configuration whose profiles_dir
-#      is the installed /etc/aldproxy/profiles (>= 39 profiles must load),
+#      is the installed /usr/share/aldproxy/profiles (>= 38 profiles must load),
 #   6. starts the installed /usr/sbin/aldproxyd as the aldproxy user
 #      (setpriv, like User=aldproxy) against the rig's slapd: an ldapsearch,
 #      /usr/bin/aldproxyctl health and reload (the unit's ExecReload form),
@@ -103,6 +105,9 @@ trap 'exit 143' TERM
 t0=$SECONDS
 
 # ---------------------------------------------------------------- 1. build
+# the profiles the package must carry: those of the tree build-deb.sh copies
+# now (a file added to profiles/ while the package builds is not in it)
+shipped_profiles=("$REPO"/profiles/*.yaml)
 deb=$(bash "$REPO/scripts/build-deb.sh" "$RIG_DIR/dist" 2>"$RIG_DIR/build-deb.err" | grep "/${PKG}_[^/]*\.deb\$") ||
 	{ cat "$RIG_DIR/build-deb.err" >&2; fail "scripts/build-deb.sh failed"; }
 [ -f "$deb" ] || fail "no package: $deb"
@@ -110,28 +115,41 @@ echo "ok - scripts/build-deb.sh built $(basename "$deb") in $((SECONDS - t0)) s"
 
 # ---------------------------------------------------------------- 2. contents
 list=$(dpkg-deb -c "$deb" | awk '{print $NF}' | sed 's|^\./|/|')
+# (grep -q reads here-strings below, not a pipe from printf: under pipefail a
+# grep -q that matches in the first buffer and exits would fail the pipeline
+# with printf's SIGPIPE once the list outgrows one write)
 unit=$(printf '%s\n' "$list" | grep -E '^(/usr)?/lib/systemd/system/aldproxy\.service$' || true)
 [ -n "$unit" ] || fail "the systemd unit is not in the package"
 want=(/usr/sbin/aldproxyd /usr/bin/aldproxyctl /etc/aldproxy/aldproxy.yaml
 	/usr/share/man/man8/aldproxyd.8.gz /usr/share/man/man8/aldproxyctl.8.gz
 	/usr/share/man/man5/aldproxy.yaml.5.gz /usr/share/man/man5/aldproxy-profile.5.gz
 	/usr/share/doc/aldproxy/copyright)
-for p in "$REPO"/profiles/*.yaml; do
-	want+=("/etc/aldproxy/profiles/$(basename "$p")")
+for p in "${shipped_profiles[@]}"; do
+	[ "$(basename "$p")" = demo.yaml ] && continue
+	want+=("/usr/share/aldproxy/profiles/$(basename "$p")")
 done
-for f in "${want[@]}"; do
-	printf '%s\n' "$list" | grep -qxF -- "$f" || fail "$f is not in $(basename "$deb")"
+for f in "${want[@]}" /etc/aldproxy/profiles/; do
+	grep -qxF -- "$f" <<<"$list" || fail "$f is not in $(basename "$deb")"
 done
+# The profiles are examples: every *.yaml in /etc/aldproxy/profiles is loaded,
+# so the package ships that directory empty — above all without the quick
+# start's demo.yaml (a test suffix, no product), which it does not ship at all.
+if active=$(printf '%s\n' "$list" | grep -E '^/etc/aldproxy/profiles/.+'); then
+	fail "the package installs active profiles into /etc/aldproxy/profiles: $(echo $active)"
+fi
+if demo=$(printf '%s\n' "$list" | grep -E '/demo\.yaml$'); then
+	fail "the package ships the quick start's demo profile: $(echo $demo)"
+fi
 conffiles=$(dpkg-deb --ctrl-tarfile "$deb" | tar -xOf - ./conffiles)
 for f in "${want[@]}"; do
-	case "$f" in /etc/*) printf '%s\n' "$conffiles" | grep -qxF -- "$f" || fail "$f is not a conffile" ;; esac
+	case "$f" in /etc/*) grep -qxF -- "$f" <<<"$conffiles" || fail "$f is not a conffile" ;; esac
 done
 depends=$(dpkg-deb -f "$deb" Depends)
 assert_contains "$depends" "adduser"
 assert_contains "$depends" "libsasl2-modules-gssapi-mit"
 assert_contains "$depends" "libldap-2"
-nprof=$(printf '%s\n' "$list" | grep -c '^/etc/aldproxy/profiles/.*\.yaml$')
-echo "ok - dpkg-deb -c: binaries, $unit, aldproxy.yaml and $nprof profiles (conffiles), 4 man pages; Depends: adduser, gssapi module"
+nprof=$(printf '%s\n' "$list" | grep -c '^/usr/share/aldproxy/profiles/.*\.yaml$')
+echo "ok - dpkg-deb -c: binaries, $unit, aldproxy.yaml (conffile), $nprof example profiles in /usr/share/aldproxy/profiles, /etc/aldproxy/profiles empty, no demo.yaml, 4 man pages; Depends: adduser, gssapi module"
 
 # ---------------------------------------------------------------- 3. install
 touch "$MARKER"
@@ -155,7 +173,9 @@ case "$shell" in */nologin | */false) ;; *) fail "aldproxy's shell is $shell" ;;
 assert_eq "750 root:aldproxy" "$(stat -c '%a %U:%G' /etc/aldproxy)" "/etc/aldproxy mode/owner"
 assert_eq "640 root:aldproxy" "$(stat -c '%a %U:%G' /etc/aldproxy/aldproxy.yaml)" "aldproxy.yaml mode/owner"
 assert_eq "750 root:aldproxy" "$(stat -c '%a %U:%G' /etc/aldproxy/profiles)" "profiles/ mode/owner"
-assert_eq "640 root:aldproxy" "$(stat -c '%a %U:%G' /etc/aldproxy/profiles/demo.yaml)" "profiles/demo.yaml mode/owner"
+[ -z "$(find /etc/aldproxy/profiles -mindepth 1 -print -quit)" ] ||
+	fail "/etc/aldproxy/profiles is not empty after install: $(ls /etc/aldproxy/profiles)"
+assert_eq "644 root:root" "$(stat -c '%a %U:%G' /usr/share/aldproxy/profiles/zabbix.yaml)" "example profile mode/owner"
 [ ! -e /etc/systemd/system/multi-user.target.wants/aldproxy.service ] ||
 	fail "the unit was enabled on install"
 for m in aldproxyd.8 aldproxyctl.8 aldproxy.yaml.5 aldproxy-profile.5; do
@@ -164,13 +184,13 @@ for m in aldproxyd.8 aldproxyctl.8 aldproxy.yaml.5 aldproxy-profile.5; do
 	[ -n "$p" ] || p=$(ls /usr/share/man/man"$sec"/"$m"* 2>/dev/null || true)
 	[ -f "$p" ] || fail "man page $m not installed"
 done
-echo "ok - dpkg -i: system user/group aldproxy (uid $uid, /nonexistent, $shell), /etc/aldproxy root:aldproxy 0750/0640, unit not enabled, man -w aldproxy-profile: $(man -w aldproxy-profile 2>/dev/null || echo present)"
+echo "ok - dpkg -i: system user/group aldproxy (uid $uid, /nonexistent, $shell), /etc/aldproxy root:aldproxy 0750/0640, /etc/aldproxy/profiles empty, unit not enabled, man -w aldproxy-profile: $(man -w aldproxy-profile 2>/dev/null || echo present)"
 
 # ---------------------------------------------------------------- 4. the unit
 out=$(systemd-analyze verify "$unit" 2>&1) || { echo "$out" >&2; fail "systemd-analyze verify $unit"; }
 # warnings about this unit fail the test; anything else the host's own
 # units make systemd-analyze say is only shown
-if printf '%s\n' "$out" | grep -qi aldproxy; then
+if grep -qi aldproxy <<<"$out"; then
 	echo "$out" >&2
 	fail "systemd-analyze verify warns about $unit"
 fi
@@ -193,13 +213,13 @@ echo "ok - $unit: systemd-analyze verify clean, security --offline exposure $sco
 
 # ---------------------------------------------------------------- 5. installed profiles
 rig_proxy_config
-sed "s|^profiles_dir: .*|profiles_dir: /etc/aldproxy/profiles|" "$PROXY_CONFIG" >"$RIG_DIR/installed-profiles.yaml"
-assert_contains "$RIG_DIR/installed-profiles.yaml" "profiles_dir: /etc/aldproxy/profiles"
-out=$(/usr/sbin/aldproxyd -t -c "$RIG_DIR/installed-profiles.yaml" 2>&1) || { echo "$out" >&2; fail "aldproxyd -t with /etc/aldproxy/profiles"; }
+sed "s|^profiles_dir: .*|profiles_dir: /usr/share/aldproxy/profiles|" "$PROXY_CONFIG" >"$RIG_DIR/installed-profiles.yaml"
+assert_contains "$RIG_DIR/installed-profiles.yaml" "profiles_dir: /usr/share/aldproxy/profiles"
+out=$(/usr/sbin/aldproxyd -t -c "$RIG_DIR/installed-profiles.yaml" 2>&1) || { echo "$out" >&2; fail "aldproxyd -t with /usr/share/aldproxy/profiles"; }
 assert_contains "$out" "configuration OK"
 n=$(printf '%s\n' "$out" | sed -n 's/.* \([0-9][0-9]*\) profile(s).*/\1/p')
-[ "${n:-0}" -ge 39 ] || fail "expected >= 39 profiles from /etc/aldproxy/profiles: $out"
-echo "ok - installed aldproxyd -t loads the $n installed profiles: $out"
+[ "${n:-0}" -ge 38 ] || fail "expected >= 38 profiles from /usr/share/aldproxy/profiles: $out"
+echo "ok - installed aldproxyd -t loads the $n example profiles: $out"
 
 # ---------------------------------------------------------------- 6. run it as aldproxy
 # Like User=aldproxy under systemd: its own directory (RuntimeDirectory-like)

@@ -16,7 +16,16 @@ P=active-directory
 P_PW=AdSvc-Pass1
 GROUP=zabbix-users        # stands for active-directory-users: alice, bob, carol (nested), dave, user0001-0010
 # eve (locked) joins the group: her lock, not the group, must refuse her
-directory() { prod_add_members "$GROUP" "$(udn eve)"; }
+# alice and carol get SIDs (ipa-adtrust-install gives every user one): objectSid
+directory() {
+	prod_add_members "$GROUP" "$(udn eve)"
+	local k=0 u
+	for u in alice carol; do
+		k=$((k + 1))
+		printf 'dn: %s\nchangetype: modify\nadd: objectClass\nobjectClass: ipaNTUserAttrs\n-\nadd: ipaNTSecurityIdentifier\nipaNTSecurityIdentifier: S-1-5-21-3623811015-3361044348-30300820-%d\n\n' \
+			"$(udn "$u")" $((1000 + k))
+	done | _prod_dm ldapmodify
+}
 prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 
 py product_active_directory.py "$RIG_DIR/profiles/$P.yaml" "$P_PW" "$GROUP" ||

@@ -59,6 +59,8 @@ static const char AD_YAML[] =
     "virtual_attributes:\n"
     "  objectGUID:         { type: guid, from: ipaUniqueID }\n"
     "  userAccountControl: { type: account_control, from: nsAccountLock }\n"
+    "  objectSid:          { type: sid }\n"
+    "  primaryGroupID:     { type: by_class, values: { person: \"513\" } }\n"
     "  distinguishedName:  { type: dn }\n"
     "  objectCategory:\n"
     "    type: by_class\n"
@@ -1012,6 +1014,51 @@ test_filter_object_guid(void **state)
 }
 
 static void
+test_sid_layout(void **state)
+{
+	(void)state;
+	/* MS-DTYP 2.4.2.2: S-1-5-21-100-200-300-1000 */
+	static const unsigned char want[] = { 1, 5, 0, 0, 0, 0, 0, 5, 21, 0, 0, 0, 100, 0, 0, 0, 200, 0, 0, 0,
+		0x2c, 1, 0, 0, 0xe8, 3, 0, 0 };
+	unsigned char sid[SID_MAX];
+	char str[SID_STR_MAX];
+	const char *s = "S-1-5-21-100-200-300-1000";
+	assert_int_equal(sid_from_string(s, strlen(s), sid), sizeof(want));
+	assert_memory_equal(sid, want, sizeof(want));
+	assert_int_equal(sid_to_string(sid, sizeof(want), str, sizeof(str)), (int)strlen(s));
+	assert_string_equal(str, s);
+	/* the largest sub-authority, and the smallest SID (S-1-5-18, LocalSystem) */
+	s = "S-1-5-21-4294967295-1-2-3";
+	assert_int_equal(sid_from_string(s, strlen(s), sid), 28);
+	assert_int_equal(sid_to_string(sid, 28, str, sizeof(str)), (int)strlen(s));
+	assert_string_equal(str, s);
+	assert_int_equal(sid_from_string("S-1-5-18", 8, sid), 12);
+	/* not SIDs */
+	const char *bad[] = { "", "S-1", "S-1-5", "S-2-5-21", "S-1-5-21-4294967296", "S-1-5-21-", "S-1-5--21", "S-1-5-x",
+		"X-1-5-21", "S-1-5-21-1-2-3-4-5-6-7-8-9-10-11-12-13-14-15-16", "S-1-281474976710656-1" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(sid_from_string(bad[i], strlen(bad[i]), sid), 0);
+	assert_int_equal(sid_to_string(want, sizeof(want) - 1, str, sizeof(str)), -1);   /* cut short */
+	assert_int_equal(sid_to_string(want, sizeof(want), str, 10), -1);                 /* no room */
+}
+
+static void
+test_filter_object_sid(void **state)
+{
+	struct env *e = *state;
+	/* binary, as AD tools send it; AD's string form; presence */
+	RF(e->ad, "(objectSid=\\01\\05\\00\\00\\00\\00\\00\\05\\15\\00\\00\\00\\64\\00\\00\\00\\c8\\00\\00\\00"
+	    "\\2c\\01\\00\\00\\e8\\03\\00\\00)", "(ipaNTSecurityIdentifier=S-1-5-21-100-200-300-1000)");
+	RF(e->ad, "(objectSid=S-1-5-21-100-200-300-1000)", "(ipaNTSecurityIdentifier=S-1-5-21-100-200-300-1000)");
+	RF(e->ad, "(objectSid=*)", "(ipaNTSecurityIdentifier=*)");
+	RF(e->ad, "(objectSid=\\01\\05)", "(|)");
+	RF(e->ad, "(objectSid>=S-1-5-21-1)", "(|)");
+	/* primaryGroupID: every user's is Domain Users (513) */
+	RF(e->ad, "(&(objectClass=user)(primaryGroupID=513))", "(&(objectClass=person)(objectClass=person))");
+	RF(e->ad, "(primaryGroupID=512)", "(|)");
+}
+
+static void
 test_filter_object_guid_built(void **state)
 {
 	struct env *e = *state;
@@ -1201,7 +1248,7 @@ test_attrs_star_adds_sources(void **state)
 	struct env *e = *state;
 	static const char *const a[] = { "*", NULL };
 	struct want *w = attrs(e, e->ad, a, 0);
-	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass uid cn");
+	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn");
 	assert_true(w->all_user);
 	assert_false(w->all_oper);
 	assert_false(w->typesonly);
@@ -1219,7 +1266,7 @@ test_attrs_empty_list_is_star(void **state)
 {
 	struct env *e = *state;
 	struct want *w = attrs(e, e->ad, NULL, 0);
-	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass uid cn");
+	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn");
 	assert_true(w->all_user);
 	assert_true(want_has_extra(w, "nsAccountLock"));
 	free(w);
@@ -1375,9 +1422,9 @@ test_attrs_output_too_small(void **state)
 {
 	struct env *e = *state;
 	struct berval a = { 1, "*" };
-	unsigned char out[64];
+	unsigned char out[128];
 	struct want *w = (struct want *)0x1;
-	/* "* ipaUniqueID nsAccountLock objectClass uid cn" is 54 bytes encoded */
+	/* "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn" is 79 bytes encoded */
 	assert_int_equal(rewrite_attrs(e->ad, &a, 1, 0, out, 10, &w), 0);
 	assert_null(w);
 	size_t n = rewrite_attrs(e->ad, &a, 1, 0, out, sizeof(out), &w);
@@ -2217,6 +2264,8 @@ main(void)
 		T(test_filter_member_mapped),
 		T(test_filter_distinguished_name),
 		T(test_filter_object_guid),
+		T(test_sid_layout),
+		T(test_filter_object_sid),
 		T(test_filter_object_guid_built),
 		T(test_filter_combined),
 		T(test_filter_visibility_wrap),

@@ -49,7 +49,8 @@ BN = prof["bind_names"]
 REALM, NETBIOS, FORMATS = BN["realm"], BN["netbios"], BN["formats"]
 URL = E["PROXY_LDAPS_URL"]
 USER_ATTRS = ["objectGUID", "userPrincipalName", "mail", "displayName", "memberOf", "sAMAccountName",
-              "userAccountControl", "distinguishedName", "objectCategory", "sAMAccountType", "cn"]
+              "userAccountControl", "distinguishedName", "objectCategory", "sAMAccountType", "cn", "objectSid",
+              "primaryGroupID"]
 USER_FILTER = "(&(objectCategory=person)(objectClass=user)%s)"
 ENABLED = "(!(userAccountControl:1.2.840.113556.1.4.803:=2))"
 AD = "80090308: LdapErr: DSID-0C09044E, comment: AcceptSecurityContext error, data %s, v4563"
@@ -128,12 +129,28 @@ for who in ["alice", "carol", "dave"]:
     es2, r = search(c, VSUFFIX, "(objectGUID=%s)" % escape_bytes(g[0]), ["sAMAccountName"])
     check(r.get("result") == 0 and [x["dn"] for x in es2] == [e["dn"]], "lookup by %s's objectGUID: %r %r"
           % (who, [x["dn"] for x in es2], r))
+    # objectSid in AD's binary layout from ipaNTSecurityIdentifier (alice, carol); primaryGroupID 513
+    check(attr(e, "primaryGroupID") == ["513"], "%s's primaryGroupID %r" % (who, attr(e, "primaryGroupID")))
+    sid = attr(direct_entry(udn(who), ("ipaNTSecurityIdentifier",)), "ipaNTSecurityIdentifier")
+    if who == "dave":
+        check(sid == [] and raw(e, "objectSid") == [], "dave has no SID: %r" % raw(e, "objectSid"))
+        continue
+    parts = [int(x) for x in sid[0].split("-")[1:]]
+    want_sid = (bytes([parts[0], len(parts) - 2]) + parts[1].to_bytes(6, "big") +
+                b"".join(x.to_bytes(4, "little") for x in parts[2:]))
+    check(raw(e, "objectSid") == [want_sid], "%s's objectSid %r, expected %r (%s)" % (who, raw(e, "objectSid"),
+                                                                                   want_sid, sid[0]))
+    for f in ("(objectSid=%s)" % escape_bytes(want_sid), "(objectSid=%s)" % sid[0],
+              "(&(objectCategory=person)(primaryGroupID=513)(objectSid=%s))" % escape_bytes(want_sid)):
+        es2, r = search(c, VSUFFIX, f, ["sAMAccountName"])
+        check(r.get("result") == 0 and [x["dn"] for x in es2] == [e["dn"]], "lookup %s: %r %r"
+              % (f, [x["dn"] for x in es2], r))
 es = find(c, "eve")
 check(len(es) == 1 and attr(es[0], "userAccountControl") == ["514"], "eve: %r" % es)
 check(find(c, "eve", ENABLED) == [], "the disabled filter does not drop the locked eve")
 for who in ["user0015", "admin", "*"]:
     check(find(c, who) == [], "%s found" % who)
-ok("users alice, carol, dave: objectGUID = ipaUniqueID (AD byte order) and found by it, UAC 512, "
+ok("users alice, carol, dave: objectGUID = ipaUniqueID (AD byte order) and found by it; objectSid (binary, found by binary and string) and primaryGroupID 513; UAC 512, "
    "sAMAccountName, UPN, distinguishedName, memberOf real groups; eve 514 and dropped by the disabled "
    "filter; user0015, admin not found")
 
