@@ -83,6 +83,7 @@ struct client {
 	unsigned denied_audited;        /* access_denied records written for this connection */
 	unsigned long denied_quiet;     /* ... and those counted only, for one summary at close */
 	int starttls_pending;
+	char sni[SERVER_NAME_MAX];      /* the TLS server name it sent (lower case), "" without; tls.c fills it */
 	int waiting;                    /* 1: for room on a directory connection (backend.cap_wait); 2: for a bulk slot */
 	int wait_bulk;                  /* the handler's HANDLER_WAIT is for a bulk-search slot (search.c) */
 	TAILQ_ENTRY(client) wait_link;

@@ -79,6 +79,8 @@ struct config {
 	long max_bulk_searches_per_client;
 
 	char *profiles_dir;
+	int profiles_strict;        /* an ambiguous shared listener is an error, not a warning (load.c) */
+	int profiles_strict_line;
 
 	char *control_socket;       /* Unix socket for aldproxyctl; NULL: none */
 	int control_mode;           /* its permission bits */

@@ -17,10 +17,21 @@
 
 #include <lber.h>
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "config.h"
 
 enum bind_role { ROLE_NONE = 0, ROLE_SERVICE, ROLE_USER };
+
+/* A network of a profile's `clients:` list: an address and a prefix length. */
+struct net {
+	int family;                 /* AF_INET or AF_INET6 */
+	unsigned char addr[16];     /* network bits only (4 bytes for AF_INET) */
+	unsigned bits;              /* prefix length: 0..32 or 0..128 */
+};
+
+/* The longest TLS server name (SNI) kept for a connection, with its NUL. */
+#define SERVER_NAME_MAX 256
 
 /* A keyed digest (process-random key) of the last password that matched a slow hash. */
 struct password_memo {
@@ -60,6 +71,7 @@ enum vattr_kind {
 	VA_DN,          /* the entry's own (virtual) DN */
 	VA_CATEGORY,    /* a value chosen by the entry's object class */
 	VA_SID,         /* objectSid: AD's binary SID from a SID string attribute */
+	VA_MEMBER_UID,  /* memberUid (RFC 2307) of a POSIX group, from its member DNs */
 };
 
 struct vattr_case {
@@ -70,8 +82,8 @@ struct vattr_case {
 struct vattr {
 	char *name;
 	enum vattr_kind kind;
-	char *source;               /* GUID, UAC, SID: the real attribute read */
-	char *when_class;           /* UAC: only entries of this class (default person) */
+	char *source;               /* GUID, UAC, SID, MEMBER_UID: the real attribute read */
+	char *when_class;           /* UAC: only entries of this class (default person); MEMBER_UID: posixGroup */
 	struct vattr_case *cases;   /* CATEGORY */
 	size_t ncases;
 };
@@ -108,6 +120,11 @@ struct profile {
 	struct url *listener_urls;
 	size_t nlisteners;
 	int listeners_line;
+	int pinned;                 /* owns a listener (its own `listeners`, or listeners[].profile) */
+	struct net *clients;        /* `clients:`: the only source addresses that may use it; none: any */
+	size_t nclients;
+	char **server_names;        /* `server_names:`: lower-case, "*.example.com" allowed; none: any */
+	size_t nserver_names;
 
 	char *search_base;          /* as written (virtual) */
 	char *search_base_norm;
@@ -176,6 +193,66 @@ void profile_drop(const struct profile *p);
 /* The one destructor of a profile: profile_drop() calls it on the last reference; profile_parse() on a profile it could not finish. */
 void profile_free(struct profile *p);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
+
+/* Where a bind comes from, for the choice of its profile. */
+struct bind_origin {
+	const char *addr;           /* the client's IP address (inet_ntop form); NULL: unknown */
+	const char *sni;            /* the TLS server name it sent (lower case); NULL or "": none */
+};
+
+/* How profile_select() chose (or refused): for logs and aldproxyctl explain. */
+enum select_step {
+	SEL_NONE = 0,       /* no profile takes the name */
+	SEL_FIXED,          /* the listener's own profile */
+	SEL_SERVICE,        /* (a) a service account's DN */
+	SEL_SERVER_NAME,    /* (b) server_names holds the SNI */
+	SEL_CLIENTS,        /* (c) clients holds the source address */
+	SEL_CURRENT,        /* (d) the connection's current profile */
+	SEL_FIRST,          /* (e) the first by name among profiles without a selector */
+	SEL_PINNED,         /* (f) a profile that owns another listener, when no other takes the name */
+};
+
+struct bind_choice {
+	enum bind_role role;
+	const struct service_account *sa;   /* for service accounts */
+	enum select_step step;
+	const struct profile *refused;      /* NULL returned: the profile that takes the name but not
+	                                       this source address (`clients:`), if any */
+};
+
+/* Whether p takes ndn (normalized) as a user's DN: under one of its user bases. */
+int profile_takes_dn(const struct profile *p, const char *ndn, size_t len);
+/* p's service account with DN ndn (normalized), or NULL. */
+const struct service_account *profile_service_account(const struct profile *p, const char *ndn);
+/* Whether p may be chosen for a client that sent the server name in o (p's server_names, if any). */
+int profile_allows_name(const struct profile *p, const struct bind_origin *o);
+
+/* A network ("10.1.2.0/24", "192.0.2.7", "2001:db8::/32"): 0, or -1 with why set. */
+int net_parse(const char *s, struct net *out, char *why, size_t wlen);
+/* The network as text ("10.1.2.0/24"). */
+void net_format(const struct net *n, char *out, size_t outlen);
+/* Whether the address (text; an IPv4-mapped IPv6 address counts as IPv4) is in one of the networks. */
+int net_contains(const struct net *nets, size_t n, const char *addr);
+/* Whether two networks share an address. */
+int net_overlap(const struct net *a, const struct net *b);
+/* A server_names entry: a DNS name, or "*." and one: 0, or -1 with why (static text) set. */
+int server_name_valid(const char *s, const char **why);
+/* Case-insensitive; "*.example.com" matches "a.example.com" only (one label). */
+int server_name_match(const char *pattern, const char *name);
+/* Whether a client at addr may use p (p's clients, if it has any). */
+int profile_allows_address(const struct profile *p, const char *addr);
+/* p's login rule: the groups whose members may bind (login, else visible; n 0: everyone). */
+char *const *profile_login_rule(const struct profile *p, size_t *n);
+/* Whether an end user's bind on a listener without a profile can get p at (b), (c) or (e). */
+int profile_shared(const struct profile *p);
+/*
+ * Whether a and b (both profile_shared()) are ambiguous on a shared
+ * listener: they take some of the same bind names, judge them by different
+ * login rules, and no selector tells them apart (both without any, or
+ * overlapping clients / server_names of the same kind).  1 with what (the
+ * names they share, for the message), else 0.
+ */
+int profile_pair_ambiguous(const struct profile *a, const struct profile *b, char *what, size_t wlen);
 
 /*
  * Chooses the profile for a bind by the normalized (real) DN ndn: the

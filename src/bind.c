@@ -22,6 +22,7 @@
 #include "peers.h"
 #include "policy.h"
 #include "rewrite.h"
+#include "select.h"
 #include "upstream.h"
 #include "listener.h"
 #include "access.h"
@@ -126,13 +127,26 @@ bind_start(struct client *c, struct request *r, const struct profile *prev)
 {
 	struct req_bind *b = &r->u.bind;
 	char real[DN_MAX];
-	enum bind_role role;
-	const struct service_account *sa;
-	const struct profile *p = rewrite_bind_select(c->srv->profiles, c->fixed, prev, b->dn.bv_val, b->dn.bv_len, real,
-	    sizeof(real), &role, &sa);
+	/* the listener, the SNI and the source address choose among the profiles (profile_select()) */
+	struct bind_origin origin = { c->peer_ip, c->sni[0] ? c->sni : NULL };
+	struct bind_choice ch;
+	const struct profile *p = profile_select(c->srv->profiles, c->fixed, prev, &origin, b->dn.bv_val, b->dn.bv_len,
+	    real, sizeof(real), &ch);
+	enum bind_role role = ch.role;
+	const struct service_account *sa = ch.sa;
+	if (p == NULL && ch.refused != NULL) {
+		char why[200];
+		snprintf(why, sizeof(why), "profile %s does not allow clients from %s (clients)", ch.refused->name, c->peer_ip);
+		log_notice("conn=%llu msgid=%d BIND: %s", (unsigned long long)c->id, r->msgid, why);
+		return refuse(c, r, LDAP_INVALID_CREDENTIALS, ch.refused->ad_diagnostics ? ad_diagnostic(49) : NULL, why,
+		    "client_address_not_allowed", ch.refused);
+	}
 	if (p == NULL)
 		/* the same answer as a wrong password: reveal nothing */
 		return refuse(c, r, LDAP_INVALID_CREDENTIALS, NULL, "no profile accepts this name", "unknown_name", NULL);
+	if (c->fixed == NULL)
+		log_debug("conn=%llu msgid=%d BIND: profile %s by %s%s%s", (unsigned long long)c->id, r->msgid, p->name,
+		    select_step_name(ch.step), c->sni[0] ? "; server name " : "", c->sni);
 	if (sa != NULL && sa->hash != NULL) {
 		/* a service account kept in the profile: verified here, the directory is not asked */
 		/* the password that matched last time costs one HMAC; anything else the full (slow) hash */

@@ -306,6 +306,10 @@ client_accept(const struct client_origin *from, int fd, struct sockaddr *sa, int
 	c->started_us = now_us();
 	if (from->tls) {
 		SSL *ssl = SSL_new(srv->tls_server);
+		if (ssl != NULL && tls_capture_sni(ssl, c->sni, sizeof(c->sni)) < 0) {
+			SSL_free(ssl);
+			ssl = NULL;
+		}
 		if (ssl != NULL)
 			c->bev = bufferevent_openssl_socket_new(srv->base, fd, ssl, BUFFEREVENT_SSL_ACCEPTING,
 			    BEV_OPT_CLOSE_ON_FREE);
@@ -728,6 +732,10 @@ static void
 start_tls(struct client *c)
 {
 	SSL *ssl = SSL_new(c->srv->tls_server);
+	if (ssl != NULL && tls_capture_sni(ssl, c->sni, sizeof(c->sni)) < 0) {
+		SSL_free(ssl);
+		ssl = NULL;
+	}
 	/* the idle timeout moves to the TLS layer */
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	struct bufferevent *tls = ssl ? bufferevent_openssl_filter_new(c->srv->base, c->bev, ssl,

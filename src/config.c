@@ -599,8 +599,8 @@ parse_log(struct yamlcfg *yc, struct config *c, yaml_node_t *root)
 int
 config_load(const char *path, struct config **out, char *err, size_t errlen)
 {
-	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "log", "control",
-		"metrics", "audit", NULL };
+	static const char *const keys[] = { "listeners", "tls", "backend", "limits", "profiles_dir", "profiles_strict",
+		"log", "control", "metrics", "audit", NULL };
 	struct yamlcfg yc;
 	struct config *c = calloc(1, sizeof(*c));
 	if (c == NULL) {
@@ -616,8 +616,10 @@ config_load(const char *path, struct config **out, char *err, size_t errlen)
 	if (yc_check_keys(&yc, root, "", keys) < 0 || parse_listeners(&yc, c, root) < 0 ||
 	    parse_tls(&yc, c, root) < 0 || parse_backend(&yc, c, root) < 0 ||
 	    parse_limits(&yc, c, root) < 0 || parse_log(&yc, c, root) < 0 ||
-	    yc_str(&yc, root, "profiles_dir", "", &c->profiles_dir) < 0)
+	    yc_str(&yc, root, "profiles_dir", "", &c->profiles_dir) < 0 ||
+	    yc_bool(&yc, root, "profiles_strict", "", &c->profiles_strict) < 0)
 		goto out;
+	c->profiles_strict_line = yc_line(yc_get(&yc, root, "profiles_strict"));
 	int need_tls = 0;
 	for (size_t i = 0; i < c->nlisteners; i++)
 		need_tls |= c->listeners[i].parsed.tls;

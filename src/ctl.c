@@ -33,6 +33,7 @@
 #include "profile.h"
 #include "request.h"
 #include "rewrite.h"
+#include "select.h"
 #include "version.h"
 #include "visset.h"
 
@@ -45,8 +46,9 @@ usage(void)
 	    "commands:\n"
 	    "  check                          check the configuration and its profiles\n"
 	    "  profiles                       list the profiles\n"
-	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME]\n"
-	    "                                 show how PROFILE rewrites a search (and a bind name)\n"
+	    "  explain PROFILE FILTER [-b BASE] [-a ATTR,ATTR...] [--bind NAME [--from ADDR] [--sni NAME]]\n"
+	    "                                 show how PROFILE rewrites a search (and a bind name, and which\n"
+	    "                                 profile a listener without one gives it from ADDR with NAME)\n"
 	    "  hash-password [pbkdf2|sha512|sha256]  read a password (stdin or prompt), print its hash\n"
 	    "  status [--json]                the running daemon: version, uptime, health, profiles, clients\n"
 	    "  health [--json]                the running daemon's health: exit 0 healthy, 1 degraded, 2 down\n"
@@ -252,10 +254,14 @@ explain(const struct profile_set *set, int argc, char **argv)
 		fprintf(stderr, "aldproxyctl: explain: no profile named '%s'\n", argv[0]);
 		return 1;
 	}
-	const char *fstr = argv[1], *base = p->search_base, *attrs = NULL, *bind = NULL;
+	const char *fstr = argv[1], *base = p->search_base, *attrs = NULL, *bind = NULL, *from = NULL, *sni = NULL;
 	for (int i = 2; i < argc; i++) {
 		if (strcmp(argv[i], "-b") == 0 && i + 1 < argc)
 			base = argv[++i];
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (strcmp(argv[i], "--sni") == 0 && i + 1 < argc)
+			sni = argv[++i];
 		else if (strcmp(argv[i], "-a") == 0 && i + 1 < argc)
 			attrs = argv[++i];
 		else if (strcmp(argv[i], "--bind") == 0 && i + 1 < argc)
@@ -331,11 +337,18 @@ explain(const struct profile_set *set, int argc, char **argv)
 	}
 	if (bind != NULL) {
 		/* as on a listener of this profile: the daemon's own selection rules */
-		char real[DN_MAX];
-		enum bind_role role;
-		const struct service_account *sa;
-		const struct profile *q = rewrite_bind_select(set, p, NULL, bind, strlen(bind), real, sizeof(real), &role, &sa);
-		if (q == NULL)
+		char real[DN_MAX], lsni[SERVER_NAME_MAX] = "";
+		for (size_t k = 0; sni != NULL && sni[k] && k + 1 < sizeof(lsni); k++)
+			lsni[k] = (char)(sni[k] >= 'A' && sni[k] <= 'Z' ? sni[k] - 'A' + 'a' : sni[k]);
+		struct bind_origin origin = { from, lsni[0] ? lsni : NULL };
+		struct bind_choice ch;
+		const struct profile *q = profile_select(set, p, NULL, &origin, bind, strlen(bind), real, sizeof(real), &ch);
+		enum bind_role role = ch.role;
+		const struct service_account *sa = ch.sa;
+		if (q == NULL && ch.refused != NULL)
+			printf("bind        %s\n            -> refused: clients does not hold %s (invalidCredentials, audit "
+			    "reason client_address_not_allowed)\n", bind, from ? from : "an unknown address (--from ADDR)");
+		else if (q == NULL)
 			printf("bind        %s\n            -> refused: not a name this profile accepts (invalidCredentials)\n", bind);
 		else if (sa != NULL && sa->hash != NULL)
 			printf("bind        %s\n            -> service account checked against the profile's hash\n", bind);
@@ -351,6 +364,18 @@ explain(const struct profile_set *set, int argc, char **argv)
 				printf("\n");
 			}
 		}
+		/* on a listener without a profile: which profile the daemon would choose for a fresh connection */
+		const struct profile *shared = profile_select(set, NULL, NULL, &origin, bind, strlen(bind), real, sizeof(real),
+		    &ch);
+		printf("shared      from %s%s%s:\n", from ? from : "an address in no profile's clients (--from ADDR)",
+		    origin.sni ? ", server name " : ", no server name (--sni NAME)", origin.sni ? origin.sni : "");
+		if (shared != NULL)
+			printf("            -> profile %s, by %s\n", shared->name, select_step_name(ch.step));
+		else if (ch.refused != NULL)
+			printf("            -> refused: profile %s takes the name but its clients do not hold %s "
+			    "(client_address_not_allowed)\n", ch.refused->name, from ? from : "the address");
+		else
+			printf("            -> refused: no profile takes the name (invalidCredentials)\n");
 	}
 	if (p->vis != NULL)
 		printf("visibility  only members of the visible groups exist for this product; users named in DN values\n"
@@ -358,6 +383,33 @@ explain(const struct profile_set *set, int argc, char **argv)
 		    "directory\n");
 	arena_free(&a);
 	return 0;
+}
+
+struct warnings {
+	char **v;
+	size_t n;
+};
+
+static void
+keep_warning(const char *msg, void *arg)
+{
+	struct warnings *w = arg;
+	char **v = realloc(w->v, (w->n + 1) * sizeof(*v));
+	if (v == NULL)
+		return;
+	w->v = v;
+	if ((v[w->n] = strdup(msg)) != NULL)
+		w->n++;
+}
+
+static void
+warnings_free(struct warnings *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+	w->v = NULL;
+	w->n = 0;
 }
 
 int
@@ -405,7 +457,10 @@ main(int argc, char **argv)
 	}
 	char err[1024];
 	struct loaded ld;
-	if (load_all(path, &ld, err, sizeof(err)) < 0) {
+	/* the load's warnings: printed by check after its verdict */
+	struct warnings w = { NULL, 0 };
+	if (load_all_warn(path, &ld, err, sizeof(err), keep_warning, &w) < 0) {
+		warnings_free(&w);
 		fprintf(stderr, "aldproxyctl: %s\n", err);
 		return 1;
 	}
@@ -415,6 +470,8 @@ main(int argc, char **argv)
 		if (i != argc)
 			usage();
 		printf("%s: OK, %zu profile(s)\n", path, set->n);
+		for (size_t k = 0; k < w.n; k++)
+			printf("warning: %s\n", w.v[k]);
 	} else if (strcmp(cmd, "explain") == 0) {
 		rc = explain(set, argc - i, argv + i);
 	} else {
@@ -425,5 +482,6 @@ main(int argc, char **argv)
 		}
 	}
 	load_free(&ld);
+	warnings_free(&w);
 	return rc;
 }

@@ -4,6 +4,8 @@
  */
 #include "profile.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +35,8 @@ profile_free(struct profile *p)
 	yc_strlist_free(p->user_bases, p->nuser_bases);
 	yc_strlist_free(p->listeners, p->nlisteners);
 	free(p->listener_urls);
+	free(p->clients);
+	yc_strlist_free(p->server_names, p->nserver_names);
 	free(p->search_base);
 	free(p->search_base_norm);
 	for (size_t i = 0; i < p->ndn_maps; i++) {
@@ -123,8 +127,8 @@ profile_find(const struct profile_set *set, const char *name)
 	return NULL;
 }
 
-static const struct service_account *
-is_service(const struct profile *p, const char *ndn)
+const struct service_account *
+profile_service_account(const struct profile *p, const char *ndn)
 {
 	for (size_t i = 0; i < p->nservice; i++)
 		if (strcmp(p->service[i].ndn, ndn) == 0)
@@ -132,8 +136,8 @@ is_service(const struct profile *p, const char *ndn)
 	return NULL;
 }
 
-static int
-is_user(const struct profile *p, const char *ndn, size_t len)
+int
+profile_takes_dn(const struct profile *p, const char *ndn, size_t len)
 {
 	for (size_t i = 0; i < p->nuser_bases; i++)
 		if (dn_is_under(ndn, len, p->user_bases[i], strlen(p->user_bases[i])) &&
@@ -149,25 +153,326 @@ profile_for_bind(const struct profile_set *set, const struct profile *fixed, con
 	*role = ROLE_NONE;
 	*sa = NULL;
 	if (fixed != NULL) {
-		if ((*sa = is_service(fixed, ndn)) != NULL)
+		if ((*sa = profile_service_account(fixed, ndn)) != NULL)
 			*role = ROLE_SERVICE;
-		else if (is_user(fixed, ndn, len))
+		else if (profile_takes_dn(fixed, ndn, len))
 			*role = ROLE_USER;
 		return *role ? fixed : NULL;
 	}
 	for (size_t i = 0; i < set->n; i++)
-		if ((*sa = is_service(set->v[i], ndn)) != NULL) {
+		if ((*sa = profile_service_account(set->v[i], ndn)) != NULL) {
 			*role = ROLE_SERVICE;
 			return set->v[i];
 		}
-	if (current != NULL && is_user(current, ndn, len)) {
+	if (current != NULL && profile_takes_dn(current, ndn, len)) {
 		*role = ROLE_USER;
 		return current;
 	}
 	for (size_t i = 0; i < set->n; i++)
-		if (is_user(set->v[i], ndn, len)) {
+		if (profile_takes_dn(set->v[i], ndn, len)) {
 			*role = ROLE_USER;
 			return set->v[i];
 		}
 	return NULL;
+}
+
+/* ---- the choice of a profile by where a bind comes from ------------------ */
+
+int
+net_parse(const char *s, struct net *out, char *why, size_t wlen)
+{
+	char buf[INET6_ADDRSTRLEN + 8];
+	memset(out, 0, sizeof(*out));
+	size_t l = strlen(s);
+	if (l == 0 || l >= sizeof(buf)) {
+		snprintf(why, wlen, "'%s' is not a network: use ADDRESS or ADDRESS/PREFIX (10.1.2.0/24, 2001:db8::/32)", s);
+		return -1;
+	}
+	memcpy(buf, s, l + 1);
+	char *slash = strchr(buf, '/');
+	if (slash != NULL)
+		*slash = '\0';
+	if (inet_pton(AF_INET, buf, out->addr) == 1) {
+		out->family = AF_INET;
+		out->bits = 32;
+	} else if (inet_pton(AF_INET6, buf, out->addr) == 1) {
+		out->family = AF_INET6;
+		out->bits = 128;
+	} else {
+		snprintf(why, wlen, "'%s' is not a network: use ADDRESS or ADDRESS/PREFIX (10.1.2.0/24, 2001:db8::/32)", s);
+		return -1;
+	}
+	unsigned max = out->bits;
+	if (slash != NULL) {
+		const char *d = slash + 1;
+		unsigned v = 0;
+		size_t nd = strlen(d);
+		if (nd == 0 || nd > 3 || strspn(d, "0123456789") != nd || (v = (unsigned)atoi(d)) > max) {
+			snprintf(why, wlen, "'%s': the prefix length must be 0 to %u", s, max);
+			return -1;
+		}
+		out->bits = v;
+	}
+	/* host bits set: almost always a typo for another network */
+	size_t nbytes = out->family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < nbytes; i++) {
+		unsigned keep = out->bits >= (i + 1) * 8 ? 8 : out->bits > i * 8 ? out->bits - (unsigned)i * 8 : 0;
+		unsigned char mask = (unsigned char)(keep == 8 ? 0xff : (0xff << (8 - keep)) & 0xff);
+		if ((out->addr[i] & ~mask) != 0) {
+			struct net fixed = *out;
+			for (size_t k = 0; k < nbytes; k++) {
+				unsigned kk = fixed.bits >= (k + 1) * 8 ? 8 : fixed.bits > k * 8 ? fixed.bits - (unsigned)k * 8 : 0;
+				fixed.addr[k] &= (unsigned char)(kk == 8 ? 0xff : (0xff << (8 - kk)) & 0xff);
+			}
+			char net[INET6_ADDRSTRLEN + 8];
+			net_format(&fixed, net, sizeof(net));
+			snprintf(why, wlen, "'%s' has bits set past its prefix: the network is %s (or give the address alone)", s,
+			    net);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+net_format(const struct net *n, char *out, size_t outlen)
+{
+	char a[INET6_ADDRSTRLEN] = "?";
+	inet_ntop(n->family, n->addr, a, sizeof(a));
+	snprintf(out, outlen, "%s/%u", a, n->bits);
+}
+
+/* The first bits of a and b agree. */
+static int
+prefix_eq(const unsigned char *a, const unsigned char *b, unsigned bits)
+{
+	size_t full = bits / 8;
+	if (memcmp(a, b, full) != 0)
+		return 0;
+	unsigned rest = bits % 8;
+	if (rest == 0)
+		return 1;
+	unsigned char mask = (unsigned char)((0xff << (8 - rest)) & 0xff);
+	return (a[full] & mask) == (b[full] & mask);
+}
+
+int
+net_contains(const struct net *nets, size_t n, const char *addr)
+{
+	unsigned char a[16];
+	int family;
+	if (addr == NULL)
+		return 0;
+	if (inet_pton(AF_INET, addr, a) == 1) {
+		family = AF_INET;
+	} else if (inet_pton(AF_INET6, addr, a) == 1) {
+		family = AF_INET6;
+		static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+		if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+			/* an IPv4 client of a dual-stack [::] listener */
+			memmove(a, a + 12, 4);
+			family = AF_INET;
+		}
+	} else {
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (nets[i].family == family && prefix_eq(nets[i].addr, a, nets[i].bits))
+			return 1;
+	return 0;
+}
+
+int
+net_overlap(const struct net *a, const struct net *b)
+{
+	return a->family == b->family && prefix_eq(a->addr, b->addr, a->bits < b->bits ? a->bits : b->bits);
+}
+
+int
+server_name_valid(const char *s, const char **why)
+{
+	const char *n = s;
+	unsigned char ip[16];
+	if (s[0] == '*') {
+		if (s[1] != '.') {
+			*why = "a wildcard is '*.' before a name (*.example.com), for one label";
+			return -1;
+		}
+		n = s + 2;
+	}
+	if (inet_pton(AF_INET, n, ip) == 1 || inet_pton(AF_INET6, n, ip) == 1) {
+		*why = "an IP address: clients send no server name when they connect to an address (select by clients:)";
+		return -1;
+	}
+	size_t total = strlen(n), labels = 0;
+	if (total == 0 || total > 253) {
+		*why = "not a DNS name (1 to 253 characters)";
+		return -1;
+	}
+	for (const char *l = n; *l;) {
+		size_t ll = strcspn(l, ".");
+		if (ll == 0 || ll > 63) {
+			*why = "not a DNS name: empty label, label over 63 characters, or a dot at the end";
+			return -1;
+		}
+		for (size_t i = 0; i < ll; i++) {
+			char c = l[i];
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) {
+				*why = "not a DNS name: use letters, digits, '-' and dots (and '*.' only at the start)";
+				return -1;
+			}
+		}
+		labels++;
+		l += ll;
+		if (*l == '.') {
+			l++;
+			if (*l == '\0') {
+				*why = "not a DNS name: empty label, label over 63 characters, or a dot at the end";
+				return -1;
+			}
+		}
+	}
+	if (n != s && labels < 2) {
+		*why = "a wildcard needs a name of two labels or more after '*.' (*.example.com)";
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_name_match(const char *pattern, const char *name)
+{
+	if (name == NULL || *name == '\0')
+		return 0;
+	if (pattern[0] == '*' && pattern[1] == '.') {
+		const char *dot = strchr(name, '.');
+		return dot != NULL && dot != name && strcasecmp(dot + 1, pattern + 2) == 0;
+	}
+	return strcasecmp(pattern, name) == 0;
+}
+
+int
+profile_allows_address(const struct profile *p, const char *addr)
+{
+	return p->nclients == 0 || net_contains(p->clients, p->nclients, addr);
+}
+
+int
+profile_allows_name(const struct profile *p, const struct bind_origin *o)
+{
+	if (p->nserver_names == 0)
+		return 1;
+	for (size_t i = 0; o != NULL && i < p->nserver_names; i++)
+		if (server_name_match(p->server_names[i], o->sni))
+			return 1;
+	return 0;
+}
+
+
+/* ---- ambiguity on a shared listener -------------------------------------- */
+
+char *const *
+profile_login_rule(const struct profile *p, size_t *n)
+{
+	*n = p->nlogin_groups ? p->nlogin_groups : p->nvisible_groups;
+	return p->nlogin_groups ? p->login_groups : p->visible_groups;
+}
+
+int
+profile_shared(const struct profile *p)
+{
+	return !p->pinned || p->nclients > 0 || p->nserver_names > 0;
+}
+
+static int
+same_login_rule(const struct profile *a, const struct profile *b)
+{
+	size_t na, nb;
+	char *const *ga = profile_login_rule(a, &na), *const *gb = profile_login_rule(b, &nb);
+	for (size_t i = 0; i < na; i++) {
+		size_t j = 0;
+		while (j < nb && strcmp(ga[i], gb[j]) != 0)
+			j++;
+		if (j == nb)
+			return 0;
+	}
+	for (size_t j = 0; j < nb; j++) {
+		size_t i = 0;
+		while (i < na && strcmp(ga[i], gb[j]) != 0)
+			i++;
+		if (i == na)
+			return 0;
+	}
+	return 1;
+}
+
+/* Some bind name both take: what, for the message. */
+static int
+names_overlap(const struct profile *a, const struct profile *b, char *what, size_t wlen)
+{
+	for (size_t i = 0; i < a->nuser_bases; i++)
+		for (size_t j = 0; j < b->nuser_bases; j++) {
+			const char *x = a->user_bases[i], *y = b->user_bases[j];
+			size_t xl = strlen(x), yl = strlen(y);
+			if (dn_is_under(x, xl, y, yl) || dn_is_under(y, yl, x, xl)) {
+				snprintf(what, wlen, "users under %s", xl >= yl ? x : y);
+				return 1;
+			}
+		}
+	if (a->bind_login && b->bind_login) {
+		snprintf(what, wlen, "bare logins (bind_names.formats: login)");
+		return 1;
+	}
+	for (size_t i = 0; a->bind_upn && b->bind_upn && i < a->nrealms; i++)
+		for (size_t j = 0; j < b->nrealms; j++)
+			if (strcasecmp(a->realms[i], b->realms[j]) == 0) {
+				snprintf(what, wlen, "user@%s", a->realms[i]);
+				return 1;
+			}
+	if (a->bind_netbios && b->bind_netbios && a->netbios && b->netbios && strcasecmp(a->netbios, b->netbios) == 0) {
+		snprintf(what, wlen, "%s\\user", a->netbios);
+		return 1;
+	}
+	return 0;
+}
+
+/* Some address both allow. */
+static int
+clients_overlap(const struct profile *a, const struct profile *b)
+{
+	if (a->nclients == 0 || b->nclients == 0)
+		return 1;
+	for (size_t i = 0; i < a->nclients; i++)
+		for (size_t j = 0; j < b->nclients; j++)
+			if (net_overlap(&a->clients[i], &b->clients[j]))
+				return 1;
+	return 0;
+}
+
+/* Some server name both match. */
+static int
+server_names_overlap(const struct profile *a, const struct profile *b)
+{
+	for (size_t i = 0; i < a->nserver_names; i++)
+		for (size_t j = 0; j < b->nserver_names; j++) {
+			const char *x = a->server_names[i], *y = b->server_names[j];
+			int xw = x[0] == '*', yw = y[0] == '*';
+			if ((xw == yw && strcasecmp(x, y) == 0) || (xw && !yw && server_name_match(x, y)) ||
+			    (yw && !xw && server_name_match(y, x)))
+				return 1;
+		}
+	return 0;
+}
+
+int
+profile_pair_ambiguous(const struct profile *a, const struct profile *b, char *what, size_t wlen)
+{
+	if (!profile_shared(a) || !profile_shared(b) || same_login_rule(a, b) || !names_overlap(a, b, what, wlen))
+		return 0;
+	/* the same step of profile_select() for some client */
+	if (a->nserver_names > 0 || b->nserver_names > 0)
+		return a->nserver_names > 0 && b->nserver_names > 0 && server_names_overlap(a, b) && clients_overlap(a, b);
+	if (a->nclients > 0 || b->nclients > 0)
+		return a->nclients > 0 && b->nclients > 0 && clients_overlap(a, b);
+	return 1;
 }

@@ -224,7 +224,7 @@ vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *ke
 	char tpath[300];
 	snprintf(tpath, sizeof(tpath), "%s.type", path);
 	if (type == NULL)
-		return yc_error(yc, vnode, tpath, "required: guid, account_control, sid, dn or by_class");
+		return yc_error(yc, vnode, tpath, "required: guid, account_control, sid, member_uid, dn or by_class");
 	int bad = 0;
 	if (strcmp(type, "guid") == 0)
 		v->kind = VA_GUID;
@@ -232,6 +232,8 @@ vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *ke
 		v->kind = VA_UAC;
 	else if (strcmp(type, "sid") == 0)
 		v->kind = VA_SID;
+	else if (strcmp(type, "member_uid") == 0)
+		v->kind = VA_MEMBER_UID;
 	else if (strcmp(type, "dn") == 0)
 		v->kind = VA_DN;
 	else if (strcmp(type, "by_class") == 0)
@@ -240,12 +242,12 @@ vattr_cb(struct yamlcfg *yc, struct profile *p, const char *path, const char *ke
 		bad = 1;
 	free(type);
 	if (bad)
-		return yc_error(yc, yc_get(yc, vnode, "type"), tpath, "must be guid, account_control, sid, dn or by_class");
+		return yc_error(yc, yc_get(yc, vnode, "type"), tpath, "must be guid, account_control, sid, member_uid, dn or by_class");
 	char fpath[300];
 	snprintf(fpath, sizeof(fpath), "%s.from", path);
-	if ((v->kind == VA_GUID || v->kind == VA_UAC || v->kind == VA_SID) && v->source == NULL)
+	if (v->kind != VA_DN && v->kind != VA_CATEGORY && v->source == NULL)
 		v->source = strdup(v->kind == VA_GUID ? "ipaUniqueID" : v->kind == VA_UAC ? "nsAccountLock" :
-		    "ipaNTSecurityIdentifier");
+		    v->kind == VA_SID ? "ipaNTSecurityIdentifier" : "member");
 	if (v->source != NULL && !known_attr(v->source, ex->v, ex->n))
 		return yc_error(yc, yc_get(yc, vnode, "from"), fpath, "unknown attribute '%s'", v->source);
 	if (v->kind == VA_CATEGORY) {
@@ -500,7 +502,8 @@ parse_top(struct pctx *x)
 	static const char *const keys[] = { "name", "description", "listeners", "service_accounts", "user_bases",
 		"search_base", "directory_suffix", "virtual_tree", "attribute_map", "objectclass_map",
 		"virtual_attributes", "defaults", "dn_attributes", "user_class", "memberof", "groups",
-		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", "writes", NULL };
+		"bind_names", "ad_diagnostics", "rootdse", "attributes", "extra_attributes", "writes", "clients",
+		"server_names", NULL };
 	struct yamlcfg *yc = &x->yc;
 	struct profile *p = x->p;
 	yaml_node_t *root = x->root;
@@ -597,6 +600,59 @@ parse_listeners(struct pctx *x)
 			    "'%s': listen on an IPv4 or [IPv6] address, not a host name", p->listeners[i]);
 			return -1;
 		}
+	}
+	return 0;
+}
+
+/* clients: networks; server_names: DNS names (lower-cased), "*." for one label.  Present means non-empty. */
+static int
+parse_selectors(struct pctx *x)
+{
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	yaml_node_t *root = x->root;
+	char **nets = NULL;
+	size_t n = 0;
+	if (yc_strlist(yc, root, "clients", "", &nets, &n) < 0)
+		return -1;
+	if (yc_get(yc, root, "clients") != NULL && n == 0) {
+		yc_strlist_free(nets, n);
+		yc_error(yc, yc_get(yc, root, "clients"), "clients",
+		    "an empty list would let nobody use this profile: list networks (10.1.2.0/24, 2001:db8::/32), or "
+		    "remove the key to allow every address");
+		return -1;
+	}
+	if (n > 0 && (p->clients = calloc(n, sizeof(*p->clients))) == NULL) {
+		yc_strlist_free(nets, n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char why[300];
+		if (net_parse(nets[i], &p->clients[i], why, sizeof(why)) < 0) {
+			yc_error(yc, yc_seq_item(yc, root, "clients", i), "clients", "%s", why);
+			yc_strlist_free(nets, n);
+			return -1;
+		}
+		p->nclients++;
+	}
+	yc_strlist_free(nets, n);
+	if (yc_strlist(yc, root, "server_names", "", &p->server_names, &p->nserver_names) < 0)
+		return -1;
+	if (yc_get(yc, root, "server_names") != NULL && p->nserver_names == 0) {
+		yc_error(yc, yc_get(yc, root, "server_names"), "server_names",
+		    "an empty list: name the DNS names products connect to (ldap.example.com, *.example.com), or remove the key");
+		return -1;
+	}
+	for (size_t i = 0; i < p->nserver_names; i++) {
+		const char *why;
+		if (server_name_valid(p->server_names[i], &why) < 0) {
+			yc_error(yc, yc_seq_item(yc, root, "server_names", i), "server_names", "'%s': %s", p->server_names[i],
+			    why);
+			return -1;
+		}
+		for (char *c = p->server_names[i]; *c; c++)
+			if (*c >= 'A' && *c <= 'Z')
+				*c = (char)(*c - 'A' + 'a');
 	}
 	return 0;
 }
@@ -751,7 +807,8 @@ profile_parse(const char *file, struct profile **out, char *err, size_t errlen)
 	x.p = p;
 	if (yc_load(&x.yc, file, err, errlen) == 0) {
 		x.root = yc_root(&x.yc);
-		if (parse_top(&x) == 0 && parse_bases(&x) == 0 && parse_listeners(&x) == 0 && parse_maps(&x) == 0 &&
+		if (parse_top(&x) == 0 && parse_bases(&x) == 0 && parse_listeners(&x) == 0 &&
+		    parse_selectors(&x) == 0 && parse_maps(&x) == 0 &&
 		    parse_groups(&x) == 0 && parse_bind_names(&x.yc, p, x.root, x.dsuffix) == 0 &&
 		    parse_writes(&x) == 0 && parse_attributes(&x) == 0 && derive(&x) == 0)
 			rc = 0;
@@ -868,6 +925,14 @@ profile_set_load(const char *dir, const struct config *cfg, struct profile_set *
 	}
 	if (listener_clash(set, cfg, err, errlen) < 0)
 		goto out;
+	/* a profile with a listener of its own is an end user's last resort on the others (profile_select()) */
+	for (size_t i = 0; i < set->n; i++) {
+		struct profile *p = set->v[i];
+		p->pinned = p->nlisteners > 0;
+		for (size_t c = 0; cfg != NULL && c < cfg->nlisteners; c++)
+			if (cfg->listeners[c].profile != NULL && strcmp(cfg->listeners[c].profile, p->name) == 0)
+				p->pinned = 1;
+	}
 	rc = 0;
 out:
 	for (int i = 0; i < n; i++)

@@ -425,6 +425,82 @@ rewrite_category(const struct vattr *v, struct arena *a, struct fnode *f)
 	return mk_false(a);
 }
 
+/* uid=<value escaped as RFC 4514 asks>,<the profile's first user base>: the user a memberUid names.  Length or -1. */
+static int
+member_uid_dn(const struct profile *p, const char *uid, size_t len, char *out, size_t cap)
+{
+	if (p->nreal_user_bases == 0 || len == 0 || cap < 8)
+		return -1;
+	memcpy(out, "uid=", 4);
+	size_t o = 4;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)uid[i];
+		if (o + 4 >= cap)
+			return -1;
+		if (ch < 0x20 || ch == 0x7f)
+			o += (size_t)snprintf(out + o, cap - o, "\\%02x", ch);
+		else {
+			if (strchr(",+\"\\<>;=", ch) != NULL || (i == 0 && (ch == '#' || ch == ' ')) ||
+			    (i == len - 1 && ch == ' '))
+				out[o++] = '\\';
+			out[o++] = (char)ch;
+		}
+	}
+	int n = snprintf(out + o, cap - o, ",%s", p->real_user_bases[0]);
+	return n < 0 || (size_t)n >= cap - o ? -1 : (int)(o + (size_t)n);
+}
+
+/* The uid of a user DN under one of the profile's user bases (uid=X,<base>), unescaped, into out; length or -1. */
+static int
+uid_of_member(const struct profile *p, const char *dn, size_t len, char *out, size_t cap)
+{
+	char nd[DN_MAX];
+	int nl = dn_normalize(dn, len, nd, sizeof(nd));
+	if (nl < 4 || strncmp(nd, "uid=", 4) != 0)
+		return -1;
+	const char *comma = NULL;
+	for (int i = 4; i < nl; i++) {
+		if (nd[i] == '\\') {
+			i++;
+			continue;
+		}
+		if (nd[i] == ',') {
+			comma = nd + i;
+			break;
+		}
+	}
+	if (comma == NULL)
+		return -1;
+	size_t rest = (size_t)(nl - (comma + 1 - nd));
+	int under = 0;
+	for (size_t b = 0; b < p->nreal_user_bases && !under; b++)
+		under = strlen(p->real_user_bases[b]) == rest && memcmp(comma + 1, p->real_user_bases[b], rest) == 0;
+	if (!under)
+		return -1;
+	/* the value as written in the original DN (normalization lower-cases it): same offsets */
+	const char *v = dn + 4;
+	size_t vl = (size_t)(comma - nd) - 4, o = 0;
+	if (len < 4 + vl)
+		return -1;
+	for (size_t i = 0; i < vl; i++) {
+		char ch = v[i];
+		if (ch == '\\' && i + 1 < vl) {
+			int h = i + 2 < vl ? hex2(v + i + 1) : -1;
+			if (h >= 0) {
+				ch = (char)h;
+				i += 2;
+			} else {
+				ch = v[++i];
+			}
+		}
+		if (o + 1 >= cap)
+			return -1;
+		out[o++] = ch;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
 /* (member:1.2.840.113556.1.4.1941:=DN), member by its real name: "the groups of DN, nested ones included". */
 static int
 is_chain_member(const struct profile *p, const struct fnode *f)
@@ -479,10 +555,15 @@ rewrite_chain_users(const struct profile *p, const struct fnode *f, int (*fn)(co
 		}
 		return 0;
 	}
-	if (!is_chain_member(p, f))
-		return 0;
 	char real[DN_MAX], nd[DN_MAX];
-	int rl = rewrite_dn_in(p, f->value.bv_val, f->value.bv_len, real, sizeof(real));
+	int rl;
+	const struct vattr *v = f->kind == F_EQ && f->attr.bv_len ? find_vattr(p, &f->attr) : NULL;
+	if (v != NULL && v->kind == VA_MEMBER_UID)
+		rl = member_uid_dn(p, f->value.bv_val, f->value.bv_len, real, sizeof(real));
+	else if (is_chain_member(p, f))
+		rl = rewrite_dn_in(p, f->value.bv_val, f->value.bv_len, real, sizeof(real));
+	else
+		return 0;
 	int nl = rl < 0 ? -1 : dn_normalize(real, (size_t)rl, nd, sizeof(nd));
 	return nl < 0 ? 0 : fn(nd, (size_t)nl, arg);
 }
@@ -506,6 +587,21 @@ rewrite_leaf(const struct profile *p, struct arena *a, struct fnode *f, rewrite_
 			return mk_false(a);
 		case VA_UAC:
 			return rewrite_uac(p, a, v, f);
+		case VA_MEMBER_UID: {
+			/* (memberUid=alice): every group alice is in, nested ones included (her memberOf) */
+			if (f->kind == F_PRESENT)
+				return fnode_present(a, v->source);
+			char dn[DN_MAX];
+			int n = f->kind == F_EQ ? member_uid_dn(p, f->value.bv_val, f->value.bv_len, dn, sizeof(dn)) : -1;
+			struct fnode *m = n < 0 ? NULL : fnode_eq(a, v->source, dn, (size_t)n);
+			if (n < 0)
+				return mk_false(a);
+			if (m == NULL)
+				return NULL;
+			if (p->nvisible_groups > 0 && !policy_dn_value_visible(p, dn, (size_t)n))
+				return mk_false(a);
+			return chain_widen(p, a, m, groups);
+		}
 		case VA_SID: {
 			/* (objectSid=<binary>) or AD's string form (objectSid=S-1-5-21-...) */
 			if (f->kind == F_PRESENT)
@@ -656,7 +752,7 @@ add_sources(const struct profile *p, const struct berval *name, struct list *rea
 	if (v != NULL) {
 		if (v->source)
 			list_add(real, v->source, strlen(v->source));
-		if (v->kind == VA_UAC || v->kind == VA_CATEGORY)
+		if (v->kind == VA_UAC || v->kind == VA_CATEGORY || v->kind == VA_MEMBER_UID)
 			list_add(real, "objectClass", 11);
 		return;
 	}
@@ -1092,13 +1188,42 @@ entry_real_attrs(const struct profile *p, const struct want *w, struct arena *a,
 	return 0;
 }
 
-/* One computed attribute's value (*val NULL: the entry gets none).  -1 out of memory. */
+/* memberUid of a POSIX group: the uid of each user among its members.  -1 out of memory. */
+static int
+member_uids(const struct profile *p, const struct vattr *v, struct arena *a, const struct entry_in *in,
+    struct berval **val, size_t *nval)
+{
+	const struct eattr *src = entry_get(in->e, in->ne, v->source);
+	if (src == NULL || src->n == 0 || !has_class(in->e, in->ne, v->when_class ? v->when_class : "posixGroup"))
+		return 0;
+	struct berval *vals = arena_alloc_bytes(a, src->n * sizeof(*vals));
+	if (vals == NULL)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < src->n; i++) {
+		char uid[256];
+		int ul = uid_of_member(p, src->vals[i].bv_val, src->vals[i].bv_len, uid, sizeof(uid));
+		if (ul <= 0)
+			continue;       /* a nested group, or an entry outside the user bases */
+		if (arena_bv(a, &vals[n], uid, (size_t)ul) < 0)
+			return -1;
+		n++;
+	}
+	*val = n ? vals : NULL;
+	*nval = n;
+	return 0;
+}
+
+/* One computed attribute's values (*val NULL: the entry gets none; *nval of them).  -1 out of memory. */
 static int
 vattr_value(const struct profile *p, const struct vattr *v, struct arena *a, const struct entry_in *in,
-    const struct entry_out *out, struct berval **val)
+    const struct entry_out *out, struct berval **val, size_t *nval)
 {
 	*val = NULL;
+	*nval = 1;
 	switch (v->kind) {
+	case VA_MEMBER_UID:
+		return member_uids(p, v, a, in, val, nval);
 	case VA_GUID: {
 		const struct eattr *src = entry_get(in->e, in->ne, v->source);
 		unsigned char g[16];
@@ -1149,11 +1274,12 @@ entry_computed_attrs(const struct profile *p, const struct want *w, struct arena
 	for (size_t i = 0; i < p->nvattrs; i++) {
 		const struct vattr *v = &p->vattrs[i];
 		struct berval *val;
+		size_t nval;
 		if (!wanted(w, v->name, strlen(v->name)) || !policy_attr_allowed(p, v->name, strlen(v->name)))
 			continue;
-		if (vattr_value(p, v, a, in, out, &val) < 0)
+		if (vattr_value(p, v, a, in, out, &val, &nval) < 0)
 			return -1;
-		if (val != NULL && emit(out->o, &out->no, v->name, strlen(v->name), val, 1) < 0)
+		if (val != NULL && emit(out->o, &out->no, v->name, strlen(v->name), val, nval) < 0)
 			return -1;
 	}
 	return 0;

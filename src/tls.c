@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -21,6 +22,68 @@ ssl_err(char *err, size_t errlen, const char *what)
 	ERR_clear_error();
 }
 
+/* Where a handshake writes the client's server name: a struct sni_buf (tls_capture_sni()). */
+struct sni_buf {
+	char *buf;
+	size_t len;
+};
+
+static int sni_index = -1;
+
+static void
+sni_free(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl, void *argp)
+{
+	(void)parent;
+	(void)ad;
+	(void)idx;
+	(void)argl;
+	(void)argp;
+	free(ptr);
+}
+
+int
+tls_capture_sni(SSL *ssl, char *buf, size_t len)
+{
+	if (len == 0)
+		return -1;
+	buf[0] = '\0';
+	if (sni_index < 0 && (sni_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, sni_free)) < 0)
+		return -1;
+	struct sni_buf *b = malloc(sizeof(*b));
+	if (b == NULL)
+		return -1;
+	b->buf = buf;
+	b->len = len;
+	if (SSL_set_ex_data(ssl, sni_index, b) != 1) {
+		free(b);
+		return -1;
+	}
+	return 0;
+}
+
+/* The ClientHello's server name: recorded, never refused (the profiles decide what it means). */
+static int
+sni_cb(SSL *ssl, int *alert, void *arg)
+{
+	(void)alert;
+	(void)arg;
+	struct sni_buf *b = sni_index >= 0 ? SSL_get_ex_data(ssl, sni_index) : NULL;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	if (b == NULL)
+		return SSL_TLSEXT_ERR_OK;
+	size_t n = name ? strlen(name) : 0;
+	if (n > 0 && name[n - 1] == '.')
+		n--;
+	if (n >= b->len)
+		n = 0;          /* longer than any DNS name: as if none */
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		b->buf[i] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+	}
+	b->buf[n] = '\0';
+	return SSL_TLSEXT_ERR_OK;
+}
+
 SSL_CTX *
 tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 {
@@ -32,6 +95,7 @@ tls_server_ctx_new(const struct config *cfg, char *err, size_t errlen)
 	SSL_CTX_set_min_proto_version(ctx, cfg->tls_min_version == 13 ? TLS1_3_VERSION : TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_tlsext_servername_callback(ctx, sni_cb);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cfg->tls_cert) != 1) {
 		char what[512];
 		snprintf(what, sizeof(what), "%s:%d: key 'tls.certificate': cannot load %s", cfg->path,

@@ -74,7 +74,7 @@ rig_proxy_start
 # The oracle's self-test: the same stream sent straight to the directory (which
 # applies no profile) must draw its objections, or the oracle proves nothing.
 if [ -z "${DIFF_ONLY:-}" ]; then
-	DIFF_SELFTEST=1 DIFF_SEED=20250101 DIFF_REQUESTS=900 DIFF_PROFILES=zabbix,freeipa-native,mikopbx \
+	DIFF_SELFTEST=1 DIFF_SEED=20250101 DIFF_REQUESTS=900 DIFF_PROFILES=zabbix,foreman,keycloak-freeipa,freeipa-native,mikopbx \
 		DIFF_SELFTEST_EXPECT="secret attribute returned,invisible entry returned,attribute the profile does not allow,entry despite a refusal,entry outside search_base,memberOf not cleaned (groups_only),invisible base answers unlike a missing one,DN value names an invisible entry,entry selected by a hidden value" \
 		py differential.py run | grep -E '^(ok|not ok|# self-test)' || fail "the oracle's self-test failed (above)"
 fi

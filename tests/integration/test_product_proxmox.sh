@@ -28,7 +28,7 @@ directory() {
 	done
 	prod_group "$GROUP" "${members[@]}"
 }
-prod_setup "$P" "$P_PW" --directory directory --other
+prod_setup "$P" "$P_PW" --directory directory --pin ldap --other
 
 W="$RIG_DIR/$P"
 mkdir -p "$W"

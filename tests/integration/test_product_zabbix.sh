@@ -3,10 +3,13 @@
 # provisioning) through aldproxy with the shipped profiles/zabbix.yaml:
 # the connector's sequence replayed by lib/product_zabbix.py (one connection:
 # StartTLS, service bind x2, (uid=<escaped login>) search, the user's bind on
-# the same connection, service bind + JIT read of memberOf; the DN-template
+# the same connection, service bind + JIT read of memberOf with the group
+# names computed as Zabbix's getGroupPatternsFromDns() does; the DN-template
 # mode on a listener pinned to the profile), then libldap's
-# ldapsearch (what PHP's ext/ldap is built on) for the service search and a
-# paged listing compared with the directory's own count.
+# ldapsearch (what PHP's ext/ldap is built on) for the service search under
+# the profile's virtual Base DN ou=users, the memberOf values (one cn= RDN
+# each, under ou=groups) and a paged listing compared with the directory's
+# own count.
 # directories: slapd 389ds
 set -euo pipefail
 . "$(dirname "$0")/lib/product.sh"    # rig.sh, common.sh, prod_setup
@@ -30,22 +33,36 @@ py product_$P.py "$P" "$P_PW" starttls "$GROUP" || fail "lib/product_$P.py faile
 
 # ---- libldap (ldapsearch), as PHP: the login search with StartTLS
 SVC="uid=$P,cn=sysaccounts,cn=etc,$BASE_DN"
+# the profile's virtual tree: ALD Pro's cn=users,cn=accounts and cn=groups,cn=accounts
+# as ou=users and ou=groups (Zabbix takes every cn= RDN of a memberOf value as a group)
+V_USERS="ou=users,$BASE_DN"
+V_GROUPS="ou=groups,$BASE_DN"
 zsearch() {
 	LDAPTLS_REQCERT=demand ldapsearch -LLL -o ldif-wrap=no -o nettimeout=10 -x -ZZ -H "$PROXY_URL" \
-		-D "$SVC" -w "$P_PW" -b "$USERS_DN" "$@"
+		-D "$SVC" -w "$P_PW" -b "$V_USERS" "$@"
 }
 out=$(zsearch '(uid=alice)' dn) || fail "ldapsearch -ZZ (uid=alice) failed"
-assert_eq "dn: uid=alice,$USERS_DN" "$out" "the login search for alice"
+assert_eq "dn: uid=alice,$V_USERS" "$out" "the login search for alice"
 out=$(zsearch '(uid=user0015)' dn) || fail "ldapsearch -ZZ (uid=user0015) failed"
 assert_eq "" "$out" "user0015 (outside $GROUP) must not be found"
-ok "ldapsearch -ZZ: (uid=alice) finds one DN, (uid=user0015) none"
+out=$(zsearch '(uid=alice)' memberOf) || fail "ldapsearch (uid=alice) memberOf failed"
+mo=$(sed -n 's/^memberOf: //p' <<<"$out")
+[ -n "$mo" ] || fail "no memberOf for alice: $out"
+while IFS= read -r v; do
+	case "$v" in
+	cn=*,"$V_GROUPS") [ "$(grep -o 'cn=' <<<"${v,,}" | wc -l)" = 1 ] || fail "memberOf $v: more than one cn= RDN" ;;
+	*) fail "memberOf $v is not cn=<group>,$V_GROUPS" ;;
+	esac
+done <<<"$mo"
+ok "ldapsearch -ZZ: (uid=alice) finds uid=alice,$V_USERS, (uid=user0015) none; alice's memberOf values are cn=<group>,$V_GROUPS"
 
 # ---- every visible user, paged by ldapsearch, against the directory's count
 W="$RIG_DIR/$P"
 mkdir -p "$W"
 zsearch -E pr=4/noprompt '(objectClass=person)' 1.1 >"$W/proxy" || fail "paged listing through the proxy failed"
 grep '^dn: ' "$W/proxy" | sed 's/^dn: //' | tr 'A-Z' 'a-z' | sort >"$W/proxy.dns"
-prod_direct_dns "(&(objectClass=person)(memberOf=$(gdn "$GROUP")))" "$USERS_DN" >"$W/direct.dns"
+prod_direct_dns "(&(objectClass=person)(memberOf=$(gdn "$GROUP")))" "$USERS_DN" |
+	sed "s/,$(tr 'A-Z' 'a-z' <<<"$USERS_DN")\$/,$(tr 'A-Z' 'a-z' <<<"$V_USERS")/" | sort >"$W/direct.dns"
 nd=$(grep -c . "$W/direct.dns" || true)
 np=$(grep -c . "$W/proxy.dns" || true)
 [ "$nd" -ge 16 ] || fail "the directory lists only $nd members of $GROUP"

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
 #include "dn.h"
 #include "profile.h"
+#include "select.h"
 #include "policy.h"
 
 struct env {
@@ -882,6 +884,325 @@ test_err_unreadable_profile(void **state)
 		fail_msg("error \"%s\" does not start with \"%s\"", e->err, prefix);
 }
 
+
+/* ------------------------------------------------------------------ */
+/* selection by where a bind comes from: clients, server_names          */
+
+static void
+test_net_parse(void **state)
+{
+	(void)state;
+	struct net n;
+	char why[300], txt[64];
+	assert_int_equal(net_parse("10.1.2.0/24", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.family, AF_INET);
+	assert_int_equal(n.bits, 24);
+	net_format(&n, txt, sizeof(txt));
+	assert_string_equal(txt, "10.1.2.0/24");
+	assert_int_equal(net_parse("192.0.2.7", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.bits, 32);
+	assert_int_equal(net_parse("127.0.0.1/32", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.bits, 32);
+	assert_int_equal(net_parse("0.0.0.0/0", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.bits, 0);
+	assert_int_equal(net_parse("2001:db8::/32", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.family, AF_INET6);
+	assert_int_equal(n.bits, 32);
+	assert_int_equal(net_parse("::1", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.bits, 128);
+	assert_int_equal(net_parse("::1/128", &n, why, sizeof(why)), 0);
+	assert_int_equal(net_parse("::/0", &n, why, sizeof(why)), 0);
+	assert_int_equal(n.bits, 0);
+	assert_int_equal(net_parse("10.0.16.0/20", &n, why, sizeof(why)), 0);
+	/* bad */
+	static const char *const bad[] = { "", "abc", "10.1.2.0/", "/24", "10.1.2.0/33", "10.1.2.0/24x", "10.1.2.0/-1",
+		"2001:db8::/129", "[::1]", "10.1.2", "10.1.2.3/24", "10.0.17.0/20", "2001:db8::1/64", "10.1.2.0/024 ",
+		"10.1.2.0/24/8", "fe80::1%eth0", "10.1.2.0 /24", NULL };
+	for (const char *const *b = bad; *b; b++)
+		if (net_parse(*b, &n, why, sizeof(why)) == 0)
+			fail_msg("'%s' parsed as a network", *b);
+	assert_int_equal(net_parse("10.1.2.3/24", &n, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "10.1.2.0/24"));
+	assert_int_equal(net_parse("10.1.2.0/33", &n, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "0 to 32"));
+	assert_int_equal(net_parse("::/129", &n, why, sizeof(why)), -1);
+	assert_non_null(strstr(why, "0 to 128"));
+}
+
+static void
+test_net_contains(void **state)
+{
+	(void)state;
+	struct net n[3];
+	char why[300];
+	assert_int_equal(net_parse("10.0.0.0/8", &n[0], why, sizeof(why)), 0);
+	assert_int_equal(net_parse("192.0.2.7", &n[1], why, sizeof(why)), 0);
+	assert_int_equal(net_parse("2001:db8::/32", &n[2], why, sizeof(why)), 0);
+	assert_true(net_contains(n, 3, "10.255.1.1"));
+	assert_true(net_contains(n, 3, "10.0.0.0"));
+	assert_false(net_contains(n, 3, "11.0.0.1"));
+	assert_true(net_contains(n, 3, "192.0.2.7"));
+	assert_false(net_contains(n, 3, "192.0.2.8"));
+	assert_true(net_contains(n, 3, "2001:db8:ffff::1"));
+	assert_false(net_contains(n, 3, "2001:db9::1"));
+	/* an IPv4 client of a dual-stack listener */
+	assert_true(net_contains(n, 3, "::ffff:10.1.2.3"));
+	assert_false(net_contains(n, 3, "::ffff:11.1.2.3"));
+	assert_false(net_contains(n, 3, NULL));
+	assert_false(net_contains(n, 3, "?"));
+	assert_false(net_contains(n, 0, "10.1.1.1"));
+	/* /0 holds every address of its family, only of its family */
+	struct net any4, any6, one6, odd;
+	assert_int_equal(net_parse("0.0.0.0/0", &any4, why, sizeof(why)), 0);
+	assert_int_equal(net_parse("::/0", &any6, why, sizeof(why)), 0);
+	assert_int_equal(net_parse("::1/128", &one6, why, sizeof(why)), 0);
+	assert_int_equal(net_parse("10.0.16.0/20", &odd, why, sizeof(why)), 0);
+	assert_true(net_contains(&any4, 1, "203.0.113.9"));
+	assert_false(net_contains(&any4, 1, "::1"));
+	assert_true(net_contains(&any6, 1, "::1"));
+	assert_false(net_contains(&any6, 1, "127.0.0.1"));
+	assert_true(net_contains(&one6, 1, "::1"));
+	assert_false(net_contains(&one6, 1, "::2"));
+	assert_false(net_contains(&one6, 1, "127.0.0.1"));
+	assert_true(net_contains(&odd, 1, "10.0.31.255"));
+	assert_false(net_contains(&odd, 1, "10.0.32.0"));
+	assert_false(net_contains(&odd, 1, "10.0.15.255"));
+	/* overlaps */
+	assert_true(net_overlap(&n[0], &odd));
+	assert_true(net_overlap(&odd, &n[0]));
+	assert_true(net_overlap(&any4, &n[1]));
+	assert_false(net_overlap(&n[0], &n[1]));
+	assert_false(net_overlap(&any4, &any6));
+	assert_true(net_overlap(&any6, &one6));
+}
+
+static void
+test_server_names(void **state)
+{
+	(void)state;
+	const char *why;
+	static const char *const good[] = { "ldap.example.com", "LDAP.Example.COM", "localhost", "*.example.com",
+		"a-b.c_d.example", NULL };
+	for (const char *const *g = good; *g; g++)
+		if (server_name_valid(*g, &why) != 0)
+			fail_msg("'%s' refused: %s", *g, why);
+	static const char *const bad[] = { "", "*", "*.", "*.com", "a.*.example.com", "*example.com", "ldap..example",
+		"ldap.example.com.", ".example.com", "ldap example", "127.0.0.1", "::1", "*.127.0.0.1", NULL };
+	for (const char *const *b = bad; *b; b++)
+		if (server_name_valid(*b, &why) == 0)
+			fail_msg("'%s' accepted as a server name", *b);
+	assert_true(server_name_match("ldap.example.com", "LDAP.example.com"));
+	assert_false(server_name_match("ldap.example.com", "ldap2.example.com"));
+	assert_false(server_name_match("ldap.example.com", NULL));
+	assert_false(server_name_match("ldap.example.com", ""));
+	assert_true(server_name_match("*.example.com", "foreman.example.com"));
+	assert_true(server_name_match("*.example.com", "Foreman.EXAMPLE.com"));
+	assert_false(server_name_match("*.example.com", "example.com"));
+	assert_false(server_name_match("*.example.com", "a.b.example.com"));
+	assert_false(server_name_match("*.example.com", ".example.com"));
+	assert_false(server_name_match("*.example.com", "foreman.example.org"));
+}
+
+#define GROUPS_TAIL "search_base: dc=ald,dc=test\nattributes: [uid]\n"
+#define CONTRACTOR "uid=c,ou=contractors,dc=ald,dc=test"
+#define SVC_BETA "uid=beta,cn=sysaccounts,cn=etc,dc=ald,dc=test"
+
+/* alpha: no selector; beta: clients; gamma: server_names; delta: its own listener.  All take cn=users. */
+static void
+load_selectors(struct env *e)
+{
+	write_profile(e, "alpha.yaml", "name: alpha\nuser_bases: [\"" USERS "\"]\ngroups: {login: [alpha-users]}\n"
+	    GROUPS_TAIL);
+	write_profile(e, "beta.yaml", "name: beta\nservice_accounts: [\"" SVC_BETA "\"]\n"
+	    "user_bases: [\"" USERS "\", \"ou=contractors,dc=ald,dc=test\"]\n"
+	    "clients: [127.0.0.1/32, 10.0.0.0/8, \"2001:db8::/32\"]\ngroups: {login: [beta-users]}\n" GROUPS_TAIL);
+	write_profile(e, "gamma.yaml", "name: gamma\nuser_bases: [\"" USERS "\"]\n"
+	    "server_names: [LDAP.Gamma.example, \"*.gamma.test\"]\ngroups: {login: [gamma-users]}\n" GROUPS_TAIL);
+	write_profile(e, "delta.yaml", "name: delta\nuser_bases: [\"" USERS "\", \"ou=partners,dc=ald,dc=test\"]\n"
+	    "listeners: [\"ldap://127.0.0.1:3999\"]\n" GROUPS_TAIL);
+	load_ok(e);
+}
+
+static const struct profile *
+sel(const struct env *e, const struct profile *fixed, const struct profile *current, const char *addr, const char *sni,
+    const char *name, struct bind_choice *ch)
+{
+	char real[DN_MAX];
+	struct bind_origin o = { addr, sni };
+	return profile_select(e->set, fixed, current, &o, name, strlen(name), real, sizeof(real), ch);
+}
+
+static void
+test_select_order(void **state)
+{
+	struct env *e = *state;
+	struct bind_choice ch;
+	load_selectors(e);
+	const struct profile *alpha = profile_find(e->set, "alpha"), *beta = profile_find(e->set, "beta");
+	const struct profile *gamma = profile_find(e->set, "gamma"), *delta = profile_find(e->set, "delta");
+	assert_int_equal(gamma->nserver_names, 2);
+	assert_string_equal(gamma->server_names[0], "ldap.gamma.example");
+	assert_int_equal(beta->nclients, 3);
+	assert_true(delta->pinned);
+	assert_false(alpha->pinned);
+
+	/* (e): nothing selects: the profile without a selector, not the one with its own listener */
+	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", NULL, ALICE, &ch), alpha);
+	assert_int_equal(ch.step, SEL_FIRST);
+	assert_int_equal(ch.role, ROLE_USER);
+	/* (c): the source address */
+	assert_ptr_equal(sel(e, NULL, NULL, "10.1.2.3", NULL, ALICE, &ch), beta);
+	assert_int_equal(ch.step, SEL_CLIENTS);
+	assert_ptr_equal(sel(e, NULL, NULL, "::ffff:127.0.0.1", NULL, ALICE, &ch), beta);
+	assert_ptr_equal(sel(e, NULL, NULL, "2001:db8::5", NULL, ALICE, &ch), beta);
+	assert_ptr_equal(sel(e, NULL, NULL, "::1", NULL, ALICE, &ch), alpha);
+	/* (b): the server name beats the address */
+	assert_ptr_equal(sel(e, NULL, NULL, "10.1.2.3", "x.gamma.test", ALICE, &ch), gamma);
+	assert_int_equal(ch.step, SEL_SERVER_NAME);
+	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", "ldap.gamma.example", ALICE, &ch), gamma);
+	/* a name server_names do not hold: as without one */
+	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", "a.b.gamma.test", ALICE, &ch), alpha);
+	assert_ptr_equal(sel(e, NULL, NULL, "10.0.0.1", "other.example", ALICE, &ch), beta);
+	/* (d) after the selectors: the current profile */
+	assert_ptr_equal(sel(e, NULL, alpha, "10.1.2.3", NULL, ALICE, &ch), beta);
+	assert_ptr_equal(sel(e, NULL, delta, "192.0.2.1", NULL, ALICE, &ch), delta);
+	assert_int_equal(ch.step, SEL_CURRENT);
+	/* a current profile the connection does not qualify for is skipped */
+	assert_ptr_equal(sel(e, NULL, gamma, "192.0.2.1", NULL, ALICE, &ch), alpha);
+	assert_ptr_equal(sel(e, NULL, beta, "192.0.2.1", NULL, ALICE, &ch), alpha);
+	/* (f): only the profile with its own listener takes the name */
+	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", NULL, PARTNER, &ch), delta);
+	assert_int_equal(ch.step, SEL_PINNED);
+	/* (a): a service account names its profile, but clients still applies */
+	assert_ptr_equal(sel(e, NULL, alpha, "10.9.9.9", NULL, SVC_BETA, &ch), beta);
+	assert_int_equal(ch.step, SEL_SERVICE);
+	assert_int_equal(ch.role, ROLE_SERVICE);
+	assert_non_null(ch.sa);
+	assert_null(sel(e, NULL, NULL, "192.0.2.1", NULL, SVC_BETA, &ch));
+	assert_ptr_equal(ch.refused, beta);
+	assert_int_equal(ch.role, ROLE_NONE);
+	assert_null(ch.sa);
+	/* only beta takes the name, from an address outside its clients: refused, and why */
+	assert_null(sel(e, NULL, NULL, "192.0.2.1", NULL, CONTRACTOR, &ch));
+	assert_ptr_equal(ch.refused, beta);
+	assert_ptr_equal(sel(e, NULL, NULL, "10.0.0.1", NULL, CONTRACTOR, &ch), beta);
+	/* unknown address (no origin) */
+	assert_null(sel(e, NULL, NULL, NULL, NULL, CONTRACTOR, &ch));
+	assert_ptr_equal(ch.refused, beta);
+	/* nobody takes it */
+	assert_null(sel(e, NULL, NULL, "10.0.0.1", NULL, "uid=x,dc=other", &ch));
+	assert_null(ch.refused);
+	assert_int_equal(ch.step, SEL_NONE);
+	/* a listener's own profile: clients applies, server_names does not matter */
+	assert_null(sel(e, beta, NULL, "192.0.2.1", NULL, ALICE, &ch));
+	assert_ptr_equal(ch.refused, beta);
+	assert_ptr_equal(sel(e, beta, NULL, "127.0.0.1", NULL, ALICE, &ch), beta);
+	assert_int_equal(ch.step, SEL_FIXED);
+	assert_ptr_equal(sel(e, gamma, NULL, "192.0.2.1", NULL, ALICE, &ch), gamma);
+	assert_null(sel(e, gamma, NULL, "192.0.2.1", NULL, CONTRACTOR, &ch));
+	assert_null(ch.refused);
+}
+
+static void
+test_select_without_selectors_as_before(void **state)
+{
+	struct env *e = *state;
+	struct bind_choice ch;
+	load_two(e);
+	const struct profile *mail = profile_find(e->set, "mail"), *crm = profile_find(e->set, "crm");
+	/* the order of profile_for_bind() when no profile has a selector */
+	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", NULL, ALICE, &ch), crm);
+	assert_ptr_equal(sel(e, NULL, mail, "192.0.2.1", NULL, ALICE, &ch), mail);
+	assert_ptr_equal(sel(e, NULL, mail, "192.0.2.1", NULL, PARTNER, &ch), crm);
+	assert_ptr_equal(sel(e, NULL, crm, "192.0.2.1", NULL, SVC_DOVECOT, &ch), mail);
+	assert_int_equal(ch.role, ROLE_SERVICE);
+	assert_null(sel(e, mail, NULL, "192.0.2.1", NULL, PARTNER, &ch));
+	assert_null(sel(e, NULL, NULL, "192.0.2.1", NULL, USERS, &ch));
+}
+
+static void
+test_err_bad_clients(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "clients:\n  - 10.0.0.0/8\n  - 10.1.2.0/33\n");
+	load_fails(e, "p.yaml", 7, "clients", "0 to 32");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "clients: [\"2001:db8::/129\"]\n");
+	load_fails(e, "p.yaml", 5, "clients", "0 to 128");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "clients: [office]\n");
+	load_fails(e, "p.yaml", 5, "clients", "'office' is not a network");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "clients:\n  - 10.1.2.3/24\n");
+	load_fails(e, "p.yaml", 6, "clients", "10.1.2.0/24");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "clients: []\n");
+	load_fails(e, "p.yaml", 5, "clients", "nobody");
+}
+
+static void
+test_err_bad_server_names(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "server_names:\n  - ldap.example.com\n  - \"*\"\n");
+	load_fails(e, "p.yaml", 7, "server_names", "'*'");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "server_names: [10.0.0.1]\n");
+	load_fails(e, "p.yaml", 5, "server_names", "clients");
+	write_profile(e, "p.yaml", "name: p\n" GOOD_TAIL "server_names: []\n");
+	load_fails(e, "p.yaml", 5, "server_names", "empty");
+}
+
+#define AMB(name, extra) "name: " name "\nuser_bases: [\"" USERS "\"]\n" extra GROUPS_TAIL
+
+static void
+test_ambiguous_pairs(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "a.yaml", AMB("a", "groups: {login: [a-users]}\n"));
+	write_profile(e, "b.yaml", AMB("b", "groups: {login: [b-users]}\n"));
+	write_profile(e, "c.yaml", AMB("c", "groups: {login: [a-users]}\n"));                 /* a's rule */
+	write_profile(e, "d.yaml", AMB("d", "groups: {visible: [a-users]}\n"));               /* a's rule too */
+	write_profile(e, "e.yaml", AMB("e", ""));                                             /* everyone */
+	write_profile(e, "f.yaml", AMB("f", "clients: [10.0.0.0/8]\ngroups: {login: [f-users]}\n"));
+	write_profile(e, "g.yaml", AMB("g", "clients: [10.1.0.0/16]\ngroups: {login: [g-users]}\n"));
+	write_profile(e, "h.yaml", AMB("h", "clients: [192.168.0.0/16]\ngroups: {login: [h-users]}\n"));
+	write_profile(e, "i.yaml", AMB("i", "server_names: [\"*.example.com\"]\ngroups: {login: [i-users]}\n"));
+	write_profile(e, "j.yaml", AMB("j", "server_names: [ldap.example.com]\ngroups: {login: [j-users]}\n"));
+	write_profile(e, "k.yaml", AMB("k", "server_names: [ldap.example.org]\ngroups: {login: [k-users]}\n"));
+	write_profile(e, "l.yaml", AMB("l", "listeners: [\"ldap://127.0.0.1:3999\"]\ngroups: {login: [l-users]}\n"));
+	write_profile(e, "m.yaml", "name: m\nuser_bases: [\"ou=partners,dc=ald,dc=test\"]\ngroups: {login: [m-users]}\n"
+	    GROUPS_TAIL);
+	write_profile(e, "n.yaml", "name: n\nuser_bases: [\"uid=x," USERS "\"]\ngroups: {login: [n-users]}\n" GROUPS_TAIL);
+	load_ok(e);
+	static const struct {
+		const char *a, *b;
+		int amb;
+	} cases[] = {
+		{ "a", "b", 1 },        /* same users, different groups, nothing selects */
+		{ "a", "c", 0 },        /* the same rule */
+		{ "a", "d", 0 },        /* visible groups are the login rule without login */
+		{ "a", "e", 1 },        /* a group against everyone */
+		{ "a", "f", 0 },        /* f has clients, a not: f wins from its networks, a elsewhere */
+		{ "f", "g", 1 },        /* overlapping networks */
+		{ "f", "h", 0 },        /* disjoint networks */
+		{ "a", "i", 0 },        /* server_names against none */
+		{ "i", "j", 1 },        /* *.example.com holds ldap.example.com */
+		{ "j", "k", 0 },
+		{ "i", "k", 0 },
+		{ "f", "i", 0 },
+		{ "a", "l", 0 },        /* l has a listener of its own */
+		{ "a", "m", 0 },        /* different users */
+		{ "a", "n", 1 },        /* n's base is under a's */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char what[DN_MAX + 64] = "";
+		const struct profile *a = profile_find(e->set, cases[i].a), *b = profile_find(e->set, cases[i].b);
+		assert_non_null(a);
+		assert_non_null(b);
+		if (profile_pair_ambiguous(a, b, what, sizeof(what)) != cases[i].amb ||
+		    profile_pair_ambiguous(b, a, what, sizeof(what)) != cases[i].amb)
+			fail_msg("%s and %s: expected %sambiguous", cases[i].a, cases[i].b, cases[i].amb ? "" : "not ");
+		if (cases[i].amb)
+			assert_non_null(strstr(what, "users under"));
+	}
+}
+
 int
 main(void)
 {
@@ -945,6 +1266,14 @@ main(void)
 		T(test_err_empty_directory),
 		T(test_err_nonexistent_directory),
 		T(test_err_unreadable_profile),
+		T(test_net_parse),
+		T(test_net_contains),
+		T(test_server_names),
+		T(test_select_order),
+		T(test_select_without_selectors_as_before),
+		T(test_err_bad_clients),
+		T(test_err_bad_server_names),
+		T(test_ambiguous_pairs),
 	};
 #undef T
 	return cmocka_run_group_tests_name("profile", tests, NULL, NULL);

@@ -60,6 +60,7 @@ static const char AD_YAML[] =
     "  objectGUID:         { type: guid, from: ipaUniqueID }\n"
     "  userAccountControl: { type: account_control, from: nsAccountLock }\n"
     "  objectSid:          { type: sid }\n"
+    "  memberUid:          { type: member_uid }\n"
     "  primaryGroupID:     { type: by_class, values: { person: \"513\" } }\n"
     "  distinguishedName:  { type: dn }\n"
     "  objectCategory:\n"
@@ -983,6 +984,31 @@ test_filter_member_in_chain_nested(void **state)
 }
 
 static void
+test_member_uid(void **state)
+{
+	struct env *e = *state;
+	/* (memberUid=carol): every group carol is in, nested ones included, as rfc2307 clients (SSSD) ask */
+	char want[1024];
+	snprintf(want, sizeof(want), "(&(objectClass=posixGroup)(|(member=uid=carol," REAL_USERS ")(member=cn=developers,"
+	    REAL_GROUPS ")(member=cn=engineering," REAL_GROUPS ")%s))", e->ad->memberof_groups_only ? "" :
+	    "(member=cn=helpdesk,cn=roles,cn=accounts,dc=ald,dc=test)");
+	assert_string_equal(rf_chain(e, e->ad, "(&(objectClass=posixGroup)(memberUid=carol))"), want);
+	assert_string_equal(chain_asked, "uid=carol,cn=users,cn=accounts,dc=ald,dc=test");
+	/* special characters are escaped into the DN; an unknown user: direct membership only */
+	/* (the DN's backslash, printed in the filter as \5c) */
+	assert_string_equal(rf_chain(e, e->ad, "(memberUid=a\\2cb)"), "(member=uid=a\\5c,b," REAL_USERS ")");
+	assert_string_equal(rf_chain(e, e->ad, "(memberUid=*)"), "(member=*)");
+	assert_string_equal(rf_chain(e, e->ad, "(memberUid=c*)"), "(|)");
+	/* the users a search must read first include memberUid's */
+	struct fnode *t = NULL;
+	const char *err = NULL;
+	char users[512] = "";
+	assert_int_equal(filter_parse(&e->a, "(|(memberUid=Bob)(cn=x))", &t, &err), 0);
+	assert_int_equal(rewrite_chain_users(e->ad, t, collect_users, users), 0);
+	assert_string_equal(users, "uid=bob,cn=users,cn=accounts,dc=ald,dc=test");
+}
+
+static void
 test_filter_member_mapped(void **state)
 {
 	struct env *e = *state;
@@ -1248,7 +1274,7 @@ test_attrs_star_adds_sources(void **state)
 	struct env *e = *state;
 	static const char *const a[] = { "*", NULL };
 	struct want *w = attrs(e, e->ad, a, 0);
-	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn");
+	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier member uid cn");
 	assert_true(w->all_user);
 	assert_false(w->all_oper);
 	assert_false(w->typesonly);
@@ -1266,7 +1292,7 @@ test_attrs_empty_list_is_star(void **state)
 {
 	struct env *e = *state;
 	struct want *w = attrs(e, e->ad, NULL, 0);
-	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn");
+	assert_string_equal(e->txt, "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier member uid cn");
 	assert_true(w->all_user);
 	assert_true(want_has_extra(w, "nsAccountLock"));
 	free(w);
@@ -1424,7 +1450,7 @@ test_attrs_output_too_small(void **state)
 	struct berval a = { 1, "*" };
 	unsigned char out[128];
 	struct want *w = (struct want *)0x1;
-	/* "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier uid cn" is 79 bytes encoded */
+	/* "* ipaUniqueID nsAccountLock objectClass ipaNTSecurityIdentifier member uid cn" is 79 bytes encoded */
 	assert_int_equal(rewrite_attrs(e->ad, &a, 1, 0, out, 10, &w), 0);
 	assert_null(w);
 	size_t n = rewrite_attrs(e->ad, &a, 1, 0, out, sizeof(out), &w);
@@ -2261,6 +2287,7 @@ main(void)
 		T(test_filter_uac_garbage_false),
 		T(test_filter_member_of_in_chain),
 		T(test_filter_member_in_chain_nested),
+		T(test_member_uid),
 		T(test_filter_member_mapped),
 		T(test_filter_distinguished_name),
 		T(test_filter_object_guid),

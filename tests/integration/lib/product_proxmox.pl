@@ -29,7 +29,7 @@ my $SVC = "uid=proxmox,cn=sysaccounts,cn=etc,$SUFFIX";
 my $BASE = $E{USERS_DN};                     # Base Domain Name
 my $GROUP_DN = $E{GROUPS_DN};                # Groups Base DN
 my $KIND = $E{DIRECTORY_KIND} || 'slapd';
-my ($port) = $E{PROXY_URL} =~ /:(\d+)$/;
+my ($port) = ($E{PINNED_URL} // $E{PROXY_URL}) =~ /:(\d+)$/;   # the realm's server: a listener pinned to the profile
 my ($tls_port) = $E{PROXY_LDAPS_URL} =~ /:(\d+)$/;
 
 sub fail { print STDERR "FAIL (product_proxmox.pl): @_\n"; exit 1 }

@@ -9,29 +9,169 @@ Per login, as CLdap::checkCredentials() and getUserAttributes() do it, on ONE
 connection: StartTLS (or ldaps), bind as the Bind DN twice, search the Base
 DN for (uid=<login escaped>) asking for [dn], require exactly one entry, bind
 as that DN with the typed password, bind as the Bind DN again and read the
-JIT attributes + memberOf; group names = the first cn=<name> of each memberOf
-value (Zabbix's "Group name attribute" regex).  Also the DN-template mode
-(Bind DN uid=%{user},...: the user's own bind, no search).
+JIT attributes + memberOf; group names as CLdap::getGroupPatternsFromDns()
+makes them: every RDN of each memberOf value (libldap's ldap_explode_dn(dn, 0),
+what PHP's ldap_explode_dn() calls) whose attribute is the "Group name
+attribute" cn, \XX hex escapes decoded.  Also the DN-template mode (Bind DN
+uid=%{user},<Base DN>: the user's own bind, no search).
+
+The profile presents ALD Pro's users and groups as ou=users,<suffix> and
+ou=groups,<suffix> (virtual_tree): Zabbix's Base DN is ou=users,<suffix>, the
+DNs it finds and binds are uid=<login>,ou=users,<suffix>, and each memberOf
+value is cn=<group>,ou=groups,<suffix>, whose only cn= RDN is the group's name
+(with ALD Pro's cn=<group>,cn=groups,cn=accounts,<suffix> Zabbix would add
+"groups" and "accounts" as group names).
 
 Checks what Zabbix would conclude: who logs in, with which groups (real
 groups only: no role, HBAC or sudo names), that a user outside the login
 group is not found and cannot bind (49, word for word a wrong password),
 the locked eve, filter escaping, and that invisible users stay invisible.
 """
+import ctypes
+import ctypes.util
 import re
 import sys
 
-from product_common import (E, KIND, PW, USERS, check, ok, udn, connect, simple_bind, search,
-                            escape_filter, real_groups_of, attr, direct_entry, norm, direct_dns,
-                            gdn)
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, connect, simple_bind,
+                            search, escape_filter, real_groups_of, attr, direct_entry, norm,
+                            direct_dns, gdn)
 
 PROFILE, SVC_PW, MODE, GROUP = sys.argv[1:5]
 SVC = "uid=%s,cn=sysaccounts,cn=etc,%s" % (PROFILE, E["BASE_DN"])
 URL = E["PROXY_LDAPS_URL"] if MODE == "ldaps" else E["PROXY_URL"]
 PINNED_URL = E["PINNED_URL"]                 # a listener with profile: PROFILE
-BASE_DN = USERS                              # Zabbix "Base DN"
+V_USERS = "ou=users," + SUFFIX                # the profile's virtual_tree
+V_GROUPS = "ou=groups," + SUFFIX
+BASE_DN = V_USERS                            # Zabbix "Base DN"
 JIT_ATTRS = ["givenName", "sn", "mail", "memberOf"]
-GROUP_RE = re.compile(r"cn=(?P<groupname>[^,]+)")   # preg_quote('cn') . '=(?<groupname>[^,]+)'
+GROUP_NAME_ATTR = "cn"                       # Zabbix "Group name attribute"
+
+
+def vudn(login):
+    """A user's DN as Zabbix sees it through the profile."""
+    return "uid=%s,%s" % (login, V_USERS)
+
+
+def vgdn(name):
+    return "cn=%s,%s" % (name, V_GROUPS)
+
+
+def to_virtual(dn):
+    """A directory DN (lower-cased) as the profile presents it."""
+    for real, virt in ((USERS.lower(), V_USERS.lower()), (GROUPS.lower(), V_GROUPS.lower())):
+        if dn.endswith("," + real):
+            return dn[:-len(real)] + virt
+    return dn
+
+
+# ---- ldap_explode_dn($dn, 0): PHP's function is libldap's; use it when it loads
+def _libldap():
+    names = [ctypes.util.find_library("ldap"), "libldap.so.2", "libldap-2.5.so.0", "libldap-2.4.so.2",
+             "libldap_r-2.4.so.2"]
+    for n in names:
+        if not n:
+            continue
+        try:
+            lib = ctypes.CDLL(n)
+        except OSError:
+            continue
+        lib.ldap_explode_dn.restype = ctypes.POINTER(ctypes.c_char_p)
+        lib.ldap_explode_dn.argtypes = [ctypes.c_char_p, ctypes.c_int]
+        lib.ldap_value_free.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        return lib
+    return None
+
+
+LIBLDAP = _libldap()
+_NEEDESC = b',;+"\\<>='
+
+
+def _explode_dn_py(dn):
+    """libldap's ldap_explode_dn(dn, 0) for the DNs a directory returns (single-valued
+    RDNs, no quoted values): the RDNs, values re-escaped as its LDAPv3 form does (special
+    characters, a leading space or #, a trailing space and bytes >= 0x80 as \\XX)."""
+    b, rdns, cur, i = dn.encode("utf-8"), [], [], 0
+    while i < len(b):
+        c = b[i:i + 1]
+        if c == b"\\":
+            cur.append(b[i:i + 2] if not re.match(rb"[0-9A-Fa-f]{2}", b[i + 1:i + 3]) else b[i:i + 3])
+            i += len(cur[-1])
+            continue
+        if c in (b",", b";"):
+            rdns.append(b"".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    rdns.append(b"".join(cur))
+    out = []
+    for r in rdns:
+        k, _, v = r.partition(b"=")
+        v = v.lstrip(b" ")
+        while v.endswith(b" ") and (len(v) - 1 - len(v[:-1].rstrip(b"\\"))) % 2 == 0:
+            v = v[:-1]                   # a trailing space, not an escaped one
+        raw = re.sub(rb"\\([0-9A-Fa-f]{2}|.)",
+                     lambda m: bytes([int(m.group(1), 16)]) if len(m.group(1)) == 2 else m.group(1), v)
+        esc = b""
+        for j, ch in enumerate(raw):
+            cb = bytes([ch])
+            if ch >= 0x80 or cb in _NEEDESC or (j == 0 and cb in b" #") or (j == len(raw) - 1 and cb == b" "):
+                esc += b"\\%02X" % ch
+            else:
+                esc += cb
+        out.append(k.strip() + b"=" + esc)
+    return out
+
+
+def explode_dn(dn):
+    """ldap_explode_dn($dn, 0) as PHP gives it: a list of RDN strings (bytes), None on error."""
+    if LIBLDAP is None:
+        return _explode_dn_py(dn)
+    arr = LIBLDAP.ldap_explode_dn(dn.encode("utf-8"), 0)
+    if not arr:
+        return None
+    out, i = [], 0
+    while arr[i] is not None:
+        out.append(arr[i])
+        i += 1
+    LIBLDAP.ldap_value_free(arr)
+    return out
+
+
+def group_patterns_from_dns(group_name_key, group_dns):
+    """CLdap::getGroupPatternsFromDns(): for each DN, every RDN whose attribute name is
+    group_name_key (case-insensitively) gives its value, hex escapes (\\C4\\81) decoded."""
+    groups = []
+    for dn in group_dns:
+        rdns = explode_dn(dn)
+        if rdns is None:
+            continue
+        for rdn in rdns:
+            if b"=" not in rdn:
+                continue
+            key, value = rdn.split(b"=", 1)
+            if key.decode("utf-8", "replace").lower() != group_name_key:
+                continue
+            groups.append(re.sub(rb"\\([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]),
+                                 value).decode("utf-8", "replace"))
+    return groups
+
+
+# the algorithm on ALD Pro's own DNs (why the profile has a virtual tree) and on the profile's
+for dn, want in (("cn=zabbix-users,cn=groups,cn=accounts,dc=ald,dc=example",
+                  ["zabbix-users", "groups", "accounts"]),
+                 ("cn=zabbix-users,ou=groups,dc=ald,dc=example", ["zabbix-users"]),
+                 ("CN=Universit\\C4\\81te,OU=Groups,DC=example,DC=org", ["Universit\u0101te"]),
+                 ("cn=\u0410\u0434\u043c\u0438\u043d\u044b,ou=groups,dc=x", ["\u0410\u0434\u043c\u0438\u043d\u044b"]),
+                 ("cn=a\\,b,ou=groups,dc=x", ["a,b"]),
+                 ("cn=\\ a\\=b\\ ,ou=groups,dc=x", [" a=b "]),
+                 ("ou=groups,dc=x", [])):
+    got = group_patterns_from_dns(GROUP_NAME_ATTR, [dn])
+    check(got == want, "getGroupPatternsFromDns(%r) = %r, expected %r (libldap %s)"
+          % (dn, got, want, "loaded" if LIBLDAP else "not found: Python re-implementation"))
+    if LIBLDAP is not None:
+        check(_explode_dn_py(dn) == explode_dn(dn), "ldap_explode_dn(%r): libldap %r, Python %r"
+              % (dn, explode_dn(dn), _explode_dn_py(dn)))
 
 
 def zconnect():
@@ -65,10 +205,8 @@ def zabbix_login(login, password):
     for a in JIT_ATTRS:
         vals = attr(es[0], a)
         if a == "memberOf":
-            user["groups"] = sorted(m.group("groupname").lower()
-                                    for m in (GROUP_RE.search(v) for v in vals) if m)
-            # (products.md reads it as every cn= RDN of each value: those too)
-            user["all_cn"] = sorted({n.lower() for v in vals for n in GROUP_RE.findall(v)})
+            # getUserAttributes(): the group membership attribute -> getGroupPatternsFromDns()
+            user["groups"] = sorted(n.lower() for n in group_patterns_from_dns(GROUP_NAME_ATTR, vals))
             user["memberOf"] = vals
         elif vals:
             user[a] = vals[0]
@@ -81,7 +219,7 @@ def dn_template_bind(login, password):
     the user's own bind on a fresh connection.  A fresh connection carries no
     profile, so this runs on the listener pinned to the profile (PINNED_URL)."""
     c = connect(PINNED_URL, starttls=(MODE == "starttls"))
-    code, msg = simple_bind(c, udn(login), password)
+    code, msg = simple_bind(c, vudn(login), password)
     c.unbind()
     return code, msg
 
@@ -91,7 +229,7 @@ def bind_after_service(login, password):
     c = zconnect()
     code, msg = simple_bind(c, SVC, SVC_PW)
     check(code == 0, "service bind: %s %s" % (code, msg))
-    code, msg = simple_bind(c, udn(login), password)
+    code, msg = simple_bind(c, vudn(login), password)
     c.unbind()
     return code, msg
 
@@ -100,22 +238,27 @@ def bind_after_service(login, password):
 for login in ("alice", "bob", "carol", "dave", "user0003", "ivanov"):
     out, user = zabbix_login(login, PW)
     check(out == "ok", "%s should log in to Zabbix: %s %r" % (login, out, user))
-    check(user["dn"].lower() == udn(login).lower(), "%s: DN %s" % (login, user["dn"]))
+    check(user["dn"].lower() == vudn(login).lower(), "%s: DN %s, expected %s" % (login, user["dn"], vudn(login)))
     want = real_groups_of(login)
     check(GROUP in want, "test set-up: %s is not in %s (%r)" % (login, GROUP, want))
     check(user["groups"] == want,
-          "%s's Zabbix groups %r, expected the real groups %r" % (login, user["groups"], want))
-    for bad in ("helpdesk", "hbac", "sudorules", "sudo", "roles"):
-        check(bad not in user["groups"] and bad not in user["all_cn"],
+          "%s's Zabbix groups %r, expected exactly the real groups %r (memberOf %r)"
+          % (login, user["groups"], want, user["memberOf"]))
+    # what the profile's virtual tree is for: with ALD Pro's DNs these would be there
+    for bad in ("groups", "accounts", "helpdesk", "hbac", "sudorules", "sudo", "roles"):
+        check(bad not in user["groups"],
               "%s got non-group %r as a Zabbix group: %r" % (login, bad, user["memberOf"]))
     for v in user["memberOf"]:
-        check(v.lower().endswith("," + E["GROUPS_DN"].lower()), "memberOf value outside the groups: %s" % v)
+        check(v.lower().endswith("," + V_GROUPS.lower()), "memberOf value outside %s: %s" % (V_GROUPS, v))
+        check(len(group_patterns_from_dns(GROUP_NAME_ATTR, [v])) == 1, "memberOf value with more than one "
+              "cn= RDN: %s" % v)
     d = direct_entry(udn(login), ("givenName", "sn", "mail"))
     for a in ("givenName", "sn", "mail"):
         check(user.get(a) == attr(d, a)[0], "%s's JIT %s: %r vs %r" % (login, a, user.get(a), attr(d, a)))
-ok("alice, bob, carol (nested via developers), dave, user0003, ivanov log in; JIT groups are "
-   "exactly their real groups (no helpdesk role, no hbac/sudo rule names); JIT names (Cyrillic too) "
-   "as in ALD Pro")
+ok("alice, bob, carol (nested via developers), dave, user0003, ivanov log in as uid=<login>,%s; "
+   "JIT groups (every cn= RDN of each memberOf value, as getGroupPatternsFromDns()) are exactly their "
+   "real groups (no groups/accounts containers, no helpdesk role, no hbac/sudo rule names); JIT names "
+   "(Cyrillic too) as in ALD Pro" % V_USERS)
 out, ivanov = zabbix_login("ivanov", PW)
 check(ivanov.get("givenName") == "\u0418\u0432\u0430\u043d" and ivanov.get("sn") == "\u0418\u0432\u0430\u043d\u043e\u0432",
       "ivanov's JIT names: %r %r" % (ivanov.get("givenName"), ivanov.get("sn")))
@@ -145,6 +288,11 @@ check(code == 49, "user0015's bind on Zabbix's service connection: %s %s, expect
 check(msg == wrong[1], "user0015's refusal differs from a wrong password: %r vs %r" % (msg, wrong[1]))
 code, msg = bind_after_service("alice", PW)
 check(code == 0, "alice's bind on the service connection: %s %s" % (code, msg))
+# ALD Pro's own DN still names alice (the directory's DN, outside the virtual names)
+c = zconnect()
+code, msg = simple_bind(c, udn("alice"), PW)
+c.unbind()
+check(code == 0, "alice's bind with ALD Pro's DN %s: %s %s" % (udn("alice"), code, msg))
 # DN-template mode, on the listener pinned to the profile
 code, msg = dn_template_bind("alice", PW)
 check(code == 0, "alice (DN-template mode): %s %s" % (code, msg))
@@ -168,7 +316,7 @@ for login in ("*", "al*", "alice)(uid=*", "*)(|(uid=*", "\\"):
     out, n = zabbix_login(login, PW)
     check(out == "not-found" and n == 0, "login %r matched entries: %s %r" % (login, out, n))
 out, user = zabbix_login("ALICE", PW)
-check(out == "ok" and user["dn"].lower() == udn("alice").lower(), "ALICE (case-insensitive uid): %s" % out)
+check(out == "ok" and user["dn"].lower() == vudn("alice").lower(), "ALICE (case-insensitive uid): %s" % out)
 ok("escaped logins (*, al*, injections, backslash) match nothing; ALICE finds alice")
 
 # ---- invisible users, seen as Zabbix's service account sees the tree
@@ -179,24 +327,41 @@ for login in ("user0015", "user0500", "admin", "nobody"):
     check(r.get("result") == 0 and not es, "(uid=%s) through the proxy: %r %d" % (login, r, len(es)))
 es, r = search(c, BASE_DN, "(objectClass=person)", ["uid", "memberOf"])
 check(r.get("result") == 0, "listing the users: %r" % r)
-want = direct_dns("(&(objectClass=person)(memberOf=%s))" % gdn(GROUP), USERS)
+want = sorted(to_virtual(d) for d in direct_dns("(&(objectClass=person)(memberOf=%s))" % gdn(GROUP), USERS))
 check(norm(e["dn"] for e in es) == want,
       "visible users through the proxy (%d) differ from the members of %s (%d)" % (len(es), GROUP, len(want)))
 for e in es:
     for v in attr(e, "memberOf"):
-        check(v.lower().endswith("," + E["GROUPS_DN"].lower()), "%s: memberOf %s" % (e["dn"], v))
-es, r = search(c, E["BASE_DN"], "(uid=alice)", ["uid"])
-check(r.get("result") == 32, "a search above the profile's search_base: %r, expected noSuchObject" % r)
+        check(v.lower().endswith("," + V_GROUPS.lower()), "%s: memberOf %s" % (e["dn"], v))
+# groupOfNames JIT mode: Group base DN ou=groups, filter (member=uid=%{ref},<Base DN>)
+es, r = search(c, V_GROUPS, "(member=%s)" % vudn("carol"), ["cn"])
+check(r.get("result") == 0, "groupOfNames search for carol's groups: %r" % r)
+want_g = sorted(to_virtual(d) for d in direct_dns("(member=%s)" % udn("carol"), GROUPS))
+check(want_g and norm(e["dn"] for e in es) == want_g and
+      sorted(attr(e, "cn")[0].lower() for e in es) == sorted(d[3:].split(",")[0] for d in want_g),
+      "carol's groups in groupOfNames mode: %r, expected her direct groups %r" % ([e["dn"] for e in es], want_g))
+# an installation still set to ALD Pro's Base DN (the earlier profile): passed through, and
+# what it finds is presented in the virtual tree all the same
+es, r = search(c, USERS, "(uid=alice)", ["memberOf"])
+check(r.get("result") == 0 and len(es) == 1 and es[0]["dn"].lower() == vudn("alice").lower() and
+      sorted(n.lower() for n in group_patterns_from_dns(GROUP_NAME_ATTR, attr(es[0], "memberOf")))
+      == real_groups_of("alice"), "alice under the old Base DN %s: %r %r" % (USERS, r, es))
+outside = SUFFIX.split(",", 1)[1]
+es, r = search(c, outside, "(uid=alice)", ["uid"])
+check(r.get("result") == 32, "a search above the profile's search_base (%s): %r, expected noSuchObject"
+      % (outside, r))
 # nor can the service account probe them with Compare (an oracle for who
 # exists and what their attributes hold): only visible entries may answer
-c.compare(udn("alice"), "uid", "alice")
+c.compare(vudn("alice"), "uid", "alice")
 check((c.result or {}).get("result") == 6, "compare on alice's uid: %r" % c.result)
-for target, a, v in ((udn("user0015"), "uid", "user0015"), (udn("user0015"), "memberOf", gdn("grp15")),
-                     (udn("admin"), "uid", "admin")):
+for target, a, v in ((vudn("user0015"), "uid", "user0015"), (vudn("user0015"), "memberOf", vgdn("grp15")),
+                     (vudn("admin"), "uid", "admin")):
     c.compare(target, a, v)
     got = (c.result or {}).get("result")
     check(got not in (5, 6), "Compare on %s (outside %s) answered %s (%s): invisible users must not "
           "answer compareTrue/compareFalse" % (target.split(",")[0], GROUP, got, (c.result or {}).get("description")))
 c.unbind()
 ok("users outside %s are invisible: (objectClass=person) returns exactly its %d members; "
-   "memberOf clean on every entry; Compare does not answer for them" % (GROUP, len(want)))
+   "memberOf clean on every entry; groupOfNames mode (ou=groups, member=<virtual DN>) finds carol's "
+   "direct groups; the old Base DN %s finds alice as %s; Compare does not answer for them"
+   % (GROUP, len(want), USERS, vudn("alice")))
