@@ -254,16 +254,6 @@ int profile_shared(const struct profile *p);
  */
 int profile_pair_ambiguous(const struct profile *a, const struct profile *b, char *what, size_t wlen);
 
-/*
- * Chooses the profile for a bind by the normalized (real) DN ndn: the
- * fixed profile if the listener has one, else the profile naming ndn as a
- * service account, else the current profile if its user bases hold ndn,
- * else the first whose user_bases hold it.  Returns NULL when none does.
- * *sa is set for service accounts.
- */
-const struct profile *profile_for_bind(const struct profile_set *set, const struct profile *fixed,
-    const struct profile *current, const char *ndn, size_t len, enum bind_role *role,
-    const struct service_account **sa);
 
 /* Password hashes ({PBKDF2-SHA512}, {SSHA256}, {SSHA512}); see aldproxyctl hash-password and password.c. */
 int password_hash_make(const char *scheme, const char *pw, size_t pwlen, char *out, size_t outlen);

@@ -99,15 +99,6 @@ int rewrite_bind_name(const struct profile *p, const char *name, size_t len, cha
 /* Whether the name is a login form (no '=') the profile translates. */
 int rewrite_bind_is_login(const struct profile *p, const char *name, size_t len);
 
-/*
- * The profile and directory DN for a bind name (see docs/profiles.md,
- * "Selection"): login forms by the fixed, current or first accepting
- * profile; DNs by service account or user base, mapped from the virtual
- * tree.  NULL when no profile accepts the name.
- */
-const struct profile *rewrite_bind_select(const struct profile_set *set, const struct profile *fixed,
-    const struct profile *current, const char *name, size_t len, char *real, size_t reallen, enum bind_role *role,
-    const struct service_account **sa);
 
 /* GUID bytes (AD byte order) from a UUID string; 0 or -1. */
 int guid_from_uuid(const char *uuid, size_t len, unsigned char out[16]);

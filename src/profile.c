@@ -146,36 +146,6 @@ profile_takes_dn(const struct profile *p, const char *ndn, size_t len)
 	return 0;
 }
 
-const struct profile *
-profile_for_bind(const struct profile_set *set, const struct profile *fixed, const struct profile *current,
-    const char *ndn, size_t len, enum bind_role *role, const struct service_account **sa)
-{
-	*role = ROLE_NONE;
-	*sa = NULL;
-	if (fixed != NULL) {
-		if ((*sa = profile_service_account(fixed, ndn)) != NULL)
-			*role = ROLE_SERVICE;
-		else if (profile_takes_dn(fixed, ndn, len))
-			*role = ROLE_USER;
-		return *role ? fixed : NULL;
-	}
-	for (size_t i = 0; i < set->n; i++)
-		if ((*sa = profile_service_account(set->v[i], ndn)) != NULL) {
-			*role = ROLE_SERVICE;
-			return set->v[i];
-		}
-	if (current != NULL && profile_takes_dn(current, ndn, len)) {
-		*role = ROLE_USER;
-		return current;
-	}
-	for (size_t i = 0; i < set->n; i++)
-		if (profile_takes_dn(set->v[i], ndn, len)) {
-			*role = ROLE_USER;
-			return set->v[i];
-		}
-	return NULL;
-}
-
 /* ---- the choice of a profile by where a bind comes from ------------------ */
 
 int

@@ -1396,36 +1396,3 @@ rewrite_bind_name(const struct profile *p, const char *name, size_t len, char *o
 	int n = snprintf(out, outlen, "%s=%.*s,%s", p->login_attr, (int)o, esc, p->login_base);
 	return n < 0 || (size_t)n >= outlen ? -1 : n;
 }
-
-const struct profile *
-rewrite_bind_select(const struct profile_set *set, const struct profile *fixed, const struct profile *current,
-    const char *name, size_t len, char *real, size_t reallen, enum bind_role *role, const struct service_account **sa)
-{
-	*sa = NULL;
-	*role = ROLE_NONE;
-	if (memchr(name, '=', len) == NULL) {
-		/* a login form: the fixed profile, else the current one, else the first that takes it */
-		const struct profile *cands[2] = { fixed, fixed ? NULL : current };
-		for (int k = 0; k < 2; k++)
-			if (cands[k] && rewrite_bind_is_login(cands[k], name, len) &&
-			    rewrite_bind_name(cands[k], name, len, real, reallen) >= 0) {
-				*role = ROLE_USER;
-				return cands[k];
-			}
-		for (size_t i = 0; fixed == NULL && i < set->n; i++)
-			if (rewrite_bind_is_login(set->v[i], name, len) &&
-			    rewrite_bind_name(set->v[i], name, len, real, reallen) >= 0) {
-				*role = ROLE_USER;
-				return set->v[i];
-			}
-		return NULL;
-	}
-	char ndn[DN_MAX];
-	int nl = dn_normalize(name, len, ndn, sizeof(ndn));
-	if (nl < 0)
-		return NULL;
-	const struct profile *p = profile_for_bind(set, fixed, current, ndn, (size_t)nl, role, sa);
-	if (p == NULL || rewrite_bind_name(p, name, len, real, reallen) < 0)
-		return NULL;
-	return p;
-}

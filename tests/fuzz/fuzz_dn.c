@@ -2,7 +2,7 @@
  * fuzz_dn.c — DNs from clients (bind names, search bases, compare and
  * write targets, DN assertions): dn_normalize(), dn_is_under(), the
  * profile's virtual tree both ways (rewrite_dn_in/out), bind names
- * (rewrite_bind_select) and visibility.
+ * (profile_select) and visibility.
  *
  * Invariants:
  *   - normalizing is idempotent, and a DN is under itself;
@@ -18,6 +18,7 @@
 #include "fuzz_common.h"
 #include "policy.h"
 #include "rewrite.h"
+#include "select.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -77,13 +78,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* a bind name, on a listener of any profile or of ad alone */
 	char real[DN_MAX];
-	enum bind_role role;
-	const struct service_account *sa;
+	struct bind_choice ch;
 	const struct profile *sel[] = { NULL, pr->ad };
 	for (size_t i = 0; i < 2; i++) {
-		const struct profile *p = rewrite_bind_select(pr->set, sel[i], NULL, in, size, real, sizeof(real), &role, &sa);
+		const struct profile *p = profile_select(pr->set, sel[i], NULL, NULL, in, size, real, sizeof(real), &ch);
 		if (p != NULL) {
-			FZ_CHECK(role == ROLE_SERVICE || role == ROLE_USER);
+			FZ_CHECK(ch.role == ROLE_SERVICE || ch.role == ROLE_USER);
 			FZ_CHECK(memchr(real, '\0', sizeof(real)) != NULL);
 			if (sel[i] != NULL)
 				FZ_CHECK(p == sel[i]);

@@ -154,9 +154,12 @@ static const struct profile *
 pick(const struct env *e, const struct profile *fixed, const struct profile *current, const char *ndn,
     enum bind_role *role)
 {
-	*role = (enum bind_role)77;     /* must always be written */
-	const struct service_account *sa;
-	return profile_for_bind(e->set, fixed, current, ndn, strlen(ndn), role, &sa);
+	struct bind_choice ch;
+	char real[DN_MAX];
+	ch.role = (enum bind_role)77;   /* must always be written */
+	const struct profile *p = profile_select(e->set, fixed, current, NULL, ndn, strlen(ndn), real, sizeof(real), &ch);
+	*role = ch.role;
+	return p;
 }
 
 /* ------------------------------------------------------------------ */
@@ -241,7 +244,7 @@ test_profile_set_free_null(void **state)
 }
 
 /* ------------------------------------------------------------------ */
-/* profile_for_bind                                                    */
+/* profile_select without selectors                                    */
 
 static void
 test_bind_by_service_account(void **state)
@@ -1110,7 +1113,7 @@ test_select_without_selectors_as_before(void **state)
 	struct bind_choice ch;
 	load_two(e);
 	const struct profile *mail = profile_find(e->set, "mail"), *crm = profile_find(e->set, "crm");
-	/* the order of profile_for_bind() when no profile has a selector */
+	/* the order when no profile has a selector */
 	assert_ptr_equal(sel(e, NULL, NULL, "192.0.2.1", NULL, ALICE, &ch), crm);
 	assert_ptr_equal(sel(e, NULL, mail, "192.0.2.1", NULL, ALICE, &ch), mail);
 	assert_ptr_equal(sel(e, NULL, mail, "192.0.2.1", NULL, PARTNER, &ch), crm);
