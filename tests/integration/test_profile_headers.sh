@@ -58,7 +58,8 @@ bad, n = [], 0
 for f in sys.argv[1:]:
     text = open(f, encoding="utf-8").read()
     va = (yaml.safe_load(text) or {}).get("virtual_attributes") or {}
-    if not va:
+    # AD emulation: a computed attribute other than RFC 2307's memberUid
+    if not any((v or {}).get("type") != "member_uid" for v in va.values()):
         continue
     n += 1
     header = "".join(l[1:] for l in text.splitlines(True) if l.startswith("#"))

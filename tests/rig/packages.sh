@@ -28,8 +28,10 @@ PKGS_389=(389-ds-base python3-lib389 libnss3-tools openssl ldap-utils python3)
 PKGS_KDC=(krb5-kdc krb5-admin-server krb5-user libsasl2-modules-gssapi-mit)
 
 # Products' own programs that the tests run (tests/integration/test_zabbix_template.sh),
-# and Java's own LDAP client, JNDI, as Keycloak uses it (test_product_keycloak-freeipa.sh).
-PKGS_PRODUCTS=(zabbix-agent zabbix-agent2 openjdk-17-jdk-headless)
+# Java's own LDAP client, JNDI, as Keycloak uses it (test_product_keycloak-freeipa.sh),
+# and SSSD with its NSS and PAM modules and pamtester (test_sssd.sh).
+PKGS_PRODUCTS=(zabbix-agent zabbix-agent2 openjdk-17-jdk-headless
+	sssd-ldap sssd-common libnss-sss libpam-sss pamtester)
 
 # Building and installing the Debian package (tests/integration/test_debian_package.sh).
 PKGS_PACKAGING=(dpkg-dev debhelper fakeroot systemd man-db util-linux)
@@ -53,6 +55,7 @@ declare -A TOOL_PKG=(
 	[kinit]=krb5-user [klist]=krb5-user [kdestroy]=krb5-user
 	[zabbix_agentd]=zabbix-agent [zabbix_agent2]=zabbix-agent2
 	[java]=openjdk-17-jdk-headless [javac]=openjdk-17-jdk-headless
+	[sssd]=sssd-common [pamtester]=pamtester
 	[dpkg-buildpackage]=dpkg-dev [dh]=debhelper [fakeroot]=fakeroot
 	[systemd-analyze]=systemd [man]=man-db
 )
