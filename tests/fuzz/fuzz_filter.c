@@ -175,7 +175,7 @@ ber_input(const uint8_t *data, size_t size)
 		/* the text aldproxyctl explain shows parses back to itself */
 		if (rules_printable(f) && filter_print(f, txt1, TXT_CAP) >= 0)
 			check_print_parse(txt1);
-		struct fnode *r = rewrite_filter(p, &arena, f, 1);
+		struct fnode *r = rewrite_filter(p, &arena, f, 1, NULL);
 		if (r == NULL)
 			continue;       /* arena exhausted: adminLimitExceeded */
 		check_rewritten(r);

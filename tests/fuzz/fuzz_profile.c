@@ -161,7 +161,7 @@ use_profile(const struct profile *p)
 	    "(userAccountControl:1.2.840.113556.1.4.803:=2)(objectGUID=*)(objectCategory=person)(!(mail=x)))", &f, &err) == 0);
 	char diag[512];
 	if (policy_filter_check(p, f, diag, sizeof(diag)) == 0) {
-		struct fnode *r = rewrite_filter(p, &arena, f, 1);
+		struct fnode *r = rewrite_filter(p, &arena, f, 1, NULL);
 		unsigned char enc[65536];
 		if (r != NULL)
 			FZ_CHECK(filter_encode(r, enc, sizeof(enc)) > 0);
