@@ -49,6 +49,15 @@ round() {   # LABEL BUILD_DIR
 round "RelWithDebInfo" build
 round "ASan + UBSan" build-asan
 
+# the product matrix (docs/profiles.md): what the product tests of the first
+# round recorded (tests/integration/lib/product.sh, prod_case) as a table; it
+# never changes this script's exit status (the tests themselves do)
+echo "== product matrix"
+if python3 scripts/product-matrix.py --dir build/product-matrix --out build/product-matrix.md --check; then
+	echo "   written to build/product-matrix.md (from build/product-matrix/)"
+else
+	echo "   build/product-matrix.md: see above (gaps in the product matrix, or no records)"
+fi
 echo "== suite time: $(( $(date +%s) - t0 )) s"
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "== FAILED (${#failed[@]}):"

@@ -32,4 +32,4 @@ py product_active_directory.py "$RIG_DIR/profiles/$P.yaml" "$P_PW" "$GROUP" ||
 	fail "lib/product_active_directory.py failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -42,4 +42,4 @@ ok "user listing: $np users = the directory's members of $GROUP"
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -65,4 +65,4 @@ ok "ldapsearch -E pr=4 over ldaps: $np users, exactly the members of $GROUP in t
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -40,4 +40,4 @@ ok "paged listing: $np users = the directory's members of $GROUP"
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -35,4 +35,4 @@ ok "ldapsearch -ZZ -E pr=250: $n users"
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -20,4 +20,4 @@ prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 py product_$P.py "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

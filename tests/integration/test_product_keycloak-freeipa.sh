@@ -31,6 +31,8 @@ fi
 need java javac
 
 P=keycloak-freeipa
+# shellcheck disable=SC2034  # read by prod_case
+PROD_LIB="Java JNDI (openjdk)"   # the product matrix's client library (prod_case)
 P_PW=KcIpaSvc-Pass1
 GROUP=keycloak-users
 directory() {
@@ -91,6 +93,7 @@ assert_contains "$(res login.carol.groups.paths)" "/zabbix-users/engineering/dev
 assert_eq "$want" "$(res login.carol.groups.memberof)" "carol's groups by memberOf (GET_GROUPS_FROM_USER_MEMBEROF_ATTRIBUTE)"
 ok "carol (developers ⊂ engineering ⊂ $GROUP) logs in; direct groups $(res login.carol.groups.direct) as" \
 	"$(res login.carol.groups.paths), i.e. $(res login.carol.groups.inherited) = her nested groups; memberOf gives $want"
+prod_case member_login_groups ok "alice, carol (nested): member strategy with the group tree and memberOf = the directory's groups"
 
 # Keycloak's one-parent rule: engineering is a member of zabbix-users and of the login group
 parents=$(direct_search -b "$GROUPS_DN" "(&(objectClass=groupOfNames)(member=$(gdn engineering)))" cn |
@@ -105,6 +108,7 @@ ok "group sync without the mapper's LDAP Filter stops as Keycloak does: $(res gr
 wrong=$(res bind.alice.wrong)
 case "$wrong" in "AuthenticationException 49 "*) ;; *) fail "alice with a wrong password: $wrong" ;; esac
 ok "wrong password: $wrong"
+prod_case wrong_password ok "$wrong"
 
 assert_eq "$(udn eve | lc)" "$(res login.eve.found)" "locked eve is found (no account-control mapper in this preset)"
 [ "$(direct_attr "$(udn eve)" nsAccountLock | lc)" = true ] || fail "premise: eve is not locked in the directory"
@@ -114,9 +118,11 @@ slapd:"AuthenticationException 49 "* | 389ds:"AuthenticationException 49 "* | 38
 *) fail "locked eve's password check ($DIRECTORY_KIND): $eve" ;;
 esac
 ok "locked eve ($DIRECTORY_KIND): refused at the bind: $eve"
+prod_case locked_account ok "eve (in the group): $eve"
 
 assert_eq "-" "$(res login.nosuchuser.found)" "an unknown user"
 ok "unknown user: (uid=nosuchuser) finds nothing, Keycloak answers 'Invalid username or password'"
+prod_case unknown_user ok "nosuchuser: (uid=nosuchuser) finds nothing"
 
 for u in user0015 admin; do
 	[ "$(prod_direct_count "(uid=$u)" "$USERS_DN")" = 1 ] || fail "premise: $u is in the directory"
@@ -127,6 +133,7 @@ for u in user0015 admin; do
 done
 assert_eq "-" "$(res uuid.hidden)" "user0015 found by his ipaUniqueID"
 ok "user0015 and admin (outside $GROUP): found neither by uid nor by ipaUniqueID; their binds fail as a wrong password does"
+prod_case outside_groups ok "user0015, admin: not found; binds fail like a wrong password"
 
 # ---- re-validation by UUID
 assert_eq "$(udn alice | lc)" "$(res uuid.alice)" "lookup by (ipaUniqueID=<uuid>)"
@@ -162,4 +169,4 @@ ok "sync: $nd users in $(res sync.pages) critical pages of 100 = the directory's
 	fail "the proxy refused something of the preset: $(tail -n +"$log0" "$PROXY_LOG" | grep "does not allow" | head -3)"
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

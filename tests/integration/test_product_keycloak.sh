@@ -43,4 +43,4 @@ ok "sync: $np users = the directory's members of $GROUP; $(grep -c . "$W/sync_en
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -43,4 +43,4 @@ prod_setup "$P" "$P_PW" --directory directory --sed "s/$P-users/$GROUP/g"
 perl "$INTEG_LIB/product_$P.pl" "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.pl failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

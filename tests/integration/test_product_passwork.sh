@@ -23,4 +23,4 @@ grep -q "realm: $REALM" "$RIG_DIR/profiles/$P.yaml" || fail "the shipped profile
 py product_$P.py "$P" "$P_PW" "$GROUP" "$REALM" || fail "lib/product_$P.py failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -70,7 +70,9 @@ n=$(grep -c . "$W/groups.sorted" || true)
 grep -q "^engineering|uid=alice," "$W/groups.sorted" || fail "alice is not in engineering after the group sync"
 grep -q "^engineering|uid=carol," "$W/groups.sorted" && fail "carol (nested) in engineering: Proxmox does not nest"
 ok "group sync: $n memberships of visible users, as the directory has them (no nesting, as Proxmox)"
+PROD_LIB="Net::LDAP (libnet-ldap-perl)" prod_case member_login_groups ok \
+	"alice, bob, carol (nested), dave log in; group sync = the directory's memberships (Proxmox does not nest)"
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

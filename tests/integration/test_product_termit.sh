@@ -21,4 +21,4 @@ prod_setup "$P" "$P_PW" --directory directory --pin ldap --sed "s/$P-users/$GROU
 py product_$P.py "$P" "$P_PW" "$GROUP" || fail "lib/product_$P.py failed"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

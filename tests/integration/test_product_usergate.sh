@@ -55,4 +55,4 @@ assert_contains "$out" "sAMAccountName: dave"
 ok "the system account's DN binds and searches the virtual tree"
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

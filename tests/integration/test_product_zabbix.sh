@@ -72,4 +72,4 @@ ok "ldapsearch -E pr=4: $np users, exactly the members of $GROUP in the director
 
 no_log_problems
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

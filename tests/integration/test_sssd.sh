@@ -88,6 +88,7 @@ TEST_NAME=test_sssd   # prod_setup named it after the profile
 export TEST_NAME
 sssd_begin
 sssd_pam_service
+SSSD_VERSION=$(dpkg-query -W -f='${Version}' sssd-ldap 2>/dev/null | sed 's/-[^-]*$//')   # the product matrix's library
 SVC="uid=$P,cn=sysaccounts,cn=etc,$BASE_DN"
 
 # ---- the directory's answers (straight, as aldproxy's own identity)
@@ -179,11 +180,11 @@ run_pass() {
 		got=$(gpasswd "$who") || fail "$schema: getent -s sss passwd $who found nothing"
 		assert_eq "$(want_passwd "$who")" "$got" "$schema: $who's passwd entry through SSSD (name:uid:gid:home:shell)"
 	done
-	for who in bob user0015 admin; do
+	for who in bob user0015 admin nosuchuser; do
 		rc=0; out=$(getent -s sss passwd "$who") || rc=$?
 		[ "$rc" = 2 ] || fail "$schema: getent -s sss passwd $who (outside $GROUP): exit $rc, '$out'"
 	done
-	ok "$schema: getent passwd: alice, carol (nested), dave, eve as in the directory; bob, user0015, admin unknown"
+	ok "$schema: getent passwd: alice, carol (nested), dave, eve as in the directory; bob, user0015, admin, nosuchuser unknown"
 
 	# initgroups (what id(1) and a login's setgroups use): nested groups count
 	for who in alice carol; do
@@ -208,7 +209,18 @@ run_pass() {
 	rc=0; out=$(sssd_login eve Secret123) || rc=$?
 	[ "$rc" != 0 ] || fail "$schema: PAM login of the locked eve succeeded: $out"
 	assert_contains "$out" "Authentication failure" "$schema: locked eve: $out"
-	ok "$schema: PAM (pam_sss auth + account): alice, carol log in; wrong password, bob (unknown), locked eve refused"
+	rc=0; out=$(sssd_login nosuchuser Secret123) || rc=$?
+	[ "$rc" != 0 ] || fail "$schema: PAM login of the unknown nosuchuser succeeded: $out"
+	assert_contains "$out" "User not known" "$schema: nosuchuser (in no directory): $out"
+	ok "$schema: PAM (pam_sss auth + account): alice, carol log in; wrong password, bob (unknown), locked eve," \
+		"nosuchuser (unknown) refused"
+	# shellcheck disable=SC2034  # read by prod_case
+	local PROD_LIB="sssd $SSSD_VERSION ($schema)"
+	prod_case member_login_groups ok "alice, carol (nested): getent passwd, initgroups = the directory's POSIX groups; PAM login"
+	prod_case wrong_password ok "PAM: Authentication failure"
+	prod_case locked_account ok "eve (in the group): resolves; PAM: Authentication failure"
+	prod_case unknown_user ok "nosuchuser: getent exit 2; PAM: User not known"
+	prod_case outside_groups ok "bob, user0015: getent exit 2; PAM (bob): User not known"
 
 	# it was SSSD's $schema code, through aldproxy's termit profile, over TLS
 	if [ "$schema" = rfc2307bis ]; then filt="(&(member=$(udn carol))(objectClass=posixGroup)"
@@ -235,4 +247,4 @@ grep -q 'memberUid: { type: member_uid }' "$prof" ||
 run_pass rfc2307 memberUid
 
 rig_proxy_stop || fail "aldproxyd did not stop cleanly"
-test_pass
+prod_pass

@@ -84,6 +84,7 @@ prod_setup() {
 	fi
 
 	test_begin "test_product_$_ps_name"
+	_prod_cases_begin "$_ps_name"
 	rig_init
 	rig_certs
 	rig_slapd_start
@@ -257,4 +258,69 @@ prod_direct_dns() {
 
 prod_direct_count() {
 	prod_direct_dns "$@" | grep -c . || true
+}
+
+# ---- the product matrix: which of the five standard cases each product test
+# checked, with which client library, on which directory.  scripts/product-matrix.py
+# turns the records into the table of docs/profiles.md.
+#
+#   prod_case CASE ok|fail|na [DETAIL]  record a case of this test (na: it does
+#                                     not apply to the profile): CASE is one of
+#                                     $PROD_CASES; the client library is
+#                                     $PROD_LIB (default: libldap's command-line
+#                                     tools, "libldap (ldap-utils)"); call it where
+#                                     the check has passed (a failed check fails
+#                                     the test, which then has no end record)
+#   prod_pass                         the end record, then test_pass: a test
+#                                     without it did not finish
+# The Python replays record with product_common.case(), the Perl ones with
+# product_common.pl's prod_case(), the same way: each appends a line to
+# $PRODUCT_CASES_FILE (exported by _prod_cases_begin, from prod_setup):
+#   begin TEST PRODUCT DIRECTORY DATE COMMIT
+#   case  PRODUCT LIBRARY DIRECTORY CASE ok|fail DETAIL
+#   end   TEST PRODUCT DIRECTORY pass
+# (tab-separated), one file per test and directory:
+# $PRODUCT_MATRIX_DIR/TEST.DIRECTORY.tsv.  PRODUCT_MATRIX_DIR defaults to
+# BUILD/product-matrix when $ALDPROXYD is BUILD/src/aldproxyd (as ctest sets
+# it), else to $REPO/build/product-matrix; PRODUCT_MATRIX_DIR=none records nothing.
+PROD_CASES="member_login_groups wrong_password locked_account unknown_user outside_groups"
+PROD_LIB=${PROD_LIB:-libldap (ldap-utils)}
+
+_prod_cases_begin() {  # PRODUCT
+	local dir=${PRODUCT_MATRIX_DIR:-} test commit
+	if [ -z "$dir" ]; then
+		case "${ALDPROXYD:-}" in
+		*/src/aldproxyd) dir=${ALDPROXYD%/src/aldproxyd}/product-matrix ;;
+		*) dir=$REPO/build/product-matrix ;;
+		esac
+	fi
+	export PRODUCT_NAME=$1 PRODUCT_CASES_FILE=
+	[ "$dir" != none ] || return 0
+	mkdir -p "$dir" || fail "cannot create PRODUCT_MATRIX_DIR $dir"
+	test=$(basename "$0" .sh)
+	PRODUCT_CASES_FILE=$dir/$test.$DIRECTORY_KIND.tsv
+	commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [ "$commit" != unknown ] && [ -n "$(git -C "$REPO" status --porcelain --untracked-files=no 2>/dev/null | head -1)" ]; then
+		commit="$commit+modified"
+	fi
+	printf 'begin\t%s\t%s\t%s\t%s\t%s\n' "$test" "$1" "$DIRECTORY_KIND" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" \
+		"$commit" >"$PRODUCT_CASES_FILE"
+}
+
+prod_case() {
+	[ $# -ge 2 ] || fail "prod_case: CASE ok|fail [DETAIL] expected"
+	case " $PROD_CASES " in *" $1 "*) ;; *) fail "prod_case: unknown case $1 (one of: $PROD_CASES)" ;; esac
+	case "$2" in ok | fail | na) ;; *) fail "prod_case: result ok, fail or na (not applicable), not $2" ;; esac
+	[ -n "${PRODUCT_CASES_FILE:-}" ] || return 0
+	local detail=${3:-}
+	detail=${detail//$'\t'/ }
+	printf 'case\t%s\t%s\t%s\t%s\t%s\t%s\n' "$PRODUCT_NAME" "$PROD_LIB" "$DIRECTORY_KIND" "$1" "$2" \
+		"${detail//$'\n'/ }" >>"$PRODUCT_CASES_FILE"
+}
+
+prod_pass() {
+	if [ -n "${PRODUCT_CASES_FILE:-}" ]; then
+		printf 'end\t%s\t%s\t%s\tpass\n' "$(basename "$0" .sh)" "$PRODUCT_NAME" "$DIRECTORY_KIND" >>"$PRODUCT_CASES_FILE"
+	fi
+	test_pass
 }

@@ -36,7 +36,7 @@ import yaml
 from ldap3 import BASE
 from ldap3.utils.conv import escape_filter_chars, escape_bytes
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, gdn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, gdn, connect, simple_bind,
                             search, attr, raw, direct_dns, direct_entry, norm, paged_all, group_dn_kind)
 
 PROFILE_YAML, SVC_PW, GROUP = sys.argv[1:4]
@@ -148,11 +148,11 @@ for who in ["alice", "carol", "dave"]:
 es = find(c, "eve")
 check(len(es) == 1 and attr(es[0], "userAccountControl") == ["514"], "eve: %r" % es)
 check(find(c, "eve", ENABLED) == [], "the disabled filter does not drop the locked eve")
-for who in ["user0015", "admin", "*"]:
+for who in ["user0015", "admin", "*", "nosuchuser"]:
     check(find(c, who) == [], "%s found" % who)
 ok("users alice, carol, dave: objectGUID = ipaUniqueID (AD byte order) and found by it; objectSid (binary, found by binary and string) and primaryGroupID 513; UAC 512, "
    "sAMAccountName, UPN, distinguishedName, memberOf real groups; eve 514 and dropped by the disabled "
-   "filter; user0015, admin not found")
+   "filter; user0015, admin, nosuchuser not found")
 
 # ---- nested members of the login group (in-chain), and the paged listing (critical, as Keycloak)
 f = USER_FILTER % "(memberOf:1.2.840.113556.1.4.1941:=%s)" % escape_filter_chars(vdn(gdn(GROUP)))
@@ -180,12 +180,19 @@ for who in ["alice", "carol"]:
         check(code == 0, "%s's bind as %r: %s %r" % (who, name, code, msg))
         check((w or "").lower() == ("dn:" + vdn(udn(who))).lower(), "whoami after %r: %r" % (name, w))
 eve_data = "533" if KIND == "389ds" else "52e"
-for who, pw, data in [("alice", "wrong", "52e"), ("user0015", PW, "52e"), ("eve", PW, eve_data)]:
+for who, pw, data in [("alice", "wrong", "52e"), ("user0015", PW, "52e"), ("eve", PW, eve_data),
+                      ("nosuchuser", PW, "52e")]:
     for name in names(who):
         code, msg, _ = bind(name, pw)
         check(code == 49 and msg == AD % data, "%r: %s %r (expected 49, data %s)" % (name, code, msg, data))
-ok("binds as DN/%s: alice and carol yes; wrong password, user0015 (data 52e), locked eve (data %s) no"
+ok("binds as DN/%s: alice and carol yes; wrong password, user0015 (data 52e), locked eve (data %s), "
+   "unknown nosuchuser (data 52e) no"
    % ("/".join(f for f in FORMATS if f != "dn"), eve_data))
+case("wrong_password", "49 data 52e in every name form")
+case("locked_account", "eve (in the group): 514, dropped by the disabled filter; bind 49 data %s" % eve_data)
+case("outside_groups", "user0015: not found; bind 49 data 52e")
+case("unknown_user", "nosuchuser: not found; bind 49 data 52e in every name form")
+case("member_login_groups", "alice, carol (nested): binds in every name form; memberOf = real groups")
 
 # ---- groups offered: ALD Pro's user groups only (not roles, whose members
 # memberOf cleaning hides, nor user private groups)

@@ -23,7 +23,7 @@ import os
 import sys
 
 import ldapwire as W
-from product_common import (E, KIND, PW, USERS, SUFFIX, check, ok, udn, gdn, connect,
+from product_common import (E, KIND, PW, USERS, SUFFIX, check, ok, case, udn, gdn, connect,
                             simple_bind, search, paged_all, attr, direct_entry, direct_dns, norm,
                             real_groups_of, escape_filter, group_dn_kind)
 
@@ -91,11 +91,20 @@ check((code, msg) == (49, wrong), "user0015's bind: %s %r, expected 49 %r" % (co
 code, msg = credentials_valid(udn("eve"), PW)
 want = 53 if KIND == "389ds" else 49
 check(code == want, "locked eve (%s): %s %s, expected %d" % (KIND, code, msg, want))
+# an unknown login: the login filter finds nobody, a bind as his would-be DN is refused
+es, _ = paged_all(c, USERS, LOGIN_FILTER % escape_filter("nosuchuser"), USER_ATTRS, PAGE)
+check(not es, "nosuchuser found by the login filter: %r" % [e["dn"] for e in es])
+code, msg = credentials_valid(udn("nosuchuser"), PW)
+check((code, msg) == (49, wrong), "nosuchuser's bind: %s %r, expected 49 %r" % (code, msg, wrong))
 for login in ("*", "ali*", "alice)(uid=*"):
     es, _ = paged_all(c, USERS, LOGIN_FILTER % escape_filter(login), USER_ATTRS, PAGE)
     check(not es, "login %r matched %d entries" % (login, len(es)))
 ok("logins: alice, carol (nested), dave, user0021 found and their passwords accepted; user0015 hidden "
-   "and refused (49, like a wrong password); locked eve %d; escaped wildcards match nothing" % want)
+   "and refused (49, like a wrong password); locked eve %d; nosuchuser not found, his bind 49; escaped wildcards match nothing" % want)
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): bind %d" % want)
+case("unknown_user", "nosuchuser: not found; bind 49 like a wrong password")
+case("outside_groups", "user0015: not found; bind 49 like a wrong password")
 
 # ---- UUID detection and lookups
 seen = {}
@@ -149,6 +158,7 @@ for login in ("alice", "carol"):
     check(sorted(names) == real_groups_of(login), "%s's groups %r, expected %r" % (login, sorted(names),
                                                                                    real_groups_of(login)))
 ok("groups from memberOf: alice's and carol's (nested) are their real groups")
+case("member_login_groups", "alice, carol (nested): groups from memberOf = real groups")
 
 # ---- group members, nested (memberof:1.2.840.113556.1.4.1941:=), paged 500
 for g in ("engineering", GROUP):

@@ -41,7 +41,7 @@ import uuid
 
 from ldap3 import BASE
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, gdn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, gdn, connect, simple_bind,
                             search, attr, raw, direct_dns, direct_entry, norm, paged_cookie_of,
                             group_dn_kind)
 
@@ -175,23 +175,29 @@ check(out == "ok" and f["displayName"] and f["displayName"] == attr(direct_entry
       "user0008 (no displayName) gets cn by default: %r" % f.get("displayName"))
 ok("Bitrix24 logins: alice, carol; objectGUID = ipaUniqueID (AD byte order), sAMAccountName, UPN, "
    "UAC 512, category, department, phone, displayName default; memberOf = group ids of the list")
+case("member_login_groups", "alice, carol (nested): memberOf = real groups, ids of the group list")
 
 # ---- who does not
 out, res = bx_login("alice", "wrong")
 check(out == "bad-password" and res[0] == 49 and AD_DIAG.match(res[1]).group(1) == "52e",
       "alice, wrong password: %s %r" % (out, res))
-for who in ["user0015", "eve", "admin"]:
+for who in ["user0015", "eve", "admin", "nosuchuser"]:
     out, res = bx_login(who, PW)
     check(out == "not-found", "%s was found by the user filter: %s %r" % (who, out, res))
 c = bx_connect()
-for who, data in [("user0015", "52e"), ("eve", "533" if KIND == "389ds" else "52e")]:
+for who, data in [("user0015", "52e"), ("eve", "533" if KIND == "389ds" else "52e"), ("nosuchuser", "52e")]:
     code, msg = simple_bind(c, vdn(udn(who)), PW)
     m = AD_DIAG.match(msg or "")
     check(code == 49 and m and m.group(1) == data, "%s's bind: %s %r (expected 49, data %s)" % (who, code, msg, data))
     bind_admin(c)
 c.unbind()
-ok("refused: wrong password (data 52e); user0015, locked eve, admin not found by the user filter; "
-   "their binds 49 (user0015 data 52e, eve data %s)" % ("533" if KIND == "389ds" else "52e"))
+ok("refused: wrong password (data 52e); user0015, locked eve, admin, unknown nosuchuser not found by the "
+   "user filter; their binds 49 (user0015, nosuchuser data 52e, eve data %s)" % ("533" if KIND == "389ds" else "52e"))
+case("wrong_password", "49 data 52e")
+case("locked_account", "eve (in the group): dropped by the disabled-bit filter; bind 49 data %s"
+     % ("533" if KIND == "389ds" else "52e"))
+case("unknown_user", "nosuchuser: not found; bind 49 data 52e")
+case("outside_groups", "user0015: not found; bind 49 data 52e")
 
 # ---- sync: every active member, paged; the group list
 c = bx_connect()

@@ -183,3 +183,22 @@ def escape_filter(value):
         else:
             out.append(ch)
     return "".join(out)
+
+
+# ---- the product matrix (scripts/product-matrix.sh): the five standard cases
+CASES = ("member_login_groups", "wrong_password", "locked_account", "unknown_user", "outside_groups")
+LIBRARY = "python3-ldap3"
+
+
+def case(name, detail="", result="ok", library=LIBRARY):
+    """Record one of CASES for the product matrix, where its check has passed
+    (a failed check exits first): a line in $PRODUCT_CASES_FILE, as
+    tests/integration/lib/product.sh's prod_case writes it."""
+    check(name in CASES, "case(): unknown case %r" % name)
+    check(result in ("ok", "fail", "na"), "case(): result %r" % result)
+    path = E.get("PRODUCT_CASES_FILE")
+    if not path:
+        return
+    fields = [E.get("PRODUCT_NAME", "?"), library, KIND, name, result, detail]
+    with open(path, "a", encoding="utf-8") as f:
+        f.write("case\t" + "\t".join(str(x).replace("\t", " ").replace("\n", " ") for x in fields) + "\n")

@@ -20,7 +20,7 @@ import os
 import re
 import sys
 
-from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, gdn, connect,
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, case, udn, gdn, connect,
                             simple_bind, search, attr, real_groups_of, direct_entry, norm,
                             paged_cookie_of, escape_filter, direct_dns)
 
@@ -168,6 +168,7 @@ for login in ("alice", "bob", "carol", "dave"):
         check(bad not in g, "%s got %r as a group" % (login, bad))
 ok("alice, bob, carol (nested), dave: valid, authenticated, attributes as in ALD Pro, groups = real "
    "groups (no helpdesk / hbac / sudorules)")
+case("member_login_groups", "alice, bob, carol (nested), dave: groups = real groups")
 
 code, wrong = authenticate("alice", "wrong-password")
 check(code == 49, "alice with a wrong password: %s %s" % (code, wrong))
@@ -181,8 +182,16 @@ check(code == want, "locked eve (%s): %s %s, expected %d" % (KIND, code, msg, wa
 check(not valid_user("admin"), "admin (outside %s) is a valid user" % GROUP)
 for login in ("*", "al*", "alice)(uid=*"):
     check(not valid_user(login), "login %r matched someone" % login)
+# an unknown login: not a valid user, and the old direct-DN bind refused like a wrong password
+check(not valid_user("nosuchuser"), "nosuchuser is a valid user for Foreman")
+code, msg = authenticate("nosuchuser", PW)
+check((code, msg) == (49, wrong), "nosuchuser's bind: %s %r, expected 49 %r" % (code, msg, wrong))
 ok("refused: wrong password (49), user0015 not found and her bind 49 like a wrong password, "
-   "locked eve (%d), admin not found, escaped wildcards match nothing" % want)
+   "locked eve (%d), admin and nosuchuser not found (his bind 49 too), escaped wildcards match nothing" % want)
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): bind %d" % want)
+case("unknown_user", "nosuchuser: not found; bind 49 like a wrong password")
+case("outside_groups", "user0015: not found; bind 49 like a wrong password")
 
 # ---- external user groups
 check(group_exists("engineering") and group_exists(GROUP), "engineering / %s not found by (cn=...)" % GROUP)

@@ -18,7 +18,7 @@ import sys
 
 from ldap3 import MODIFY_REPLACE
 
-from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, connect,
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, case, udn, connect,
                             simple_bind, search, paged_all, attr, direct_entry, norm,
                             real_groups_of, escape_filter, group_dn_kind)
 
@@ -71,6 +71,8 @@ raw = [v.lower() for v in attr(direct_entry(udn("alice"), ("memberOf",)), "membe
 check(any(",cn=roles," in v for v in raw), "premise: alice's memberOf in the directory lists a role")
 ok("alice, carol, user0015, user0999 log in (no group rule); memberOf = real groups only, read as the "
    "service and as the user after her bind on the same connection")
+case("member_login_groups", "alice, carol (nested), user0015, user0999: memberOf = real groups")
+case("outside_groups", "no group rule in the profile: every user logs in (user0015 too)", result="na")
 
 out, wrong = login("alice", "wrong-password")
 check(out == "bad-password" and wrong[0] == 49, "wrong password: %s %r" % (out, wrong))
@@ -82,7 +84,18 @@ check(out == "not-found", "admin (no inetOrgPerson, as in FreeIPA) found by the 
 for name in ("*", "alice)(uid=*"):
     out, n = login(name, PW)
     check(out == "not-found" and n == 0, "login %r matched %r" % (name, n))
-ok("refused: wrong password 49, locked eve %d; admin not an inetOrgPerson; escaped wildcards match nothing" % want)
+# an unknown login: not found, and a bind as his would-be DN refused like a wrong password
+out, n = login("nosuchuser", PW)
+check(out == "not-found" and n == 0, "nosuchuser: %s %r" % (out, n))
+c = connect(URL, starttls=True)
+code, msg = simple_bind(c, udn("nosuchuser"), PW)
+c.unbind()
+check((code, msg) == wrong, "nosuchuser's bind: %s %r, expected %r" % (code, msg, wrong))
+ok("refused: wrong password 49, locked eve %d; admin not an inetOrgPerson; escaped wildcards match nothing; "
+   "nosuchuser not found, his bind 49 like a wrong password" % want)
+case("wrong_password", "bind 49")
+case("locked_account", "eve: bind %d" % want)
+case("unknown_user", "nosuchuser: not found; bind 49 like a wrong password")
 
 c = service()
 # groups by member (Dex / GitLab style): direct groups under the groups base only

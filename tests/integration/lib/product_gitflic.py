@@ -30,7 +30,7 @@ import sys
 from ldap3 import BASE
 from ldap3.utils.conv import escape_filter_chars
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, gdn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, gdn, connect, simple_bind,
                             search, attr, direct_dns, direct_entry, norm, paged_all, group_dn_kind)
 
 PROFILE, SVC_PW, GROUP = sys.argv[1:4]
@@ -102,10 +102,15 @@ out, why = login("user0015", PW)
 check(out == "not-found" and why == 0, "user0015 (outside %s): %s %r" % (GROUP, out, why))
 out, why = login("admin", "AdminPass1")
 check(out == "not-found", "admin: %s %r" % (out, why))
+out, why = login("nosuchuser", PW)
+check(out == "not-found" and why == 0, "nosuchuser: %s %r" % (out, why))
 out, why = login("eve", PW)
 want = 53 if KIND == "389ds" else 49
 check(out == "bad-credentials" and why[0] == want, "locked eve: %s %r (expected %d)" % (out, why, want))
-ok("no login: wrong password, user0015 and admin not found, locked eve %d" % want)
+ok("no login: wrong password, user0015, admin and the unknown nosuchuser not found, locked eve %d" % want)
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): bind %d; AD mode: userAccountControl 514" % want)
+case("unknown_user", "nosuchuser: not found")
 
 # ---- AD mode: the disabled bit is ALD Pro's lock
 c = gf_connect()
@@ -143,6 +148,7 @@ uids = sorted(m.split(",", 1)[0].split("=", 1)[1] for m in g["engineering"] if m
 check(uids == ["alice", "bob"], "engineering's user ids %r" % uids)
 c.unbind()
 ok("group sync: %d groups as in the directory; member values and user ids intact" % len(got))
+case("member_login_groups", "alice, carol (nested), bob log in; group sync = the directory's groups")
 
 # memberOf: only real groups
 c = gf_connect()
@@ -174,3 +180,4 @@ check(code == 49, "user0015's bind on GitFlic's connection: %s %r (expected 49: 
       "group, not another profile's, must decide)" % (code, msg))
 c.unbind()
 ok("user0015's bind on the connector's connection: invalidCredentials (49)")
+case("outside_groups", "user0015: not found; her bind 49")

@@ -30,7 +30,7 @@ import uuid
 
 from ldap3 import MODIFY_REPLACE
 
-from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, gdn, connect,
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, case, udn, gdn, connect,
                             simple_bind, search, paged_all, attr, raw, direct_entry, direct_dns,
                             norm, real_groups_of, group_dn_kind)
 
@@ -127,6 +127,9 @@ for login in ("user0015", "admin"):
     es, r = search(c, USERS, guid_filter(hidden), RETURN)
     check(r.get("result") == 0 and not es, "%s found by objectGUID: %r" % (login, r))
 ok("user0015 and admin (outside %s) are found neither by name nor by objectGUID" % GROUP)
+# an unknown user: found by neither name
+check(not by_username(c, "userPrincipalName", "nosuchuser@%s" % REALM), "nosuchuser found by userPrincipalName")
+check(not by_username(c, "sAMAccountName", "nosuchuser"), "nosuchuser found by sAMAccountName")
 
 # ---- re-validation by UUID (LDAPOperationManager.lookupById)
 alice = by_username(c, "userPrincipalName", "alice@" + REALM)[0]
@@ -149,6 +152,8 @@ code, wrong = authenticate(udn("alice"), "wrong-password")
 check(code == 49 and ad_data(wrong) == "52e", "alice wrong password: %s %r, expected 49 data 52e" % (code, wrong))
 code, msg = authenticate(udn("user0015"), PW)
 check(code == 49 and msg == wrong, "user0015 (outside %s): %s %r, expected 49 %r" % (GROUP, code, msg, wrong))
+code, msg = authenticate(udn("nosuchuser"), PW)
+check(code == 49 and msg == wrong, "nosuchuser: %s %r, expected 49 %r" % (code, msg, wrong))
 code, msg = authenticate(udn("carol"), PW)
 check(code == 0, "carol (nested member): %s %s" % (code, msg))
 code, msg = authenticate(udn("eve"), PW)
@@ -158,7 +163,11 @@ eve = by_username(c, "sAMAccountName", "eve")
 check(len(eve) == 1 and attr(eve[0], "userAccountControl") == ["514"],
       "eve's userAccountControl (Keycloak disables her before any bind): %r" % [attr(x, "userAccountControl") for x in eve])
 ok("password checks (separate connections, ppolicy control): alice/carol 0; wrong password 49 "
-   "data 52e; user0015 the same word for word; eve 514 and bind 49 data %s" % want)
+   "data 52e; user0015 and the unknown nosuchuser the same word for word; eve 514 and bind 49 data %s" % want)
+case("wrong_password", "49 data 52e")
+case("locked_account", "eve (in the group): userAccountControl 514; bind 49 data %s" % want)
+case("unknown_user", "nosuchuser: not found; bind 49 data 52e")
+case("outside_groups", "user0015, admin: not found; bind 49 data 52e")
 
 # ---- groups: memberOf strategy
 for login in ("alice", "carol"):
@@ -191,6 +200,7 @@ for login in ("carol", "alice"):
 check("developers" in real_groups_of("carol") and "engineering" in real_groups_of("carol"),
       "carol's groups %r: developers and, through it, engineering" % real_groups_of("carol"))
 ok("recursive strategy (member:1.2.840.113556.1.4.1941:=USER): carol's and alice's groups, nested included")
+case("member_login_groups", "alice, carol (nested): memberOf and recursive strategies = real groups")
 
 # ---- sync: paged, critical, batch 100
 es, pages = paged_all(c, USERS, "(&%s)" % CLASSES, RETURN, 100, critical=True)

@@ -28,6 +28,8 @@ use Net::LDAP;
 use Net::LDAP::Util qw(escape_filter_value);
 use Net::LDAP::Control::Paged;
 use Net::LDAP::Constant qw(LDAP_CONTROL_PAGED);
+use FindBin;
+require "$FindBin::Bin/product_common.pl";    # prod_case (the product matrix)
 
 my ($PROFILE, $SVC_PW, $GROUP) = @ARGV;
 my %E = %ENV;
@@ -118,6 +120,23 @@ fail("alice's GUID key: '", ($a->get_value('ipauniqueid') // ''), "' vs director
 fail("userPassword returned") if $a->exists('userPassword');
 ok("MikoPBX logins: alice, carol (nested), dave; GUID key ipaUniqueID as in the directory");
 
+# the groups of the logged-in user: the model's memberOf, nesting included, = the directory's
+for my $who (qw(alice carol)) {
+	my ($out, $e) = mikopbx_login($who, $PW);
+	fail("$who: $out") unless $out eq 'ok';
+	my @got = sort grep { /,\Q${\ lc $GROUPS}\E$/ } map { lc } $e->get_value('memberOf');
+	my $dd = Net::LDAP->new($E{SLAPD_URL}, timeout => 10) or fail("direct connect: $@");
+	$dd->bind($E{PROXY_BIND_DN}, password => $E{PROXY_BIND_PW});
+	my $r = $dd->search(base => "uid=$who,$USERS", scope => 'base', filter => '(objectClass=*)', attrs => ['memberOf']);
+	fail("direct read of $who: ", $r->error) if $r->code || !$r->count;
+	my @want = sort grep { /,\Q${\ lc $GROUPS}\E$/ } map { lc } $r->entry(0)->get_value('memberOf');
+	$dd->unbind;
+	fail("${who}'s groups through the model: [@got], the directory's: [@want]") unless @want && "@got" eq "@want";
+	fail("$who is not in $GROUP by memberOf") unless grep { $_ eq lc("cn=$GROUP,$GROUPS") } @got;
+}
+ok("alice's and carol's (nested) memberOf through the model = their groups in the directory");
+prod_case('member_login_groups', 'alice, carol (nested), dave log in; memberOf = the directory\'s groups');
+
 # ---- escaping (LdapRecord escapes where() values)
 $l = lr_connect();
 for my $bad ('*', 'al*', 'alice)(uid=*', '*)(objectclass=*') {
@@ -161,10 +180,15 @@ fail("alice with a wrong password: $out ($code $msg), expected invalid-credentia
 fail("user0015 (outside $GROUP) was found: $out") unless $out eq 'not-found';
 ($out) = mikopbx_login('admin', 'AdminPass1');
 fail("admin was found: $out") unless $out eq 'not-found';
+($out) = mikopbx_login('nosuchuser', $PW);
+fail("nosuchuser was found: $out") unless $out eq 'not-found';
 ($out, $code, $msg) = mikopbx_login('eve', $PW);
 my $want = $KIND eq '389ds' ? 'account-disabled' : 'invalid-credentials';
 fail("locked eve: $out ($code $msg), expected $want on $KIND") unless $out eq $want && $code == 49;
-ok("refused: wrong password (49, data 52e), user0015 and admin not found, locked eve (49, $want)");
+ok("refused: wrong password (49, data 52e), user0015, admin and nosuchuser not found, locked eve (49, $want)");
+prod_case('wrong_password', '49 data 52e');
+prod_case('locked_account', "eve (in the group): 49, $want");
+prod_case('unknown_user', 'nosuchuser: not found');
 
 # locked out by failed attempts (389-ds with passwordMaxFailure 2: the bind
 # after the second failure answers 19, which MikoPBX must see as data 775)
@@ -191,3 +215,4 @@ $l->unbind;
 fail("user0015's attempt on MikoPBX's connection: code $c2 '$msg2' (expected 49 with data 52e: the "
 	. "profile's login group, not another profile's, must decide)") unless !$okay && $c2 == 49 && $data eq '52e';
 ok("user0015's attempt on the connector's connection: 49, data 52e");
+prod_case('outside_groups', 'user0015: not found; her bind 49 data 52e');

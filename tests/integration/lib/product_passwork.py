@@ -31,7 +31,7 @@ import sys
 
 from ldap3.utils.conv import escape_filter_chars
 
-from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, gdn, connect,
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, case, real_groups_of, udn, gdn, connect,
                             simple_bind, search, attr, direct_dns, norm, paged_all, group_dn_kind)
 
 PROFILE, SVC_PW, GROUP, REALM = sys.argv[1:5]
@@ -88,6 +88,8 @@ for who in ["alice", "carol"]:
     kinds = set(group_dn_kind(g) for g in attr(e, "memberOf"))
     check(kinds == {"group"} and gdn(GROUP).lower() in [g.lower() for g in attr(e, "memberOf")],
           "%s's memberOf %r" % (who, attr(e, "memberOf")))
+    got = sorted(g.split(",", 1)[0].split("=", 1)[1].lower() for g in attr(e, "memberOf"))
+    check(got == real_groups_of(who), "%s's groups %r, expected her real groups %r" % (who, got, real_groups_of(who)))
 out, e = pw_login("bob@" + CODE, PW, login_attr="sAMAccountName")
 check(out == "ok" and attr(e, "uid") == ["bob"], "bob by sAMAccountName: %s %r" % (out, e))
 c = pw_connect()
@@ -99,6 +101,7 @@ check(code == 0, "alice's DN bind: %s %r" % (code, msg))
 c.unbind()
 ok("Passwork logins: alice@%s, carol@%s (UPN binds), bob by sAMAccountName; memberOf real groups only"
    % (CODE, CODE))
+case("member_login_groups", "alice, carol (nested): UPN binds; memberOf = real groups")
 
 # ---- who does not
 out, why = pw_login("alice@" + CODE, "wrong")
@@ -107,11 +110,13 @@ out, why = pw_login("user0015@" + CODE, PW)
 check(out == "not-found" and why == 0, "user0015: %s %r" % (out, why))
 out, why = pw_login("admin@" + CODE, "AdminPass1")
 check(out == "not-found", "admin: %s %r" % (out, why))
+out, why = pw_login("nosuchuser@" + CODE, PW)
+check(out == "not-found" and why == 0, "nosuchuser: %s %r" % (out, why))
 want = 53 if KIND == "389ds" else 49
 out, why = pw_login("eve@" + CODE, PW)
 check(out == "refused" and why[0] == want, "locked eve: %s %r (expected %d)" % (out, why, want))
 c = connect(URL)
-for name in ["user0015@" + REALM, "alice@OTHER.REALM", "alice@" + CODE, "ALD\\alice"]:
+for name in ["user0015@" + REALM, "alice@OTHER.REALM", "alice@" + CODE, "ALD\\alice", "nosuchuser@" + REALM]:
     code, msg = simple_bind(c, name, PW)
     check(code == 49, "bind as %s: %s %r (expected 49)" % (name, code, msg))
 c.unbind()
@@ -119,8 +124,12 @@ c = pw_connect()
 code, msg = simple_bind(c, udn("user0015"), PW)
 check(code == 49, "user0015's DN bind on Passwork's connection: %s %r" % (code, msg))
 c.unbind()
-ok("refused: wrong password 49, user0015/admin not found, user0015@%s 49, locked eve %d, "
-   "foreign realms and forms 49" % (REALM, want))
+ok("refused: wrong password 49, user0015/admin/nosuchuser not found, user0015@%s and nosuchuser@%s 49, "
+   "locked eve %d, foreign realms and forms 49" % (REALM, REALM, want))
+case("wrong_password", "UPN bind 49")
+case("locked_account", "eve (in the group): UPN bind %d" % want)
+case("unknown_user", "nosuchuser: not found; UPN bind 49")
+case("outside_groups", "user0015: not found; UPN and DN binds 49")
 
 # ---- the group list: every user group, POSIX or not; no private groups, no roles
 c = pw_connect()

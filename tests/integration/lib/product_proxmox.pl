@@ -21,6 +21,8 @@ use warnings;
 use Net::LDAP;
 use Net::LDAP::Control::Paged;
 use Net::LDAP::Constant qw(LDAP_CONTROL_PAGED);
+use FindBin;
+require "$FindBin::Bin/product_common.pl";    # prod_case (the product matrix)
 
 my ($SVC_PW, $GROUP, $OUT) = @ARGV;
 my %E = %ENV;
@@ -109,8 +111,14 @@ my $want_eve = $KIND eq '389ds' ? 53 : 49;
 fail("locked eve: $out $d, expected bind result $want_eve") unless $out eq 'bind-failed' && $d =~ /^$want_eve\|/;
 ($out, $d) = pve_login('admin', 'AdminPass1');
 fail("admin (not in $GROUP) must not be found: $out $d") unless $out eq 'no-dn';
+($out, $d) = pve_login('nosuchuser', 'Secret123');
+fail("nosuchuser must not be found: $out $d") unless $out eq 'no-dn';
 ok("refused: wrong password (49), user0015 not found (and her bind 49 like a wrong password), "
-	. "locked eve ($want_eve), admin not found");
+	. "locked eve ($want_eve), admin and nosuchuser not found");
+prod_case('wrong_password', 'bind 49');
+prod_case('locked_account', "eve (in the group): bind $want_eve");
+prod_case('unknown_user', 'nosuchuser: user dn is empty');
+prod_case('outside_groups', 'user0015: not found; her bind 49 like a wrong password');
 
 # an unescaped "*" in the login is a substring filter in Net::LDAP: it may
 # only ever find visible users

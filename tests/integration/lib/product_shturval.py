@@ -26,7 +26,7 @@ import sys
 
 from ldap3.utils.conv import escape_filter_chars
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, connect, simple_bind,
                             search, attr, direct_dns, norm, paged_all)
 
 PROFILE, SVC_PW, GROUP = sys.argv[1:4]
@@ -108,6 +108,7 @@ for who, mail in [("alice", "alice@ald.test"), ("carol", "carol@ald.test"),
     check(gs, "%s has no groups at all" % who)
 ok("Dex logins: alice, nested carol, user0007 (no mail: default user0007@ald.example); "
    "groups = the directory's direct groups")
+case("member_login_groups", "alice, carol (nested) log in; groups = the directory's direct groups (Dex does not nest)")
 
 # the groups Kubernetes RBAC sees for alice: direct ones (Dex's member search has no nesting)
 gs = groups(udn("alice"))
@@ -121,11 +122,16 @@ check(out == "invalid-credentials" and why == "no such user",
       "user0015 (outside %s) must not be found: %s %r" % (GROUP, out, why))
 out, why = login("admin", "AdminPass1")
 check(out == "invalid-credentials" and why == "no such user", "admin must not be found: %s %r" % (out, why))
+out, why = login("nosuchuser", PW)
+check(out == "invalid-credentials" and why == "no such user", "nosuchuser must not be found: %s %r" % (out, why))
 out, why = login("eve", PW)
 want = 53 if KIND == "389ds" else 49
 check(out in ("invalid-credentials", "bind-error") and why[0] == want,
       "locked eve: %s %r (expected result %d from %s)" % (out, why, want, KIND))
-ok("no login: wrong password (49), user0015 and admin not found, locked eve (%d)" % want)
+ok("no login: wrong password (49), user0015, admin and the unknown nosuchuser not found, locked eve (%d)" % want)
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): bind %d" % want)
+case("unknown_user", "nosuchuser: not found")
 
 # ---- escaping: a login is a value, never filter syntax
 c = dex_connect()
@@ -162,3 +168,4 @@ check(code == 49, "user0015's bind on the Dex connection: %s %r (expected 49: th
       "group, not another profile's, must decide)" % (code, msg))
 c.unbind()
 ok("user0015's bind on the connector's connection: invalidCredentials (49)")
+case("outside_groups", "user0015: not found; her bind 49")

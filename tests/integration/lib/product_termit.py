@@ -28,7 +28,7 @@ import sys
 
 from ldap3.utils.conv import escape_filter_chars
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, gdn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, gdn, connect, simple_bind,
                             attr, direct_dns, norm, paged_all)
 
 PROFILE, SVC_PW, GROUP = sys.argv[1:4]
@@ -103,13 +103,13 @@ for who, groups in [("alice", {"engineering"}), ("carol", {"developers", "engine
     check(got == {gdn(g).lower() for g in groups}, "%s's POSIX groups %r" % (who, got))
 alice = getpwnam(c, "alice")
 check(any(k.startswith("ssh-ed25519 ") for k in attr(alice, "ipaSshPubKey")), "alice's SSH key missing")
-for who in ["user0015", "admin"]:
+for who in ["user0015", "admin", "nosuchuser"]:
     check(getpwnam(c, who) is None, "getpwnam(%s) found an entry outside %s" % (who, GROUP))
 check(getpwnam(c, "*") is None, "getpwnam(*) (escaped) found entries")
 eve = getpwnam(c, "eve")
 check(eve is not None and attr(eve, "nsAccountLock") == ["TRUE"], "eve (locked, in the group): %r" % eve)
 ok("getpwnam: alice, carol with POSIX attributes (alice's SSH key), rfc2307bis groups with nesting "
-   "as in the directory; user0015 and admin unknown; eve shows nsAccountLock TRUE")
+   "as in the directory; user0015, admin and nosuchuser unknown; eve shows nsAccountLock TRUE")
 # rfc2307 (memberUid) is not served: no synthesis yet, ALD Pro's user groups have none
 es = paged(c, GROUPS, "(&(memberUid=alice)(objectClass=posixGroup)(cn=*))", GROUP_ATTRS)
 print("note - rfc2307 (memberUid=alice): %d groups (aldproxy has no memberUid synthesis)" % len(es))
@@ -126,7 +126,14 @@ check(code == 49, "user0015 (outside %s) authenticated: %s %r" % (GROUP, code, m
 want = 53 if KIND == "389ds" else 49
 code, msg = auth(eve["dn"], PW)
 check(code == want, "locked eve: %s %r (expected %d)" % (code, msg, want))
-ok("auth over StartTLS: alice, carol, dave yes; wrong password 49, user0015 49, locked eve %d" % want)
+code, msg = auth(udn("nosuchuser"), PW)
+check(code == 49, "nosuchuser authenticated: %s %r" % (code, msg))
+ok("auth over StartTLS: alice, carol, dave yes; wrong password 49, user0015 49, nosuchuser 49, locked eve %d" % want)
+case("member_login_groups", "alice, carol (nested): getpwnam, rfc2307bis initgroups with nesting = the directory's; auth")
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): resolves, bind %d" % want)
+case("unknown_user", "nosuchuser: getpwnam finds nothing; bind 49")
+case("outside_groups", "user0015: getpwnam finds nothing; bind 49")
 
 # ---- enumeration, paged (ldap_page_size 4 here, to get many pages)
 c = id_connect()

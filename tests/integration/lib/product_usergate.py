@@ -33,7 +33,7 @@ import uuid
 from ldap3 import BASE
 from ldap3.utils.conv import escape_filter_chars
 
-from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, udn, gdn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, check, ok, case, udn, gdn, connect, simple_bind,
                             search, attr, raw, direct_dns, direct_entry, norm, paged_all, group_dn_kind)
 
 PROFILE, LOGIN, LOGIN_PW, GROUP = sys.argv[1:5]
@@ -108,6 +108,7 @@ for term in ["ali", "user001", "Lister", "al", "e"]:
 es = user_lookup(c, "ali")
 check([attr(e, "sAMAccountName") for e in es] == [["alice"]], "'ali' finds %r" % [e["dn"] for e in es])
 check(user_lookup(c, "user0015") == [] and user_lookup(c, "admin") == [], "invisible users found")
+check(user_lookup(c, "nosuchuser") == [], "nosuchuser found")
 check(user_lookup(c, "*") == [], "an escaped '*' matched")
 for term in ["eng", "zabbix", "grp0", "s"]:
     group_lookup(c, term)
@@ -157,12 +158,14 @@ check(r.get("result") == 0 and got == norm(want) and set(direct_member) < set(go
 c.unbind()
 ok("portal logins EXAMPLE\\alice, alice@example.com (any case): whoami in the virtual tree; memberOf "
    "= real groups incl. nested %s; in-chain member query = the same groups" % GROUP)
+case("member_login_groups", "alice: portal login; memberOf = real groups incl. nested; in-chain query the same")
 
 # ---- refused
 data_eve = "533" if KIND == "389ds" else "52e"
 for name, pw, data in [("%s\\alice" % NETBIOS, "wrong", "52e"), ("%s\\user0015" % NETBIOS, PW, "52e"),
                        ("user0015@%s" % DOMAIN, PW, "52e"), ("%s\\eve" % NETBIOS, PW, data_eve),
-                       (vdn(udn("user0015")), PW, "52e")]:
+                       (vdn(udn("user0015")), PW, "52e"), ("%s\\nosuchuser" % NETBIOS, PW, "52e"),
+                       ("nosuchuser@%s" % DOMAIN, PW, "52e")]:
     c, code, msg = portal_bind(name, pw)
     c.unbind()
     check(code == 49 and msg == AD % data, "%s: %s %r (expected 49, data %s)" % (name, code, msg, data))
@@ -170,8 +173,12 @@ for name in ["OTHER\\alice", "alice@other.example"]:
     c, code, msg = portal_bind(name, PW)
     c.unbind()
     check(code == 49, "%s: %s %r (expected 49)" % (name, code, msg))
-ok("refused with AD diagnostics: wrong password, user0015 (netbios, upn, DN) data 52e, locked eve data %s; "
-   "foreign domains 49" % data_eve)
+ok("refused with AD diagnostics: wrong password, user0015 (netbios, upn, DN) data 52e, locked eve data %s, "
+   "unknown nosuchuser (netbios, upn) data 52e; foreign domains 49" % data_eve)
+case("wrong_password", "49 data 52e")
+case("locked_account", "eve (in the group): 514; bind 49 data %s" % data_eve)
+case("unknown_user", "nosuchuser: not found; bind 49 data 52e")
+case("outside_groups", "user0015: not found; bind 49 data 52e (netbios, upn, DN)")
 
 # ---- the user listing, paged
 c = ug_connect()

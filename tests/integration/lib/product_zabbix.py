@@ -32,7 +32,7 @@ import ctypes.util
 import re
 import sys
 
-from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, udn, connect, simple_bind,
+from product_common import (E, KIND, PW, USERS, GROUPS, SUFFIX, check, ok, case, udn, connect, simple_bind,
                             search, escape_filter, real_groups_of, attr, direct_entry, norm,
                             direct_dns, gdn)
 
@@ -273,6 +273,7 @@ out, carol = zabbix_login("carol", PW)
 check(GROUP in carol["groups"] and "engineering" in carol["groups"] and "developers" in carol["groups"],
       "carol's nested groups: %r" % carol["groups"])
 ok("nested membership: carol has %s" % ", ".join(carol["groups"]))
+case("member_login_groups", "alice, bob, carol (nested), dave log in; JIT groups = real groups")
 
 # ---- who does not
 out, wrong = zabbix_login("alice", "wrong-password")
@@ -310,6 +311,10 @@ for login in ("nobody", "admin"):
 ok("refused: wrong password (49), user0015 outside %s (not found; her bind 49 with the same "
    "message, on the service connection and in DN-template mode), "
    "locked eve (%d), admin and unknown users not found" % (GROUP, want_eve))
+case("wrong_password", "bind 49")
+case("locked_account", "eve (in the group): bind %d" % want_eve)
+case("unknown_user", "nobody: not found")
+case("outside_groups", "user0015: not found; her bind 49 like a wrong password")
 
 # ---- the login is escaped as ldap_escape(LDAP_ESCAPE_FILTER) does
 for login in ("*", "al*", "alice)(uid=*", "*)(|(uid=*", "\\"):
