@@ -155,6 +155,10 @@ int search_handle(struct client *c, struct request *r, unsigned char *buf, size_
 int compare_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int extop_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int modify_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+/* write.c: Add, Delete and ModifyDN as a profile's writes.add / writes.delete / writes.modrdn allow. */
+int add_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int delete_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
+int moddn_handle(struct client *c, struct request *r, unsigned char *buf, size_t len);
 int passwd_handle(struct client *c, struct request *r);
 
 #endif

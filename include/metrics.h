@@ -21,7 +21,7 @@
 
 struct evbuffer;
 
-enum op_kind { OPK_BIND, OPK_SEARCH, OPK_COMPARE, OPK_MODIFY, OPK_EXTENDED, OPK_OTHER, OPK_N };
+enum op_kind { OPK_BIND, OPK_SEARCH, OPK_COMPARE, OPK_MODIFY, OPK_EXTENDED, OPK_ADD, OPK_DELETE, OPK_MODDN, OPK_OTHER, OPK_N };
 
 #define MET_FINE 272            /* log-linear buckets up to 2^36 µs */
 #define MET_SLOTS 6             /* the last minute, 10 s each */

@@ -192,6 +192,20 @@ int pdu_entry_bv(struct evbuffer *out, int msgid, const char *dn, size_t dnlen, 
 /* A SearchResultDone (op: its protocolOp TLV as received) with aldproxy's paged-results control: 0, or -1 (nothing added). */
 int pdu_paged_done(struct evbuffer *out, int msgid, const void *op, size_t oplen, long size, const void *cookie,
     size_t cookielen);
+/*
+ * Add, Delete and ModifyDN (a provisioning product's writes, re-addressed
+ * to the directory's tree): the length written, or 0 when it does not fit
+ * in cap (out NULL: 0).
+ */
+/* One attribute of an AddRequest { type, vals }, vals the whole SET OF value TLV. */
+size_t pdu_add_attr(unsigned char *out, size_t cap, const void *type, size_t typelen, const void *vals, size_t valslen);
+/* AddRequest protocolOp { entry, attributes } from the encoded attributes (pdu_add_attr()). */
+size_t pdu_add_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *attrs, size_t attrslen);
+/* DelRequest protocolOp: [APPLICATION 10] LDAPDN. */
+size_t pdu_del_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen);
+/* ModifyDNRequest protocolOp { entry, newrdn, deleteoldrdn, newSuperior [0] unless newsup is NULL }. */
+size_t pdu_moddn_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *newrdn, size_t rdnlen,
+    int deleteoldrdn, const char *newsup, size_t suplen);
 
 #define OID_STARTTLS "1.3.6.1.4.1.1466.20037"
 #define OID_WHOAMI "1.3.6.1.4.1.4203.1.11.3"

@@ -44,6 +44,19 @@ int policy_attr_is_oid(const char *s, size_t n);
  */
 int policy_attr_secret(const char *s, size_t n);
 
+/*
+ * What Add (writes.add) may never set, whatever the profile lists:
+ * secrets, objectClass (writes.add.object_classes decides it), and what
+ * decides access or identity — memberOf, nsAccountLock, aci, ipaUniqueID,
+ * ipaNTSecurityIdentifier, ipaSshPubKey, userCertificate, the HBAC/sudo
+ * membership attributes (memberUser, memberHost,
+ * memberService, memberAllowCmd, memberDenyCmd, ipaSudoRunAs,
+ * ipaSudoRunAsGroup) and every krb*, pwd*, password*, nsRole* and ipaNT*
+ * attribute.  Options are dropped and aliases resolved first; numeric OIDs
+ * and malformed descriptions count as unwritable.
+ */
+int policy_attr_unwritable(const char *s, size_t n);
+
 /* The profile's attribute allowlist (client's names); secrets, OIDs and malformed names never. */
 int policy_attr_allowed(const struct profile *p, const char *s, size_t n);
 

@@ -96,6 +96,23 @@ struct default_attr {
 };
 
 /*
+ * writes.add / writes.delete / writes.modrdn: where a provisioning product
+ * may create, remove or rename entries (write.c).  allowed 0: the profile
+ * does not allow the operation at all.
+ */
+struct write_scope {
+	int allowed;
+	int line;                   /* of the key, for messages */
+	char **subtrees;            /* as written (the product's terms) */
+	char **real_subtrees;       /* the same in the directory's tree, normalized */
+	size_t nsubtrees;
+	char **classes;             /* add: every objectClass value of a new entry is one of these */
+	size_t nclasses;
+	char **attrs;               /* add: the other attributes a new entry may carry */
+	size_t nattrs;
+};
+
+/*
  * A profile's references, apart from the profile so that holders of a
  * const (immutable) profile can count without casting: the set's, plus one
  * per client and op using it; the last release frees self.
@@ -172,6 +189,7 @@ struct profile {
 	int write_password;         /* Password Modify extended operation */
 	char **write_attrs;         /* attributes Modify may change (product's names) */
 	size_t nwrite_attrs;
+	struct write_scope write_add, write_delete, write_moddn;
 
 	char **attributes;          /* allowlist */
 	size_t nattributes;
@@ -192,6 +210,8 @@ const struct profile *profile_hold(const struct profile *p);
 void profile_drop(const struct profile *p);
 /* The one destructor of a profile: profile_drop() calls it on the last reference; profile_parse() on a profile it could not finish. */
 void profile_free(struct profile *p);
+/* Frees the lists of a write scope (profile_free() calls it; profile_load.c fills them). */
+void write_scope_free(struct write_scope *w);
 const struct profile *profile_find(const struct profile_set *set, const char *name);
 
 /* Where a bind comes from, for the choice of its profile. */

@@ -57,6 +57,21 @@ struct req_ext {
 	struct berval value;        /* bv_val NULL if absent */
 };
 
+/* AddRequest: the entry and its AttributeList (checked: each { type, SET OF value }), RFC 4511 4.7. */
+struct req_add {
+	struct berval dn;
+	struct berval attrs;        /* the whole AttributeList TLV */
+	size_t nattrs;
+};
+
+/* ModifyDNRequest, RFC 4511 4.9. */
+struct req_moddn {
+	struct berval dn, newrdn;
+	int deleteoldrdn;
+	int has_newsup;
+	struct berval newsup;       /* newSuperior, when has_newsup */
+};
+
 struct request {
 	int msgid;
 	unsigned tag;               /* protocolOp tag, see pdu.h */
@@ -66,6 +81,9 @@ struct request {
 		struct req_search search;
 		struct req_compare compare;
 		struct req_ext ext;
+		struct req_add add;
+		struct berval del;      /* DelRequest: the entry's DN */
+		struct req_moddn moddn;
 		int abandon_msgid;
 	} u;
 	struct req_controls ctrls;
@@ -83,15 +101,17 @@ struct request {
 	X(PDU_EXT_REQ, decode_ext, extop_handle)                \
 	X(PDU_ABANDON_REQ, decode_abandon, abandon_handle)      \
 	X(PDU_UNBIND_REQ, decode_unbind, unbind_handle)         \
-	X(PDU_ADD_REQ, decode_update, write_handle)             \
-	X(PDU_DEL_REQ, decode_update, write_handle)             \
+	X(PDU_ADD_REQ, decode_add, add_handle)                  \
+	X(PDU_DEL_REQ, decode_del, delete_handle)               \
 	X(PDU_MODIFY_REQ, decode_update, modify_handle)         \
-	X(PDU_MODDN_REQ, decode_update, write_handle)
+	X(PDU_MODDN_REQ, decode_moddn, moddn_handle)
+
 
 /*
  * Returns 0, or -1 with *why set to a static description when the message
  * is malformed (the caller answers with a Notice of Disconnection,
- * RFC 4511 section 4.1.1).  Write requests decode their envelope only.
+ * RFC 4511 section 4.1.1).  Modify decodes its envelope only (its
+ * handler reads the rest); Add, Delete and ModifyDN are checked whole.
  */
 int request_decode(BerElement *ber, const unsigned char *buf, size_t len, struct request *r, const char **why);
 

@@ -10,7 +10,8 @@
 #include "clock.h"
 #include "log.h"
 
-static const char *const kind_upper[OPK_N] = { "BIND", "SEARCH", "COMPARE", "MODIFY", "EXTENDED", "OTHER" };
+static const char *const kind_upper[OPK_N] = { "BIND", "SEARCH", "COMPARE", "MODIFY", "EXTENDED", "ADD", "DELETE",
+	"MODRDN", "OTHER" };
 
 /* " key=\"value\"" with '"' and '\\' escaped, at most 256 bytes of the value (log.c defangs the rest) */
 static void

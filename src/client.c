@@ -695,18 +695,6 @@ unbind_handle(struct client *c, struct request *r, unsigned char *buf, size_t le
 	return -1;
 }
 
-static int
-write_handle(struct client *c, struct request *r, unsigned char *buf, size_t len)
-{
-	(void)buf;
-	(void)len;
-	char diag[200];
-	snprintf(diag, sizeof(diag), "aldproxy: write operations are not allowed%s%s",
-	    c->profile ? " by profile " : "", c->profile ? c->profile->name : "");
-	client_deny(c, r->msgid, op_response_tag(r->tag), LDAP_UNWILLING_TO_PERFORM, diag);
-	return 0;
-}
-
 typedef int (*handler_fn)(struct client *, struct request *, unsigned char *, size_t);
 
 /* The handler of every request REQUEST_OPS (request.h) lists: the decoder accepted no other tag. */

@@ -12,7 +12,8 @@
 
 #include "pdu.h"
 
-const char *const op_kind_names[OPK_N] = { "bind", "search", "compare", "modify", "extended", "other" };
+const char *const op_kind_names[OPK_N] = { "bind", "search", "compare", "modify", "extended", "add", "delete",
+	"modrdn", "other" };
 
 /* Prometheus bucket bounds, seconds */
 static const double prom_le[MET_PROM_BUCKETS] = { 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
@@ -27,6 +28,9 @@ op_kind_of(unsigned tag)
 	case PDU_COMPARE_REQ: return OPK_COMPARE;
 	case PDU_MODIFY_REQ: return OPK_MODIFY;
 	case PDU_EXT_REQ: return OPK_EXTENDED;
+	case PDU_ADD_REQ: return OPK_ADD;
+	case PDU_DEL_REQ: return OPK_DELETE;
+	case PDU_MODDN_REQ: return OPK_MODDN;
 	default: return OPK_OTHER;
 	}
 }

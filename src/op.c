@@ -190,6 +190,20 @@ op_request_tag(unsigned response_tag)
 }
 
 /* The access line and metrics of a finished op; a write is also an audit record. */
+/* The audit name of a write the directory answered, or NULL for any other operation. */
+static const char *
+write_operation(unsigned tag)
+{
+	switch (tag) {
+	case PDU_MODIFY_REQ: return "modify";
+	case PDU_EXT_REQ: return "password_modify";
+	case PDU_ADD_REQ: return "add";
+	case PDU_DEL_REQ: return "delete";
+	case PDU_MODDN_REQ: return "modrdn";
+	default: return NULL;
+	}
+}
+
 static void
 op_log(const struct op *op, int code, const char *diag)
 {
@@ -201,14 +215,14 @@ op_log(const struct op *op, int code, const char *diag)
 	struct op_done d = { op->client_msgid, op_kind_of(op->tag), code, from, op->nentries, p ? p->name : NULL,
 		op->tag == PDU_BIND_REQ ? (op->bind_dn ? op->bind_dn : c->bound_dn) : op->target, diag };
 	client_op_account(c, &d);
-	if (op->target != NULL && (op->tag == PDU_MODIFY_REQ || op->tag == PDU_EXT_REQ) && audit_enabled()) {
+	if (op->target != NULL && write_operation(op->tag) != NULL && audit_enabled()) {
 		struct audit_rec r;
 		audit_begin(&r, "write", code == LDAP_SUCCESS ? AUDIT_SUCCESS : AUDIT_FAILURE);
 		client_audit(&r, c);
 		audit_num(&r, AK_OP, op->client_msgid);
 		audit_str(&r, AK_USER, c->bound_dn);
 		audit_str(&r, AK_USER_DN, c->bound_real);
-		audit_str(&r, AK_OPERATION, op->tag == PDU_MODIFY_REQ ? "modify" : "password_modify");
+		audit_str(&r, AK_OPERATION, write_operation(op->tag));
 		audit_str(&r, AK_TARGET, op->target);
 		audit_str(&r, AK_ATTRIBUTES, op->attrs);
 		audit_num(&r, AK_RESULT, code);

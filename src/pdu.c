@@ -746,3 +746,45 @@ pdu_paged_done(struct evbuffer *out, int msgid, const void *op, size_t oplen, lo
 		return -1;
 	return pdu_commit(out, &v, total);
 }
+
+size_t
+pdu_add_attr(unsigned char *out, size_t cap, const void *type, size_t typelen, const void *vals, size_t valslen)
+{
+	if (out == NULL || typelen > cap || valslen > cap)
+		return 0;
+	size_t o = pdu_put_tl(out, cap, 0, 0x30, enc_tlv_size(typelen) + valslen);
+	o = o ? pdu_put_octets(out, cap, o, 0x04, type, typelen) : 0;
+	return o && valslen ? pdu_put_raw(out, cap, o, vals, valslen) : o;
+}
+
+size_t
+pdu_add_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *attrs, size_t attrslen)
+{
+	if (out == NULL || dnlen > cap || attrslen > cap)
+		return 0;
+	size_t o = pdu_put_tl(out, cap, 0, PDU_ADD_REQ, enc_tlv_size(dnlen) + enc_tlv_size(attrslen));
+	o = o ? pdu_put_octets(out, cap, o, 0x04, dn, dnlen) : 0;
+	o = o ? pdu_put_tl(out, cap, o, 0x30, attrslen) : 0;
+	return o && attrslen ? pdu_put_raw(out, cap, o, attrs, attrslen) : o;
+}
+
+size_t
+pdu_del_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen)
+{
+	return out == NULL ? 0 : pdu_put_octets(out, cap, 0, PDU_DEL_REQ, dn, dnlen);
+}
+
+size_t
+pdu_moddn_op(unsigned char *out, size_t cap, const char *dn, size_t dnlen, const void *newrdn, size_t rdnlen,
+    int deleteoldrdn, const char *newsup, size_t suplen)
+{
+	if (out == NULL || dnlen > cap || rdnlen > cap || (newsup != NULL && suplen > cap))
+		return 0;
+	size_t body = enc_tlv_size(dnlen) + enc_tlv_size(rdnlen) + 3 + (newsup != NULL ? enc_tlv_size(suplen) : 0);
+	unsigned char b = deleteoldrdn ? 0xff : 0x00;
+	size_t o = pdu_put_tl(out, cap, 0, PDU_MODDN_REQ, body);
+	o = o ? pdu_put_octets(out, cap, o, 0x04, dn, dnlen) : 0;
+	o = o ? pdu_put_octets(out, cap, o, 0x04, newrdn, rdnlen) : 0;
+	o = o ? pdu_put_octets(out, cap, o, 0x01, &b, 1) : 0;
+	return o && newsup != NULL ? pdu_put_octets(out, cap, o, 0x80, newsup, suplen) : o;
+}

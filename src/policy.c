@@ -441,6 +441,43 @@ policy_attr_secret(const char *s, size_t n)
 	return c != NULL && in_list(secret_names, c, strlen(c));
 }
 
+/*
+ * What no provisioning write may set, whatever the profile lists
+ * (docs/profiles.md "Writes"): what decides access or identity.  Exact
+ * names, then prefixes (krbPrincipalName, pwdPolicySubentry,
+ * passwordExpirationTime, nsRoleDN ...).
+ */
+static const char *const unwritable_names[] = {
+	"objectclass",          /* only through writes.add.object_classes */
+	"memberof", "nsaccountlock", "aci", "ipauniqueid", "ipantsecurityidentifier", "ipasshpubkey",
+	"usercertificate", "memberuser", "memberhost", "memberservice",
+	"memberallowcmd", "memberdenycmd", "ipasudorunas", "ipasudorunasgroup", NULL
+};
+static const char *const unwritable_prefixes[] = { "krb", "pwd", "password", "nsrole", "ipant", NULL };
+
+static int
+unwritable_type(const char *s, size_t tl)
+{
+	if (in_list(unwritable_names, s, tl))
+		return 1;
+	for (const char *const *pf = unwritable_prefixes; *pf != NULL; pf++)
+		if (tl >= strlen(*pf) && strncasecmp(s, *pf, strlen(*pf)) == 0)
+			return 1;
+	return 0;
+}
+
+int
+policy_attr_unwritable(const char *s, size_t n)
+{
+	size_t tl;
+	if (!policy_attrdesc_valid(s, n, &tl) || policy_attr_is_oid(s, n) || policy_attr_secret(s, n))
+		return 1;
+	if (unwritable_type(s, tl))
+		return 1;
+	const char *c = policy_attr_canonical(s, tl);
+	return c != NULL && unwritable_type(c, strlen(c));
+}
+
 /* The profile's list names the type (by any of its names). */
 static int
 listed(const struct profile *p, const char *s, size_t tl)

@@ -88,6 +88,9 @@ profile_free(struct profile *p)
 	free(p->login_base);
 	yc_strlist_free(p->attributes, p->nattributes);
 	yc_strlist_free(p->write_attrs, p->nwrite_attrs);
+	write_scope_free(&p->write_add);
+	write_scope_free(&p->write_delete);
+	write_scope_free(&p->write_moddn);
 	free(p->ref);
 	free(p);
 }

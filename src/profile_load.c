@@ -712,17 +712,124 @@ parse_groups(struct pctx *x)
 	return 0;
 }
 
-/* writes: Password Modify, and the attributes Modify may change (never secrets or what decides access). */
+void
+write_scope_free(struct write_scope *w)
+{
+	yc_strlist_free(w->subtrees, w->nsubtrees);
+	yc_strlist_free(w->real_subtrees, w->nsubtrees);
+	yc_strlist_free(w->classes, w->nclasses);
+	yc_strlist_free(w->attrs, w->nattrs);
+	memset(w, 0, sizeof(*w));
+}
+
+/*
+ * writes.add / writes.delete / writes.modrdn (key): subtrees under
+ * search_base (the product's terms, mapped to the directory's tree here);
+ * for add, the object classes and the attributes a new entry may have,
+ * never one policy_attr_unwritable() refuses.
+ */
+static int
+parse_write_scope(struct pctx *x, yaml_node_t *wn, const char *key, struct write_scope *w)
+{
+	static const char *const addk[] = { "subtrees", "object_classes", "attributes", NULL };
+	static const char *const otherk[] = { "subtrees", NULL };
+	struct yamlcfg *yc = &x->yc;
+	struct profile *p = x->p;
+	int add = strcmp(key, "add") == 0;
+	char path[32];
+	snprintf(path, sizeof(path), "writes.%s", key);
+	yaml_node_t *n = yc_get(yc, wn, key);
+	if (n == NULL)
+		return 0;
+	w->line = yc_line(n);
+	if (!yc_is_map(n)) {
+		yc_error(yc, n, path, "a mapping is expected (subtrees:%s)", add ? ", object_classes:, attributes:" : "");
+		return -1;
+	}
+	if (yc_check_keys(yc, n, path, add ? addk : otherk) < 0 ||
+	    yc_strlist(yc, n, "subtrees", path, &w->subtrees, &w->nsubtrees) < 0 ||
+	    (add && (yc_strlist(yc, n, "object_classes", path, &w->classes, &w->nclasses) < 0 ||
+	    yc_strlist(yc, n, "attributes", path, &w->attrs, &w->nattrs) < 0)))
+		return -1;
+	if (w->nsubtrees == 0) {
+		yc_error(yc, n, path, "list the subtrees (the product's DNs, under search_base) where it may %s entries",
+		    add ? "add" : strcmp(key, "delete") == 0 ? "delete" : "rename");
+		return -1;
+	}
+	if ((w->real_subtrees = calloc(w->nsubtrees, sizeof(char *))) == NULL)
+		return -1;
+	for (size_t i = 0; i < w->nsubtrees; i++) {
+		char nd[DN_MAX], real[DN_MAX];
+		const char *dn = w->subtrees[i];
+		int nl = dn_normalize(dn, strlen(dn), nd, sizeof(nd));
+		yaml_node_t *item = yc_seq_item(yc, n, "subtrees", i);
+		if (nl <= 0 || single_rdn(dn)) {
+			yc_error(yc, item, path, "'%s' is not a DN (quote DNs in a flow list: [\"cn=a,dc=b\"])", dn);
+			return -1;
+		}
+		if (!dn_is_under(nd, (size_t)nl, p->search_base_norm, p->search_base_len)) {
+			yc_error(yc, item, path, "'%s' is outside search_base %s", dn, p->search_base);
+			return -1;
+		}
+		int rl = rewrite_dn_in(p, dn, strlen(dn), real, sizeof(real));
+		nl = rl < 0 ? -1 : dn_normalize(real, (size_t)rl, nd, sizeof(nd));
+		if (nl <= 0 || (w->real_subtrees[i] = strdup(nd)) == NULL) {
+			yc_error(yc, item, path, "'%s' does not map to the directory's tree", dn);
+			return -1;
+		}
+	}
+	if (!add) {
+		w->allowed = 1;
+		return 0;
+	}
+	if (w->nclasses == 0) {
+		yc_error(yc, n, path, "list the object_classes new entries may have (every value of their objectClass)");
+		return -1;
+	}
+	for (size_t i = 0; i < w->nclasses; i++)
+		if (!valid_attr_name(w->classes[i])) {
+			yc_error(yc, yc_seq_item(yc, n, "object_classes", i), path, "'%s' is not an object class name",
+			    w->classes[i]);
+			return -1;
+		}
+	if (w->nattrs == 0) {
+		yc_error(yc, n, path, "list the attributes new entries may carry besides objectClass");
+		return -1;
+	}
+	for (size_t i = 0; i < w->nattrs; i++) {
+		const char *a = w->attrs[i], *real = a;
+		for (size_t k = 0; k < p->nattr_maps; k++)
+			if (strcasecmp(p->attr_maps[k].virt, a) == 0)
+				real = p->attr_maps[k].real;       /* a product's name for a forbidden attribute is forbidden too */
+		if (!valid_attr_name(a) || policy_attr_unwritable(a, strlen(a)) || policy_attr_unwritable(real, strlen(real))) {
+			yc_error(yc, yc_seq_item(yc, n, "attributes", i), path,
+			    "'%s' may not be set through aldproxy (secrets, objectClass, memberOf, nsAccountLock, aci, "
+			    "ipaUniqueID, ipaSshPubKey, userCertificate, HBAC/sudo membership and "
+			    "krb*, pwd*, password*, nsRole*, ipaNT* never are; docs/profiles.md)", a);
+			return -1;
+		}
+	}
+	w->allowed = 1;
+	return 0;
+}
+
+/*
+ * writes: Password Modify, the attributes Modify may change (never secrets
+ * or what decides access), and where Add, Delete and ModifyDN may act.
+ */
 static int
 parse_writes(struct pctx *x)
 {
-	static const char *const wk[] = { "password_modify", "modify", NULL };
+	static const char *const wk[] = { "password_modify", "modify", "add", "delete", "modrdn", NULL };
 	struct yamlcfg *yc = &x->yc;
 	struct profile *p = x->p;
 	yaml_node_t *wn = yc_get(yc, x->root, "writes");
 	if (wn != NULL && (yc_check_keys(yc, wn, "writes", wk) < 0 ||
 	    yc_bool(yc, wn, "password_modify", "writes", &p->write_password) < 0 ||
-	    yc_strlist(yc, wn, "modify", "writes", &p->write_attrs, &p->nwrite_attrs) < 0))
+	    yc_strlist(yc, wn, "modify", "writes", &p->write_attrs, &p->nwrite_attrs) < 0 ||
+	    parse_write_scope(x, wn, "add", &p->write_add) < 0 ||
+	    parse_write_scope(x, wn, "delete", &p->write_delete) < 0 ||
+	    parse_write_scope(x, wn, "modrdn", &p->write_moddn) < 0))
 		return -1;
 	for (size_t i = 0; i < p->nwrite_attrs; i++) {
 		const char *a = p->write_attrs[i];

@@ -339,7 +339,92 @@ decode_unbind(BerElement *ber, const unsigned char *buf, size_t len, size_t opst
 	return 0;
 }
 
-/* Add, Delete, Modify, ModifyDN: the envelope only (their handlers read what they need). */
+/* An LDAPDN or RelativeLDAPDN with this tag (an OCTET STRING, or an implicit tag of one). */
+static int
+get_dn(BerElement *ber, ber_tag_t tag, struct berval *dn)
+{
+	return is_tag(ber, tag) && bscan(ber, "m", dn) == 0 ? 0 : -1;
+}
+
+/*
+ * AddRequest ::= [APPLICATION 8] SEQUENCE { entry LDAPDN, attributes AttributeList }
+ * AttributeList ::= SEQUENCE OF attribute SEQUENCE { type, vals SET OF value }
+ * Checked whole, every element ending where its length says: write.c
+ * walks the list again without checks of its own.
+ */
+static int
+decode_add(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r, const char **why)
+{
+	struct req_add *a = &r->u.add;
+	ber_len_t blen;
+	char *last, *vlast;
+	(void)opstart;
+	memset(a, 0, sizeof(*a));
+	*why = "malformed add request";
+	if (bscan(ber, "{") < 0 || get_dn(ber, LBER_OCTETSTRING, &a->dn) < 0 || !is_tag(ber, LBER_SEQUENCE))
+		return -1;
+	size_t lstart = ber_cursor(ber, len);
+	for (ber_tag_t t = ber_first_element(ber, &blen, &last); t != LBER_DEFAULT; t = ber_next_element(ber, &blen, last)) {
+		size_t astart = ber_cursor(ber, len);
+		struct berval type, v;
+		if (t != LBER_SEQUENCE || bscan(ber, "{") < 0 || !is_tag(ber, LBER_OCTETSTRING) || bscan(ber, "m", &type) < 0 ||
+		    type.bv_len == 0 || !is_tag(ber, LBER_SET))
+			return -1;
+		size_t vstart = ber_cursor(ber, len);
+		for (ber_tag_t vt = ber_first_element(ber, &blen, &vlast); vt != LBER_DEFAULT;
+		     vt = ber_next_element(ber, &blen, vlast))
+			if (vt != LBER_OCTETSTRING || bscan(ber, "m", &v) < 0)
+				return -1;
+		if (ber_cursor(ber, len) != pdu_tlv_end(buf, len, vstart) || ber_cursor(ber, len) != pdu_tlv_end(buf, len, astart))
+			return -1;
+		a->nattrs++;
+	}
+	if (ber_cursor(ber, len) != pdu_tlv_end(buf, len, lstart))
+		return -1;
+	a->attrs.bv_val = (char *)buf + lstart;
+	a->attrs.bv_len = ber_cursor(ber, len) - lstart;
+	return 0;
+}
+
+/* DelRequest ::= [APPLICATION 10] LDAPDN */
+static int
+decode_del(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r, const char **why)
+{
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	if (get_dn(ber, PDU_DEL_REQ, &r->u.del) < 0) {
+		*why = "malformed delete request";
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * ModifyDNRequest ::= [APPLICATION 12] SEQUENCE { entry LDAPDN, newrdn RelativeLDAPDN,
+ *     deleteoldrdn BOOLEAN, newSuperior [0] LDAPDN OPTIONAL }
+ */
+static int
+decode_moddn(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r, const char **why)
+{
+	struct req_moddn *m = &r->u.moddn;
+	ber_len_t blen;
+	ber_int_t del;
+	(void)buf;
+	(void)len;
+	(void)opstart;
+	memset(m, 0, sizeof(*m));
+	if (bscan(ber, "{") < 0 || get_dn(ber, LBER_OCTETSTRING, &m->dn) < 0 || get_dn(ber, LBER_OCTETSTRING, &m->newrdn) < 0 ||
+	    ber_peek_tag(ber, &blen) != LBER_BOOLEAN || blen != 1 || bscan(ber, "b", &del) < 0 ||
+	    ((m->has_newsup = is_tag(ber, 0x80)) && get_dn(ber, 0x80, &m->newsup) < 0)) {
+		*why = "malformed modify DN request";
+		return -1;
+	}
+	m->deleteoldrdn = del != 0;
+	return 0;
+}
+
+/* Modify: the envelope only (its handler reads what it needs). */
 static int
 decode_update(BerElement *ber, const unsigned char *buf, size_t len, size_t opstart, struct request *r,
     const char **why)

@@ -30,6 +30,9 @@ operation_name(unsigned tag)
 	case PDU_COMPARE_REQ: return "compare";
 	case PDU_MODIFY_REQ: return "modify";
 	case PDU_EXT_REQ: return "password_modify";
+	case PDU_ADD_REQ: return "add";
+	case PDU_DEL_REQ: return "delete";
+	case PDU_MODDN_REQ: return "modrdn";
 	default: return "other";
 	}
 }

@@ -149,7 +149,7 @@ ok "audit: controller down and back up"
 "$RIG_PYTHON" - "$PROXY_LOG" "$DAVE" <<'PY' || fail "access log lines"
 import re, sys
 log, dave = open(sys.argv[1]).read(), sys.argv[2]
-op = re.compile(r'info: conn=(\d+) op=(\d+) (BIND|SEARCH|COMPARE|MODIFY|EXTENDED|OTHER) profile=(\S+)'
+op = re.compile(r'info: conn=(\d+) op=(\d+) (BIND|SEARCH|COMPARE|MODIFY|EXTENDED|ADD|DELETE|MODRDN|OTHER) profile=(\S+)'
                 r'(?: dn="((?:\\.|[^"\\])*)")? result=(\d+)(?: entries=(\d+))? etime=(\d+\.\d{6})'
                 r'(?: diag="((?:\\.|[^"\\])*)")?$')
 lines = [op.search(l) for l in log.splitlines() if " op=" in l and "info: conn=" in l]

@@ -91,18 +91,22 @@ rc=0
 out=$(ldappasswd -x -H "$PROXY_URL" -D "$BOB" -w Secret123 -s Other789 2>&1) || rc=$?
 assert_contains "$out" "(53)" "password modify through a read-only profile"
 
-# 6. add and delete are never forwarded
+# 6. add, delete and rename: only with writes.add / delete / modrdn (test_provisioning.sh)
 rc=0
 out=$(ldapadd -x -H "$IDM_URL" -D "$ALICE" -w NewSecret456 2>&1 <<LDIF) || rc=$?
 dn: cn=new,$BASE_DN
 objectClass: organizationalRole
 cn: new
 LDIF
-assert_eq 53 "$rc" "add"
+assert_eq 50 "$rc" "add"
+assert_contains "$out" "may not add entries (writes.add is not set)"
 rc=0
 out=$(ldapdelete -x -H "$IDM_URL" -D "$ALICE" -w NewSecret456 "$BOB" 2>&1) || rc=$?
-assert_eq 53 "$rc" "delete"
-echo "ok - read-only profiles refuse writes (53); add and delete are never forwarded"
+assert_eq 50 "$rc" "delete"
+rc=0
+out=$(ldapmodrdn -x -H "$IDM_URL" -D "$ALICE" -w NewSecret456 "$BOB" uid=bobby 2>&1) || rc=$?
+assert_eq 50 "$rc" "modrdn"
+echo "ok - read-only profiles refuse writes (53); add, delete and modrdn without writes.add/delete/modrdn (50)"
 
 rig_proxy_stop
 echo "PASS test_writes"

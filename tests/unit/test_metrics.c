@@ -57,7 +57,10 @@ test_kinds_and_errors(void **state)
 	assert_int_equal(op_kind_of(PDU_BIND_REQ), OPK_BIND);
 	assert_int_equal(op_kind_of(PDU_SEARCH_REQ), OPK_SEARCH);
 	assert_int_equal(op_kind_of(PDU_EXT_REQ), OPK_EXTENDED);
-	assert_int_equal(op_kind_of(PDU_DEL_REQ), OPK_OTHER);
+	assert_int_equal(op_kind_of(PDU_ADD_REQ), OPK_ADD);
+	assert_int_equal(op_kind_of(PDU_DEL_REQ), OPK_DELETE);
+	assert_int_equal(op_kind_of(PDU_MODDN_REQ), OPK_MODDN);
+	assert_int_equal(op_kind_of(PDU_ABANDON_REQ), OPK_OTHER);
 	assert_false(result_is_error(0));
 	assert_false(result_is_error(5));   /* compareFalse */
 	assert_false(result_is_error(6));   /* compareTrue */

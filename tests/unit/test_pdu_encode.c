@@ -479,10 +479,134 @@ test_paged_done(void **state)
 	free(huge);
 }
 
+/* AddRequest { entry, { { type, SET OF value } ... } }: decoded back with liblber. */
+static void
+test_add_op(void **state)
+{
+	(void)state;
+	unsigned char vals[64], attrs[256], b[512];
+	/* SET OF { "top", "person" } */
+	size_t o = pdu_put_tl(vals, sizeof(vals), 0, 0x31, 13);
+	o = pdu_put_octets(vals, sizeof(vals), o, 0x04, "top", 3);
+	o = pdu_put_octets(vals, sizeof(vals), o, 0x04, "person", 6);
+	assert_int_equal(o, 15);
+	size_t a1 = pdu_add_attr(attrs, sizeof(attrs), "objectClass", 11, vals, o);
+	assert_true(a1 > 0);
+	assert_int_equal(pdu_add_attr(attrs, a1 - 1, "objectClass", 11, vals, o), 0);
+	unsigned char v2[16];
+	size_t o2 = pdu_put_tl(v2, sizeof(v2), 0, 0x31, 5);
+	o2 = pdu_put_octets(v2, sizeof(v2), o2, 0x04, "bob", 3);
+	size_t a2 = pdu_add_attr(attrs + a1, sizeof(attrs) - a1, "uid", 3, v2, o2);
+	assert_true(a2 > 0);
+	const char *dn = "uid=bob,cn=users,dc=x";
+	size_t n = pdu_add_op(b, sizeof(b), dn, strlen(dn), attrs, a1 + a2);
+	assert_true(n > 0);
+	assert_int_equal(b[0], PDU_ADD_REQ);
+	for (size_t cap = 0; cap < n; cap++)
+		assert_int_equal(pdu_add_op(b, cap, dn, strlen(dn), attrs, a1 + a2), 0);
+	assert_int_equal(pdu_add_op(NULL, sizeof(b), dn, strlen(dn), attrs, a1 + a2), 0);
+	struct berval bv, entry, t1, c1, c2, t2, u1;
+	ber_tag_t tag;
+	BerElement *ber = dec(b, n, &bv);
+	assert_int_not_equal(ber_scanf(ber, "t{m{{m[mm]}{m[m]}}}", &tag, &entry, &t1, &c1, &c2, &t2, &u1), LBER_ERROR);
+	assert_int_equal(tag, PDU_ADD_REQ);
+	assert_bv(&entry, dn, strlen(dn));
+	assert_bv(&t1, "objectClass", 11);
+	assert_bv(&c1, "top", 3);
+	assert_bv(&c2, "person", 6);
+	assert_bv(&t2, "uid", 3);
+	assert_bv(&u1, "bob", 3);
+	assert_done(ber);
+	/* an empty attribute list still makes a well-formed request */
+	n = pdu_add_op(b, sizeof(b), dn, strlen(dn), NULL, 0);
+	ber = dec(b, n, &bv);
+	assert_int_not_equal(ber_scanf(ber, "t{m{}}", &tag, &entry), LBER_ERROR);
+	assert_done(ber);
+}
+
+/* A long value: length octets of more than one byte. */
+static void
+test_add_op_long(void **state)
+{
+	(void)state;
+	static unsigned char vals[70000], attrs[70100], b[70200];
+	static char big[69000];
+	memset(big, 'a', sizeof(big));
+	size_t o = pdu_put_tl(vals, sizeof(vals), 0, 0x31, enc_tlv_size(sizeof(big)));
+	o = pdu_put_octets(vals, sizeof(vals), o, 0x04, big, sizeof(big));
+	size_t a = pdu_add_attr(attrs, sizeof(attrs), "description", 11, vals, o);
+	assert_true(a > 0);
+	size_t n = pdu_add_op(b, sizeof(b), "cn=x", 4, attrs, a);
+	assert_true(n > 0);
+	struct berval bv, entry, t, v;
+	ber_tag_t tag;
+	BerElement *ber = dec(b, n, &bv);
+	assert_int_not_equal(ber_scanf(ber, "t{m{{m[m]}}}", &tag, &entry, &t, &v), LBER_ERROR);
+	assert_int_equal(v.bv_len, sizeof(big));
+	assert_done(ber);
+}
+
+static void
+test_del_op(void **state)
+{
+	(void)state;
+	unsigned char b[64];
+	const char *dn = "uid=bob,cn=users,dc=x";
+	size_t n = pdu_del_op(b, sizeof(b), dn, strlen(dn));
+	assert_int_equal(n, 2 + strlen(dn));
+	assert_int_equal(b[0], PDU_DEL_REQ);
+	assert_int_equal(pdu_del_op(b, n - 1, dn, strlen(dn)), 0);
+	assert_int_equal(pdu_del_op(NULL, sizeof(b), dn, strlen(dn)), 0);
+	struct berval bv, got;
+	ber_tag_t tag;
+	BerElement *ber = dec(b, n, &bv);
+	assert_int_equal(ber_peek_tag(ber, &(ber_len_t){ 0 }), PDU_DEL_REQ);
+	assert_int_not_equal(ber_scanf(ber, "tm", &tag, &got), LBER_ERROR);
+	assert_bv(&got, dn, strlen(dn));
+	assert_done(ber);
+}
+
+static void
+test_moddn_op(void **state)
+{
+	(void)state;
+	unsigned char b[256];
+	const char *dn = "uid=bob,cn=users,dc=x", *sup = "cn=staged,dc=x";
+	size_t n = pdu_moddn_op(b, sizeof(b), dn, strlen(dn), "uid=bobby", 9, 1, sup, strlen(sup));
+	assert_true(n > 0);
+	assert_int_equal(b[0], PDU_MODDN_REQ);
+	for (size_t cap = 0; cap < n; cap++)
+		assert_int_equal(pdu_moddn_op(b, cap, dn, strlen(dn), "uid=bobby", 9, 1, sup, strlen(sup)), 0);
+	struct berval bv, e, rdn, ns;
+	ber_tag_t tag, st;
+	ber_int_t del = 0;
+	BerElement *ber = dec(b, n, &bv);
+	assert_int_not_equal(ber_scanf(ber, "t{mmb", &tag, &e, &rdn, &del), LBER_ERROR);
+	assert_int_equal(tag, PDU_MODDN_REQ);
+	assert_bv(&e, dn, strlen(dn));
+	assert_bv(&rdn, "uid=bobby", 9);
+	assert_true(del != 0);
+	assert_int_equal(ber_peek_tag(ber, &(ber_len_t){ 0 }), 0x80);
+	assert_int_not_equal(ber_scanf(ber, "tm}", &st, &ns), LBER_ERROR);
+	assert_bv(&ns, sup, strlen(sup));
+	assert_done(ber);
+	/* without newSuperior, deleteoldrdn FALSE */
+	n = pdu_moddn_op(b, sizeof(b), dn, strlen(dn), "uid=bobby", 9, 0, NULL, 0);
+	ber = dec(b, n, &bv);
+	del = 1;
+	assert_int_not_equal(ber_scanf(ber, "t{mmb}", &tag, &e, &rdn, &del), LBER_ERROR);
+	assert_int_equal(del, 0);
+	assert_done(ber);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_add_op),
+		cmocka_unit_test(test_add_op_long),
+		cmocka_unit_test(test_del_op),
+		cmocka_unit_test(test_moddn_op),
 		cmocka_unit_test(test_put_primitives),
 		cmocka_unit_test(test_message_size),
 		cmocka_unit_test(test_attr_selection),

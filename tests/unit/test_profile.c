@@ -578,6 +578,146 @@ test_allowed_secret_whatever_the_list(void **state)
 
 #define GOOD_TAIL "service_accounts: uid=svc,dc=x\nsearch_base: dc=x\nattributes: [uid]\n"
 
+/* writes.add / delete / modrdn (provisioning) */
+#define PROV_HEAD "name: p\nservice_accounts: uid=svc,dc=x\nsearch_base: ou=people,dc=x\nattributes: [uid]\nwrites:\n"
+
+static void
+test_writes_provisioning_ok(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD
+	    "  add:\n"
+	    "    subtrees: [\"ou=Staff, ou=People,dc=x\"]\n"
+	    "    object_classes: [top, person, inetOrgPerson]\n"
+	    "    attributes: [uid, cn, sn, member]\n"
+	    "  delete: { subtrees: [\"ou=staff,ou=people,dc=x\"] }\n"
+	    "  modrdn: { subtrees: [\"ou=people,dc=x\"] }\n");
+	load_ok(e);
+	const struct profile *p = profile_find(e->set, "p");
+	assert_non_null(p);
+	assert_true(p->write_add.allowed);
+	assert_int_equal(p->write_add.nsubtrees, 1);
+	assert_string_equal(p->write_add.real_subtrees[0], "ou=staff,ou=people,dc=x");
+	assert_int_equal(p->write_add.nclasses, 3);
+	assert_int_equal(p->write_add.nattrs, 4);
+	assert_true(p->write_delete.allowed);
+	assert_true(p->write_moddn.allowed);
+	assert_string_equal(p->write_moddn.real_subtrees[0], "ou=people,dc=x");
+}
+
+static void
+test_writes_none_by_default(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  modify: [mail]\n");
+	load_ok(e);
+	const struct profile *p = profile_find(e->set, "p");
+	assert_false(p->write_add.allowed);
+	assert_false(p->write_delete.allowed);
+	assert_false(p->write_moddn.allowed);
+}
+
+static void
+test_err_writes_add_unknown_key(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    classes: [top]\n");
+	load_fails(e, "p.yaml", 8, "writes.add.classes", "unknown key");
+}
+
+static void
+test_err_writes_delete_unknown_key(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  delete:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    attributes: [uid]\n");
+	load_fails(e, "p.yaml", 8, "writes.delete.attributes", "unknown key");
+}
+
+static void
+test_err_writes_subtree_outside(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  delete:\n    subtrees: [\"ou=groups,dc=x\"]\n");
+	load_fails(e, "p.yaml", 7, "writes.delete", "outside search_base");
+}
+
+static void
+test_err_writes_subtree_not_dn(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  modrdn:\n    subtrees: [ou=a,ou=people,dc=x]\n");
+	load_fails(e, "p.yaml", 7, "writes.modrdn", "not a DN");
+}
+
+static void
+test_err_writes_no_subtrees(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  delete: {}\n");
+	load_fails(e, "p.yaml", 6, "writes.delete", "list the subtrees");
+}
+
+static void
+test_err_writes_not_a_map(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  add: true\n");
+	load_fails(e, "p.yaml", 6, "writes.add", "a mapping is expected");
+}
+
+static void
+test_err_writes_add_no_classes(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    attributes: [uid]\n");
+	load_fails(e, "p.yaml", 7, "writes.add", "object_classes");
+}
+
+static void
+test_err_writes_add_no_attributes(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    object_classes: [top]\n");
+	load_fails(e, "p.yaml", 7, "writes.add", "list the attributes");
+}
+
+/* what decides access or identity is refused whatever the profile lists */
+static void
+test_err_writes_add_forbidden(void **state)
+{
+	static const char *const bad[] = { "userPassword", "nsAccountLock", "memberOf", "krbPrincipalName", "aci",
+		"objectClass", "ipaUniqueID", "pwdPolicySubentry", "nsRoleDN", "ipaSshPubKey", "krbPrincipalKey",
+		"ipaNTHash", "memberUser" };
+	struct env *e = *state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char y[1024];
+		snprintf(y, sizeof(y), PROV_HEAD "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    object_classes: [top]\n"
+		    "    attributes:\n      - cn\n      - %s\n", bad[i]);
+		write_profile(e, "p.yaml", y);
+		load_fails(e, "p.yaml", 11, "writes.add", "may not be set through aldproxy");
+	}
+}
+
+/* a product's name (attribute_map) for a forbidden attribute is forbidden too */
+static void
+test_err_writes_add_mapped_forbidden(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", "name: p\nservice_accounts: uid=svc,dc=x\nsearch_base: ou=people,dc=x\n"
+	    "attributes: [uid]\nattribute_map:\n  lockedOut: nsAccountLock\nwrites:\n"
+	    "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n    object_classes: [top]\n    attributes: [cn, lockedOut]\n");
+	load_fails(e, "p.yaml", 11, "writes.add", "'lockedOut' may not be set through aldproxy");
+}
+
+static void
+test_err_writes_add_bad_class(void **state)
+{
+	struct env *e = *state;
+	write_profile(e, "p.yaml", PROV_HEAD "  add:\n    subtrees: [\"ou=a,ou=people,dc=x\"]\n"
+	    "    object_classes: [top, \"in etOrgPerson\"]\n    attributes: [cn]\n");
+	load_fails(e, "p.yaml", 8, "writes.add", "not an object class name");
+}
+
 static void
 test_err_unknown_key(void **state)
 {
@@ -1239,6 +1379,19 @@ main(void)
 		T(test_allowed_options),
 		T(test_allowed_no_prefix_match),
 		T(test_allowed_secret_whatever_the_list),
+		T(test_writes_provisioning_ok),
+		T(test_writes_none_by_default),
+		T(test_err_writes_add_unknown_key),
+		T(test_err_writes_delete_unknown_key),
+		T(test_err_writes_subtree_outside),
+		T(test_err_writes_subtree_not_dn),
+		T(test_err_writes_no_subtrees),
+		T(test_err_writes_not_a_map),
+		T(test_err_writes_add_no_classes),
+		T(test_err_writes_add_no_attributes),
+		T(test_err_writes_add_forbidden),
+		T(test_err_writes_add_bad_class),
+		T(test_err_writes_add_mapped_forbidden),
 		T(test_err_unknown_key),
 		T(test_err_duplicate_key),
 		T(test_err_missing_name),
