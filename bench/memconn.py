@@ -3,7 +3,8 @@
 
 Opens N connections to the proxy, binds each one (simple bind) and runs one
 search on each, then reads the proxy's resident memory (VmRSS) and reports
-(RSS after - RSS before) / N.  Connections are closed at the end.
+(RSS after - RSS before) / N.  Then closes them all and reads it again:
+memory given back after the spike (rss_closed, and its ratio to the start).
 
     memconn.py URL PID BIND_DN PASSWORD BASE [N]
 """
@@ -95,7 +96,10 @@ def main():
     after = rss(pid)
     for s in socks:
         s.close()
-    print(f"connections={n} rss_before={before} rss_after={after} bytes_per_connection={(after - before) / n:.0f}")
+    time.sleep(2.0)     # the proxy notices the closes, frees the clients and returns memory
+    closed = rss(pid)
+    print(f"connections={n} rss_before={before} rss_after={after} bytes_per_connection={(after - before) / n:.0f} "
+          f"rss_closed={closed} closed_vs_before={closed / before:.2f}")
 
 
 if __name__ == "__main__":
