@@ -1304,8 +1304,10 @@ def translate(p, n, notes=None):
             # (X) and (|(X)) match where (&(X)) does not — no reference answer
             return unknown
         if rule == IN_CHAIN and rb == "member" and p.chain:
-            # the user's nested groups (chain.h): at least the direct ones, no reference for the rest
-            return ("true",), ("eq", ra, val)
+            # the user's nested groups (chain.h): at least the direct ones, no reference for the
+            # rest — unless the equality itself matches nothing (a user the profile does not see)
+            s, t = translate(p, ("eq", a, val), notes)
+            return (s if s == ("false",) else ("true",)), t
         if rule == IN_CHAIN:
             k, n = "eq", ("eq", a, val)
         else:
