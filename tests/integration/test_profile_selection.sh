@@ -92,19 +92,6 @@ refused() {
 	assert_eq 49 "$rc" "$dn over $url $*: expected invalidCredentials, got: $out"
 }
 
-# audit_has EVENT PYTHON-CONDITION — some JSON record of EVENT satisfies the condition (r is the record)
-audit_has() {
-	"$RIG_PYTHON" - "$AUDIT_LOG" "$1" "$2" <<'PY' || fail "no audit record '$1' with $2 in $AUDIT_LOG:
-$(tail -n 20 "$AUDIT_LOG")"
-import json, sys
-path, event, cond = sys.argv[1:4]
-class R(dict):
-    def __missing__(self, k):
-        return None
-recs = [json.loads(l, object_hook=R) for l in open(path) if l.strip()]
-sys.exit(0 if any(r["event"] == event and eval(cond) for r in recs) else 1)
-PY
-}
 
 reload() {
 	local out

@@ -47,3 +47,21 @@ $bad"
 
 log_lines() { wc -l <"$PROXY_LOG"; }
 
+# audit_has EVENT PYTHON-CONDITION — some JSON record of EVENT in $AUDIT_LOG
+# satisfies the condition (r is the record; a missing key reads as None);
+# every record must carry the common fields (docs/audit.md)
+audit_has() {
+	"$RIG_PYTHON" - "$AUDIT_LOG" "$1" "$2" <<'PY' || fail "no audit record '$1' with $2 in $AUDIT_LOG:
+$(tail -n 30 "$AUDIT_LOG")"
+import json, sys
+path, event, cond = sys.argv[1:4]
+class R(dict):
+    def __missing__(self, k):
+        return None
+recs = [json.loads(l, object_hook=R) for l in open(path) if l.strip()]
+for r in recs:
+    for k in ("time", "host", "product", "version", "pid", "event", "outcome"):
+        assert k in r, "record without %s: %r" % (k, r)
+sys.exit(0 if any(r["event"] == event and eval(cond) for r in recs) else 1)
+PY
+}
