@@ -89,8 +89,15 @@ TAILQ_HEAD(op_list, op);
 struct op *op_new(struct client *c, int msgid, unsigned tag, const struct op_handler *handler);
 /* An internal lookup on behalf of parent (not linked to any client). */
 struct op *op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handler);
-/* aldproxy's own read, for no client (the schema, a profile's visible users); p (may be NULL) is held. */
-struct op *op_new_own(const struct profile *p, unsigned tag, const struct op_handler *handler);
+/*
+ * aldproxy's own read, for no client (the schema, a profile's visible
+ * users, a user's groups): the SearchRequest protocolOp req sent on the
+ * reserved slots (waiting for one if all are taken), p (may be NULL) held.
+ * The op, or NULL when it could not be sent.
+ */
+struct backend;
+struct op *op_send_own(struct backend *be, const struct profile *p, const struct op_handler *handler, const void *req,
+    size_t len);
 /* Frees the op: unlinks it from its client and upstream, releases its msgid. */
 void op_free(struct op *op);
 /* Frees the recycled ops at exit. */

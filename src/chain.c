@@ -118,14 +118,9 @@ chain_request(struct backend *be, const char *ndn, size_t len)
 	chain_be = be;
 	unsigned char req[DN_MAX + 64];
 	size_t rl = pdu_base_search(req, sizeof(req), ndn, len, NULL, 0, "memberOf");
-	struct op *op = rl > 0 ? op_new_own(NULL, PDU_SEARCH_REQ, &read_handler) : NULL;
+	struct op *op = op_send_own(be, NULL, &read_handler, req, rl);
 	if (op == NULL)
 		return -1;
-	struct evbuffer_iovec part = { req, rl };
-	if (backend_send_internal(be, op, NULL, &part, 1) < 0) {
-		op_free(op);
-		return -1;
-	}
 	clear(u);
 	u->state = CHAIN_PENDING;
 	u->op = op;

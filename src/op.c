@@ -83,15 +83,20 @@ op_new_internal(struct op *parent, unsigned tag, const struct op_handler *handle
 }
 
 struct op *
-op_new_own(const struct profile *p, unsigned tag, const struct op_handler *handler)
+op_send_own(struct backend *be, const struct profile *p, const struct op_handler *handler, const void *req, size_t len)
 {
-	struct op *op = op_alloc();
+	struct op *op = len > 0 ? op_alloc() : NULL;
 	if (op == NULL)
 		return NULL;
-	op->tag = tag;
+	op->tag = PDU_SEARCH_REQ;
 	op->flags = OP_INTERNAL;
 	op->handler = handler;
 	op->profile = profile_hold(p);
+	struct evbuffer_iovec part = { (void *)req, len };
+	if (backend_send_internal(be, op, NULL, &part, 1) < 0) {
+		op_free(op);
+		return NULL;
+	}
 	return op;
 }
 

@@ -36,14 +36,9 @@ send_read(struct backend *be, const char *dn, const char *attr)
 {
 	unsigned char req[700];
 	size_t rl = pdu_base_search(req, sizeof(req), dn, strlen(dn), NULL, 0, attr);
-	struct op *op = rl > 0 ? op_new_own(NULL, PDU_SEARCH_REQ, &read_handler) : NULL;
+	struct op *op = op_send_own(be, NULL, &read_handler, req, rl);
 	if (op == NULL)
 		return -1;
-	struct evbuffer_iovec part = { req, rl };
-	if (backend_send_internal(be, op, NULL, &part, 1) < 0) {
-		op_free(op);
-		return -1;
-	}
 	st.op = op;
 	st.found = 0;
 	return 0;

@@ -2,7 +2,7 @@
  * visread.c — reading the visible users of each profile with visible
  * groups (visset.h) from the directory.  See visread.h.
  *
- * One read is in flight at a time: an internal op (op_new_own()) with its
+ * One read is in flight at a time: an internal op (op_send_own()) with its
  * own handler, a subtree search of one user base for (|(memberOf=G1)...)
  * returning uid, sent on a shared connection's reserved slots.  Its entries
  * go into the set being read; its result moves on to the profile's next
@@ -57,14 +57,9 @@ send_read(struct backend *be, const struct profile *p, size_t base)
 	size_t fl = f && fb ? filter_encode(f, fb, fcap) : 0;
 	const char *dn = p->real_user_bases[base];
 	size_t ql = fl && q ? pdu_search(q, qcap, dn, strlen(dn), LDAP_SCOPE_SUBTREE, 0, fb, fl, "uid") : 0;
-	struct op *op = ql > 0 ? op_new_own(p, PDU_SEARCH_REQ, &read_handler) : NULL;
+	struct op *op = op_send_own(be, p, &read_handler, q, ql);
 	if (op == NULL)
 		return -1;
-	struct evbuffer_iovec part = { q, ql };
-	if (backend_send_internal(be, op, NULL, &part, 1) < 0) {
-		op_free(op);
-		return -1;
-	}
 	rd.op = op;
 	rd.base = base;
 	return 0;
