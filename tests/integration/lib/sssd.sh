@@ -54,9 +54,12 @@ sssd_begin() {
 	# ours first, then the rig's (which stops the proxy and the directory and
 	# removes RIG_DIR); rig_cleanup reads the exit status from $?
 	# shellcheck disable=SC2154  # _sssd_rc is set inside the trap
-	trap '_sssd_rc=$?; sssd_cleanup $_sssd_rc; (exit $_sssd_rc); rig_cleanup' EXIT
-	trap 'sssd_cleanup 130; (exit 130); rig_cleanup; trap - EXIT; exit 130' INT
-	trap 'sssd_cleanup 143; (exit 143); rig_cleanup; trap - EXIT; exit 143' TERM
+	# errexit off in the trap: sssd_cleanup and `(exit RC)` return RC, and
+	# under set -e that ended the trap before rig_cleanup, leaving slapd and
+	# aldproxyd running after a failed test
+	trap '_sssd_rc=$?; set +e; sssd_cleanup $_sssd_rc; (exit $_sssd_rc); rig_cleanup' EXIT
+	trap 'set +e; sssd_cleanup 130; (exit 130); rig_cleanup; trap - EXIT; exit 130' INT
+	trap 'set +e; sssd_cleanup 143; (exit 143); rig_cleanup; trap - EXIT; exit 143' TERM
 }
 
 sssd_cleanup() {   # EXIT_STATUS
